@@ -1,0 +1,24 @@
+# Regenerates the LayerNorm paper: data -> experiments (Parquet) -> tables/figures -> manuscript,
+# with a tracking step that logs the build to MLflow. Run: snakemake --cores 4
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/experiments.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/tracking.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

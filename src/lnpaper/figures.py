@@ -1,0 +1,173 @@
+"""The paper's figures, drawn from the experiment Parquet files.
+
+Single-column size (3.5 in wide), fonts readable in print, labels in the configured language.
+Saved as PNG and vector PDF with fixed metadata (no timestamps), so the same data gives the same
+bytes; provenance (rule, config hash, commit) goes into the metadata, not the pixels.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import io
+from .labels import label
+
+WIDTH_IN = 3.5
+DRAWERS: dict[str, Callable] = {}
+
+TEXT = {
+    "step": {"vi": "Bước k", "en": "Step k"},
+    "log_norm": {"vi": "ln ‖A_k‖_F", "en": "ln ‖A_k‖_F"},
+    "theory": {"vi": "lý thuyết", "en": "theory"},
+    "with_ln": {"vi": "có LayerNorm", "en": "with LayerNorm"},
+    "value": {"vi": "Giá trị phần tử", "en": "Entry value"},
+    "density": {"vi": "Mật độ", "en": "Density"},
+    "group_size": {"vi": "Cỡ nhóm k", "en": "Group size k"},
+    "pearson": {"vi": "Hệ số tương quan r", "en": "Pearson r"},
+    "measured": {"vi": "đo được", "en": "measured"},
+    "output_mean": {"vi": "TB đầu ra", "en": "Output mean"},
+    "output_std": {"vi": "Std đầu ra (chệch)", "en": "Output std (biased)"},
+}
+
+
+def t(key: str, language: str) -> str:
+    return TEXT[key].get(language, TEXT[key]["en"]) if key in TEXT else label(key, language)
+
+
+def drawer(name: str):
+    def register(fn):
+        DRAWERS[name] = fn
+        return fn
+    return register
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, height: float = 2.6, **kw):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.size": 7, "axes.titlesize": 7, "axes.labelsize": 7,
+                         "legend.fontsize": 6, "xtick.labelsize": 6, "ytick.labelsize": 6,
+                         "font.family": "DejaVu Sans", "svg.hashsalt": "lnpaper",
+                         "pdf.fonttype": 42})
+    return plt.subplots(nrows, ncols, figsize=(WIDTH_IN, height), **kw)
+
+
+@drawer("matmul_norms")
+def matmul_norms(frames: dict, cfg: dict, language: str):
+    traj = frames["matmul/trajectories"]
+    growth = frames["matmul/growth"]
+    n_show = 30 if 30 in set(traj["n"]) else int(sorted(set(traj["n"]))[0])
+    dists = [d for d in ("normal", "scaled_normal", "orthogonal") if d in set(traj["b_dist"])]
+    fig, axes = new_figure(1, len(dists), height=2.4, sharey=False, squeeze=False)
+    paper_scales = [float(s) for s in cfg["scales"]]
+    colors = dict(zip(paper_scales, ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"]))
+    sub = traj[(traj["n"] == n_show) & traj["scale"].isin(paper_scales)]
+    mean = sub.groupby(["b_dist", "scale", "layernorm", "step"])["log_norm"].mean().reset_index()
+    for ax, dist in zip(axes[0], dists):
+        for s in paper_scales:
+            cur = mean[(mean["b_dist"] == dist) & (mean["scale"] == s)]
+            plain, normed = cur[~cur["layernorm"]], cur[cur["layernorm"]]
+            ax.plot(plain["step"], plain["log_norm"], color=colors[s], lw=1, label=f"s={s:g}")
+            ax.plot(normed["step"], normed["log_norm"], color=colors[s], lw=0.8, ls=":")
+            g = growth[(growth["b_dist"] == dist) & (growth["n"] == n_show) &
+                       (growth["scale"] == s) & ~growth["layernorm"]]
+            if len(g) and len(plain):
+                k = plain["step"].to_numpy()
+                ax.plot(k, plain["log_norm"].iloc[0] + g["growth_rate_theory"].iloc[0] * k,
+                        color="k", lw=0.5, ls="--", alpha=0.6)
+        ax.axhline(np.log(1.8e19), color="grey", lw=0.4)
+        ax.set_title(f"B ~ {label(dist, language)}\nn = {n_show}")
+        ax.set_xlabel(t("step", language))
+    axes[0][0].set_ylabel(t("log_norm", language))
+    axes[0][0].legend(loc="upper left", frameon=False)
+    fig.text(0.5, 0.005, f"-- {t('theory', language)}   ··· {t('with_ln', language)}   "
+             f"— fp32 overflow (1.8e19)", ha="center", fontsize=5)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+@drawer("ln_distributions")
+def ln_distributions(frames: dict, cfg: dict, language: str):
+    stats = frames["layernorm_stats/stats"]
+    fig, axes = new_figure(1, 2, height=2.0)
+    for ax, col, key in ((axes[0], "mean", "output_mean"), (axes[1], "std_unbiased", "output_std")):
+        groups = stats.groupby(["shape", "normalized_over", "stage"], sort=False)
+        labels_, data = [], []
+        for (shape, over, stage), g in groups:
+            labels_.append(f"{shape} {label(over, language)}\n{label(stage, language)}")
+            data.append(g[col].to_numpy())
+        ax.boxplot(data, vert=False, widths=0.6, flierprops={"markersize": 1.5})
+        ax.set_yticks(range(1, len(labels_) + 1), labels_, fontsize=4.5)
+        ax.set_xlabel(label(col, language))
+    axes[1].set_yticklabels([])
+    fig.tight_layout()
+    return fig
+
+
+@drawer("ln_correlation")
+def ln_correlation(frames: dict, cfg: dict, language: str):
+    from . import theory
+
+    corr = frames["layernorm_stats/correlation"]
+    grp = corr[corr["scope"] == "group"]
+    fig, ax = new_figure(height=2.2)
+    for mu, g in grp.groupby("input_mean"):
+        m = g.groupby("group_size")["pearson_r"].agg(["mean", "std"]).reset_index()
+        ax.errorbar(m["group_size"], m["mean"], yerr=m["std"], fmt="o", ms=2.5, capsize=1.5,
+                    label=f"{t('measured', language)} (μ={mu:g})")
+    k = np.logspace(np.log10(2.2), np.log10(max(grp["group_size"].max(), 10)), 200)
+    ax.plot(k, [theory.pearson_r_groupwise(x) for x in k], "k-", lw=0.8,
+            label=f"{t('theory', language)}: √(2/k)Γ(k/2)/Γ((k−1)/2)")
+    ax.axhline(1.0, color="grey", lw=0.5, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel(t("group_size", language))
+    ax.set_ylabel(t("pearson", language))
+    ax.legend(frameon=False, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+@drawer("affine_grid")
+def affine_grid(frames: dict, cfg: dict, language: str):
+    s = frames["affine/stats"].groupby(["gamma", "beta"])[["mean", "std_biased"]].mean().reset_index()
+    fig, ax = new_figure(height=2.4)
+    ax.scatter(s["beta"], s["gamma"], s=0)
+    for _, r in s.iterrows():
+        ax.annotate(f"{r['mean']:.3g} / {r['std_biased']:.3g}", (r["beta"], r["gamma"]),
+                    ha="center", va="center", fontsize=6,
+                    bbox={"boxstyle": "round", "fc": "#eef", "ec": "#99a", "lw": 0.5})
+    ax.set_xlabel("β")
+    ax.set_ylabel("γ")
+    pad = 0.8
+    ax.set_xlim(s["beta"].min() - pad * 2, s["beta"].max() + pad * 2)
+    ax.set_ylim(s["gamma"].min() - pad, s["gamma"].max() + pad)
+    ax.set_title(f"{label('mean', language)} / {t('output_std', language)}")
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, png_path, pdf_path, provenance: dict[str, str] | None = None) -> None:
+    """PNG (300 dpi) and PDF with fixed metadata: no dates, provenance as text fields."""
+    import matplotlib.pyplot as plt
+
+    prov = provenance or {}
+    text = "; ".join(f"{k}={v}" for k, v in sorted(prov.items()))
+    with io.atomic_path(png_path) as tmp:
+        fig.savefig(tmp, format="png", dpi=300,
+                    metadata={"Software": None, "Description": text, **{k: str(v) for k, v in prov.items()}})
+    with io.atomic_path(pdf_path) as tmp:
+        fig.savefig(tmp, format="pdf", metadata={"CreationDate": None, "ModDate": None,
+                                                 "Producer": None, "Creator": "lnpaper",
+                                                 "Subject": text})
+    plt.close(fig)
+
+
+def draw(name: str, frames: dict, cfg: dict, language: str):
+    if name not in DRAWERS:
+        raise KeyError(f"no figure named {name!r}; known: {', '.join(sorted(DRAWERS))}")
+    return DRAWERS[name](frames, cfg, language)

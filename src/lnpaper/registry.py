@@ -1,0 +1,66 @@
+"""What the pipeline produces: experiments with their Parquet outputs, and the tables and figures
+built from them. The Snakefile, the manuscript and the tests all read this one map.
+
+An experiment switched off in config (``<experiment>.enabled: false``) removes its tables and
+figures from the build; a table or figure that needs several experiments appears once all exist.
+"""
+
+from __future__ import annotations
+
+# experiment -> Parquet outputs (results/experiments/<experiment>/<name>.parquet)
+EXPERIMENTS: dict[str, list[str]] = {
+    "matmul": ["trajectories", "growth"],
+    "layernorm_stats": ["stats", "correlation", "eps_placement"],
+    "affine": ["stats"],
+}
+
+# table -> the experiment outputs it is built from ("experiment/name")
+TABLES: dict[str, list[str]] = {
+    "scale_behavior": ["matmul/growth"],
+    "ln_before_after": ["layernorm_stats/stats"],
+    "ln_correlation": ["layernorm_stats/stats", "layernorm_stats/correlation"],
+    "affine_grid": ["affine/stats"],
+}
+
+# figure -> the experiment outputs it is drawn from
+FIGURES: dict[str, list[str]] = {
+    "matmul_norms": ["matmul/trajectories", "matmul/growth"],
+    "ln_distributions": ["layernorm_stats/stats"],
+    "ln_correlation": ["layernorm_stats/correlation"],
+    "affine_grid": ["affine/stats"],
+}
+
+
+def experiment_of(source: str) -> str:
+    return source.split("/", 1)[0]
+
+
+def enabled_experiments(config: dict) -> list[str]:
+    return [e for e in EXPERIMENTS if config.get(e, {}).get("enabled", True)]
+
+
+def available(sources: list[str], config: dict) -> bool:
+    """True when every experiment the sources come from is enabled."""
+    on = set(enabled_experiments(config))
+    return all(experiment_of(s) in on for s in sources)
+
+
+def enabled_tables(config: dict) -> list[str]:
+    return [t for t, src in TABLES.items() if available(src, config)]
+
+
+def enabled_figures(config: dict) -> list[str]:
+    return [f for f, src in FIGURES.items() if available(src, config)]
+
+
+def experiment_path(source: str) -> str:
+    return f"results/experiments/{source}.parquet"
+
+
+def input_key(source: str) -> str:
+    """'matmul/growth' -> 'matmul__growth': a rule input name for an experiment output."""
+    return source.replace("/", "__")
+
+
+def source_of(key: str) -> str:
+    return key.replace("__", "/")

@@ -1,0 +1,218 @@
+"""The paper's tables, rebuilt from the experiment Parquet files.
+
+Each builder takes ``{source: DataFrame}`` (source = "experiment/output") and the table's config
+slice, and returns a tidy DataFrame with machine column names; ``write_table`` renders it to CSV
+(machine names, full precision), Markdown and booktabs LaTeX (localized headers, 4 significant
+digits). Every number in a table comes from those frames.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import io
+from .labels import label
+
+BUILDERS: dict[str, Callable[[dict, dict], pd.DataFrame]] = {}
+
+
+def builder(name: str):
+    def register(fn):
+        BUILDERS[name] = fn
+        return fn
+    return register
+
+
+def classify_growth(ci_low: float, ci_high: float, tol: float) -> str:
+    """decays / near-critical / explodes from the CI of the growth rate of ln||A_k||.
+
+    Decays only if the whole CI lies below -tol, explodes only if it lies above +tol;
+    anything else (CI within or straddling the band) is near-critical.
+    """
+    if ci_high < -tol:
+        return "decays"
+    if ci_low > tol:
+        return "explodes"
+    return "near-critical"
+
+
+def paper_behavior(scale: float) -> str:
+    """What the paper's Table 5.1 states for a scale: <1 decays, =1 oscillates, >1 explodes."""
+    if math.isclose(scale, 1.0):
+        return "oscillates"
+    return "decays" if scale < 1 else "explodes"
+
+
+@builder("scale_behavior")
+def scale_behavior(frames: dict, cfg: dict) -> pd.DataFrame:
+    g = frames["matmul/growth"]
+    plain = g[~g["layernorm"]].copy()
+    normed = g[g["layernorm"]].set_index(["b_dist", "n", "scale"])["final_norm_median"]
+    paper_scales = [float(s) for s in cfg["scales"]]
+    is_paper = plain["scale"].apply(lambda s: any(math.isclose(s, p) for p in paper_scales))
+    out = pd.DataFrame({
+        "b_dist": plain["b_dist"], "n": plain["n"], "scale": plain["scale"],
+        "scale_source": np.where(is_paper, "paper", "grid"),
+        "paper_behavior": [paper_behavior(s) if p else "" for s, p in zip(plain["scale"], is_paper)],
+        "measured_behavior": [classify_growth(lo, hi, cfg["near_critical_tol"])
+                              for lo, hi in zip(plain["growth_rate_ci_low"], plain["growth_rate_ci_high"])],
+        "growth_rate_mean": plain["growth_rate_mean"],
+        "growth_rate_ci_low": plain["growth_rate_ci_low"],
+        "growth_rate_ci_high": plain["growth_rate_ci_high"],
+        "growth_rate_theory": plain["growth_rate_theory"],
+        "growth_factor": plain["growth_factor"],
+        "overflow_step_median": plain["overflow_step_median"],
+        "critical_scale_theory": plain["critical_scale_theory"],
+        "critical_scale_measured": plain["critical_scale_measured"],
+        "ln_norm": [normed.get((d, n, s), np.nan) for d, n, s in
+                    zip(plain["b_dist"], plain["n"], plain["scale"])],
+    })
+    order = {d: i for i, d in enumerate(["normal", "scaled_normal", "orthogonal"])}
+    out = out.sort_values(["b_dist", "n", "scale"], key=lambda c: c.map(order) if c.name == "b_dist" else c)
+    return out.reset_index(drop=True)
+
+
+@builder("ln_before_after")
+def ln_before_after(frames: dict, cfg: dict) -> pd.DataFrame:
+    s = frames["layernorm_stats/stats"]
+    keys = ["shape", "normalized_over", "group_size", "stage"]
+    agg = s.groupby(keys, sort=False).agg(
+        n_seeds=("seed", "nunique"), mean=("mean", "mean"),
+        max_abs_group_mean=("max_abs_group_mean", "max"),
+        std_biased=("std_biased", "mean"), std_unbiased=("std_unbiased", "mean")).reset_index()
+    k = agg["group_size"].astype(float)
+    agg["std_unbiased_theory"] = np.where(agg["stage"] == "after", np.sqrt(k / (k - 1)), np.nan)
+    return agg
+
+
+@builder("ln_correlation")
+def ln_correlation(frames: dict, cfg: dict) -> pd.DataFrame:
+    from .seeding import numpy_rng
+    from .stats import bootstrap_ci
+    from . import theory
+
+    rows = []
+    corr = frames["layernorm_stats/correlation"]
+    for (k, scope, mu), g in corr.groupby(["group_size", "scope", "input_mean"], sort=True):
+        lo, hi = bootstrap_ci(g["pearson_r"], numpy_rng(cfg.get("seed", 0), "ln_correlation", int(k), float(mu)))
+        rows.append({"source": "iid", "shape": f"{g['n_entries'].iloc[0] // k}x{k}",
+                     "normalized_over": "all" if scope == "all" else "row", "group_size": int(k),
+                     "input_mean": float(mu), "n_seeds": int(g["seed"].nunique()),
+                     "pearson_r_mean": float(g["pearson_r"].mean()), "pearson_r_ci_low": lo,
+                     "pearson_r_ci_high": hi, "pearson_r_theory": float(g["pearson_r_theory"].iloc[0])})
+    stats = frames["layernorm_stats/stats"]
+    after = stats[stats["stage"] == "after"]
+    for (shape, over, k), g in after.groupby(["shape", "normalized_over", "group_size"], sort=False):
+        lo, hi = bootstrap_ci(g["pearson_r"], numpy_rng(cfg.get("seed", 0), "ln_correlation", shape, over))
+        rows.append({"source": "matrix", "shape": shape, "normalized_over": over,
+                     "group_size": int(k), "input_mean": 0.0, "n_seeds": int(g["seed"].nunique()),
+                     "pearson_r_mean": float(g["pearson_r"].mean()), "pearson_r_ci_low": lo,
+                     "pearson_r_ci_high": hi,
+                     "pearson_r_theory": 1.0 if over == "all" else theory.pearson_r_groupwise(int(k))})
+    return pd.DataFrame(rows)
+
+
+@builder("affine_grid")
+def affine_grid(frames: dict, cfg: dict) -> pd.DataFrame:
+    s = frames["affine/stats"].copy()
+    s["mean_err"] = (s["mean"] - s["mean_theory"]).abs()
+    s["std_err"] = (s["std_biased"] - s["std_biased_theory"]).abs()
+    return s.groupby(["gamma", "beta"], sort=True).agg(
+        n_seeds=("seed", "nunique"), mean=("mean", "mean"), std_biased=("std_biased", "mean"),
+        std_unbiased=("std_unbiased", "mean"), mean_theory=("mean_theory", "first"),
+        std_biased_theory=("std_biased_theory", "mean"),
+        max_abs_mean_error=("mean_err", "max"), max_abs_std_error=("std_err", "max")).reset_index()
+
+
+# ---------------------------------------------------------------- rendering
+
+def fmt(value, digits: int = 4) -> str:
+    """Fixed, locale-free formatting: same value, same string."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, (bool, np.bool_)):
+        return "✓" if value else "✗"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if math.isinf(value):
+            return "∞" if value > 0 else "−∞"
+        if value == 0:
+            return "0"
+        if float(value).is_integer() and abs(value) < 1e6:
+            return str(int(value))
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def merge_ci(df: pd.DataFrame) -> pd.DataFrame:
+    """Render *_ci_low/*_ci_high pairs as one '[lo, hi]' column named *_ci."""
+    out = df.copy()
+    for col in [c for c in df.columns if c.endswith("_ci_low")]:
+        stem = col[: -len("_ci_low")]
+        hi = f"{stem}_ci_high"
+        if hi in df.columns:
+            out.insert(out.columns.get_loc(col), f"{stem}_ci",
+                       [f"[{fmt(a)}, {fmt(b)}]" for a, b in zip(df[col], df[hi])])
+            out = out.drop(columns=[col, hi])
+    return out
+
+
+def display_frame(df: pd.DataFrame, language: str) -> pd.DataFrame:
+    shown = merge_ci(df)
+    body = {label(c, language): [label(v, language) if isinstance(v, str) else fmt(v)
+                                 for v in shown[c]] for c in shown.columns}
+    return pd.DataFrame(body)
+
+
+def to_markdown(df: pd.DataFrame, language: str) -> str:
+    shown = display_frame(df, language)
+    def cell(v):
+        return str(v).replace("|", "\\|")
+
+    header = "| " + " | ".join(cell(c) for c in shown.columns) + " |"
+    rule = "|" + "|".join("---" for _ in shown.columns) + "|"
+    lines = ["| " + " | ".join(cell(v) for v in row) + " |" for row in shown.itertuples(index=False)]
+    return "\n".join([header, rule, *lines]) + "\n"
+
+
+TEX_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+               "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
+               "‖": r"$\|$", "γ": r"$\gamma$", "β": r"$\beta$", "ε": r"$\varepsilon$",
+               "√": r"$\sqrt{}$", "∞": r"$\infty$", "−": "-", "–": "--", "✓": "yes", "✗": "no",
+               "≤": r"$\le$", "≥": r"$\ge$", "±": r"$\pm$", "×": r"$\times$"}
+
+
+def tex_escape(text: str) -> str:
+    return "".join(TEX_ESCAPES.get(ch, ch) for ch in str(text))
+
+
+def to_latex(df: pd.DataFrame, language: str) -> str:
+    """A booktabs tabular, ready for \\input inside a table environment."""
+    shown = display_frame(df, language)
+    align = "".join("r" if _numeric(df, c) else "l" for c in merge_ci(df).columns)
+    lines = [f"\\begin{{tabular}}{{{align}}}", "\\toprule",
+             " & ".join(tex_escape(c) for c in shown.columns) + r" \\", "\\midrule"]
+    lines += [" & ".join(tex_escape(v) for v in row) + r" \\" for row in shown.itertuples(index=False)]
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def _numeric(df: pd.DataFrame, col: str) -> bool:
+    return col in df.columns and pd.api.types.is_numeric_dtype(df[col]) and df[col].dtype != bool
+
+
+def write_table(df: pd.DataFrame, csv_path, md_path, tex_path, language: str) -> None:
+    io.write_text(df.to_csv(index=False, float_format="%.10g", lineterminator="\n"), csv_path)
+    io.write_text(to_markdown(df, language), md_path)
+    io.write_text(to_latex(df, language), tex_path)
+
+
+def build(name: str, frames: dict, cfg: dict) -> pd.DataFrame:
+    if name not in BUILDERS:
+        raise KeyError(f"no table builder named {name!r}; known: {', '.join(sorted(BUILDERS))}")
+    return BUILDERS[name](frames, cfg)

@@ -1,0 +1,68 @@
+import copy
+
+import pytest
+
+from lnpaper.config import ConfigError, config_hash, flatten, validate
+
+
+def test_default_config_is_valid_and_has_paper_values(default_config, schema):
+    cfg = validate(default_config, schema)
+    assert cfg["seed"] == 42
+    assert cfg["matmul"]["scales"] == [0.5, 1.0, 1.5, 2.0]
+    assert cfg["matmul"]["steps"] == 50
+    assert cfg["affine"]["gamma"] == [1.0, 2.0, 3.0] and cfg["affine"]["beta"] == [0.0, 2.0, 5.0]
+    assert "3x10" in cfg["data"]["shapes"] and "30x30" in cfg["data"]["shapes"]
+
+
+def _walk(node, path=""):
+    yield path, node
+    for key, sub in node.get("properties", {}).items():
+        yield from _walk(sub, f"{path}.{key}" if path else key)
+
+
+def test_every_schema_key_is_documented_with_a_default(schema):
+    for path, node in _walk(schema):
+        if path:
+            assert "description" in node, path
+            assert "default" in node, path
+        if node.get("type") == "object":
+            assert node.get("additionalProperties") is False, path
+
+
+def test_defaults_fill_a_missing_section(default_config, schema):
+    cfg = copy.deepcopy(default_config)
+    del cfg["affine"]
+    assert validate(cfg, schema)["affine"]["gamma"] == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("mutate, key, allowed", [
+    (lambda c: c["matmul"].update(scales=[0.5, -1.0]), "matmul.scales[1]", "> 0"),
+    (lambda c: c["matmul"].update(steps="fifty"), "matmul.steps", "integer"),
+    (lambda c: c["matmul"].update(scale=[1.0]), "matmul", "did you mean 'scales'"),
+    (lambda c: c.update(matmull={}), "<top level>", "did you mean 'matmul'"),
+    (lambda c: c["affine"].update(gamma=[]), "affine.gamma", "at least 1"),
+    (lambda c: c["affine"].update(beta=[2.0, 2.0]), "affine.beta", "no duplicates"),
+    (lambda c: c.update(device="tpu"), "device", "one of"),
+    (lambda c: c["matmul"].update(burn_in=60), "matmul.burn_in", "< matmul.steps"),
+    (lambda c: c["layernorm_stats"].update(group_sizes=[3, 5000]), "layernorm_stats.group_sizes",
+     "<= 3000"),
+    (lambda c: c["affine"].update(shape="7x7"), "affine.shape", "data.shapes"),
+])
+def test_bad_values_name_the_key_and_what_is_allowed(default_config, schema, mutate, key, allowed):
+    cfg = copy.deepcopy(default_config)
+    mutate(cfg)
+    with pytest.raises(ConfigError) as exc:
+        validate(cfg, schema)
+    message = str(exc.value)
+    assert message.startswith(key), message
+    assert allowed in message, message
+    assert "\n" not in message
+
+
+def test_config_hash_is_stable_and_order_free():
+    assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+def test_flatten_gives_stable_dotted_keys():
+    assert flatten({"m": {"s": [1, 2], "k": 3}, "x": "y"}) == {"m.k": 3, "m.s": "[1, 2]", "x": "y"}

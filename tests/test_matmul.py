@@ -1,0 +1,66 @@
+import math
+
+import numpy as np
+import pytest
+
+from lnpaper import matmul, theory
+
+
+@pytest.fixture(scope="module")
+def small():
+    cfg = dict(b_dists=["normal", "scaled_normal", "orthogonal"], sizes=[10, 30],
+               scales=[0.5, 1.0, 2.0], critical_factors=[1.0], steps=40, n_seeds=12, burn_in=8,
+               eps=1e-5, bootstrap_resamples=500)
+    return cfg, matmul.run(cfg, base_seed=7)
+
+
+def test_growth_rate_matches_lyapunov_theory(small):
+    cfg, out = small
+    g = out["growth"][~out["growth"]["layernorm"]]
+    err = (g["growth_rate_mean"] - g["growth_rate_theory"]).abs()
+    assert err.max() < 0.03, g.loc[err.idxmax()].to_dict()
+
+
+def test_orthogonal_products_grow_exactly_by_log_s(small):
+    _, out = small
+    g = out["growth"]
+    orth = g[(g["b_dist"] == "orthogonal") & ~g["layernorm"]]
+    np.testing.assert_allclose(orth["growth_rate_mean"], np.log(orth["scale"]), atol=1e-12)
+
+
+def test_layernorm_pins_the_norm_at_sqrt_rows_cols(small):
+    _, out = small
+    t = out["trajectories"]
+    normed = t[t["layernorm"] & (t["step"] > 0)]
+    expected = normed["n"].astype(float)  # sqrt(n*n) for n x n
+    # exactly sqrt(sum_rows n v/(v+eps)): rows of small variance v sit a hair below n
+    assert np.all(normed["norm_fp32"] <= expected * (1 + 1e-6))
+    assert np.allclose(normed["norm_fp32"], expected, rtol=5e-4)
+
+
+def test_fp32_norm_overflows_where_exact_log_norm_passes_float32_max(small):
+    _, out = small
+    t = out["trajectories"]
+    plain = t[~t["layernorm"]]
+    over = plain["log_norm"] > math.log(3.5e38)    # beyond float32 range: must be inf
+    assert over.any()
+    assert np.isinf(plain.loc[over, "norm_fp32"]).all()
+    fine = plain["log_norm"] < math.log(1e18)       # well inside: finite and accurate
+    rel = np.abs(plain.loc[fine, "norm_fp32"] / np.exp(plain.loc[fine, "log_norm"]) - 1)
+    assert rel.max() < 1e-3
+
+
+def test_norm_overflow_step_near_science_md():
+    # N(0,1), n = 30: ||A|| passes 1.8e19 (where the naive float32 norm squares overflow)
+    # around step 24 for s = 1 and 17 for s = 2
+    traj = matmul.simulate("normal", 30, [1.0, 2.0], n_seeds=20, steps=40, base_seed=42)
+    g = matmul.growth_table(traj, burn_in=5, base_seed=42, resamples=200)
+    g = g[~g["layernorm"]].set_index("scale")["overflow_step_median"]
+    assert abs(g[1.0] - 24) <= 2 and abs(g[2.0] - 17) <= 2
+
+
+def test_critical_scale_grid_brackets_prediction():
+    scales = matmul.scales_for("normal", 30, [0.5, 1.0], [0.9, 1.0, 1.1])
+    s_star = theory.critical_scale("normal", 30)
+    assert min(scales) < s_star < max(scales)
+    assert any(math.isclose(s, s_star, rel_tol=1e-9) for s in scales)

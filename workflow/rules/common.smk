@@ -1,0 +1,80 @@
+# Shared helpers: config validation (before any job), src/ dependencies, target lists.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # works without `pip install -e .` too
+
+from lnpaper import registry
+from lnpaper.config import ConfigError, validate, load_yaml
+from lnpaper.deps import module_files
+
+try:
+    config = validate(config, load_yaml(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
+except ConfigError as err:
+    # one line, no traceback, before any job starts or any output is touched
+    print(f"config error: {err}", file=sys.stderr)
+    sys.exit(1)
+
+
+wildcard_constraints:
+    table="[a-z_]+",
+    figure="[a-z_]+",
+
+
+def src(*modules):
+    """src/ files a rule runs (the modules and their lnpaper imports), as rule input."""
+    return module_files(*modules, root=workflow.basedir)
+
+
+def experiment_outputs(experiment):
+    return {name: f"results/experiments/{experiment}/{name}.parquet"
+            for name in registry.EXPERIMENTS[experiment]}
+
+
+def step_files(step):
+    """log, benchmark and manifest paths of one step."""
+    return {"log": f"results/logs/{step}.log", "benchmark": f"results/benchmarks/{step}.tsv",
+            "manifest": f"results/manifests/{step}.json"}
+
+
+def table_inputs(wildcards):
+    return {registry.input_key(s): registry.experiment_path(s) for s in registry.TABLES[wildcards.table]}
+
+
+def figure_inputs(wildcards):
+    return {registry.input_key(s): registry.experiment_path(s) for s in registry.FIGURES[wildcards.figure]}
+
+
+def sources_config(sources):
+    """The config slices a table or figure depends on: its experiments, language and seed."""
+    slices = {registry.experiment_of(s): config[registry.experiment_of(s)] for s in sources}
+    return {"experiments": slices, "language": config["language"], "seed": config["seed"]}
+
+
+def table_params(wildcards):
+    return sources_config(registry.TABLES[wildcards.table])
+
+
+def figure_params(wildcards):
+    return sources_config(registry.FIGURES[wildcards.figure])
+
+
+def step_manifests():
+    """Manifests of every job in the build: what the tracking step logs."""
+    steps = ["data"] + registry.enabled_experiments(config)
+    steps += [f"table_{t}" for t in registry.enabled_tables(config)]
+    steps += [f"figure_{f}" for f in registry.enabled_figures(config)]
+    return [step_files(s)["manifest"] for s in steps]
+
+
+def all_targets():
+    targets = ["results/data/matrices.parquet"]
+    for exp in registry.enabled_experiments(config):
+        targets += experiment_outputs(exp).values()
+    for table in registry.enabled_tables(config):
+        targets += [f"results/tables/{table}.{ext}" for ext in ("csv", "md", "tex")]
+    for fig in registry.enabled_figures(config):
+        targets += [f"results/figures/{fig}.{ext}" for ext in ("png", "pdf")]
+    if config["mlflow"]["enabled"]:
+        targets.append("results/tracking/build.json")
+    return targets

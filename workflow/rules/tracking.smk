@@ -1,0 +1,32 @@
+# Stage 4: log the build to MLflow. Compute steps only leave manifests; this one step writes
+# the store, so parallel jobs never race on it and a tracking outage never costs results.
+import json as _json
+import os as _os
+import uuid as _uuid
+
+from lnpaper.config import config_hash, flatten
+
+# Invocation metadata reaches the tracking job through the environment (inherited by local
+# jobs, exported by sbatch), not params: a different command line must not force a rerun.
+_os.environ.setdefault("LNPAPER_INVOCATION", _uuid.uuid4().hex)
+_os.environ.setdefault("LNPAPER_SNAKEMAKE_ARGV", _json.dumps(sys.argv))
+
+
+rule track:
+    input:
+        manifests=step_manifests(),
+        src=src("tracking"),
+    output:
+        "results/tracking/build.json",
+    params:
+        mlflow=config["mlflow"],
+        config_hash=config_hash(config),
+        config=flatten(config),
+    conda:
+        "../../environment.yml"
+    log:
+        "results/logs/track.log",
+    benchmark:
+        "results/benchmarks/track.tsv"
+    script:
+        "../scripts/track.py"
