@@ -15,7 +15,9 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/experiments.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/runtime.smk"
 include: "workflow/rules/tracking.smk"
+include: "workflow/rules/manuscript.smk"
 
 
 rule all:

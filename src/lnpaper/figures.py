@@ -151,6 +151,57 @@ def affine_grid(frames: dict, cfg: dict, language: str):
     return fig
 
 
+@drawer("eps_placement")
+def eps_placement(frames: dict, cfg: dict, language: str):
+    e = frames["layernorm_stats/eps_placement"]
+    fig, ax = new_figure(height=2.2)
+    styles = {"torch": ("o", "nn.LayerNorm"), "pytorch": ("-", "(x−μ)/√(σ²+ε)"),
+              "paper": ("--", "(x−μ)/(σ+ε)")}
+    for formula, (style, name) in styles.items():
+        g = e[e["formula"] == formula].sort_values("sigma")
+        col = "output_std" if formula == "torch" else "output_std_theory"
+        ax.plot(g["sigma"], g[col], style, ms=3, lw=1, label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("σ")
+    ax.set_ylabel(t("output_std", language))
+    ax.legend(frameon=False, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+@drawer("precision")
+def precision(frames: dict, cfg: dict, language: str):
+    e = frames["precision/errors"]
+    tot = e[e["error_source"] == "total"]
+    dtypes = [d for d in ("float32", "bfloat16", "float16") if d in set(tot["dtype"])]
+    fig, axes = new_figure(1, len(dtypes), height=2.3, sharey=True, squeeze=False)
+    markers = {"naive": "x", "two_pass": "s", "welford": "^", "torch": "o"}
+    for ax, dtype in zip(axes[0], dtypes):
+        g = tot[tot["dtype"] == dtype]
+        x0 = g["offset"].replace(0, np.nan).min() / 10 if (g["offset"] > 0).any() else 1.0
+        for method, m in markers.items():
+            h = g[g["method"] == method].sort_values("offset")
+            x = h["offset"].where(h["offset"] > 0, x0)
+            y = h["max_abs_error"]
+            ax.plot(x, y, marker=m, ms=3, lw=0.8, label=method)
+            bad = ~np.isfinite(y)
+            if bad.any():  # non-finite output is data: marked at the top of the panel
+                ax.plot(x[bad], np.full(bad.sum(), 1e4), marker=m, ls="none", color="red", ms=4)
+        rnd = e[(e["error_source"] == "input_rounding") & (e["dtype"] == dtype)] \
+            .drop_duplicates("offset").sort_values("offset")
+        ax.plot(rnd["offset"].where(rnd["offset"] > 0, x0), rnd["max_abs_error"], "k:", lw=0.8,
+                label="input rounding")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(dtype)
+        ax.set_xlabel("offset" if language == "en" else "độ lệch (offset)")
+    axes[0][0].set_ylabel("max |error|" if language == "en" else "max |sai số|")
+    axes[0][0].legend(frameon=False, fontsize=5)
+    fig.text(0.5, 0.005, "red = NaN/inf" if language == "en" else "đỏ = NaN/inf", ha="center", fontsize=5)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
 def save_figure(fig, png_path, pdf_path, provenance: dict[str, str] | None = None) -> None:
     """PNG (300 dpi) and PDF with fixed metadata: no dates, provenance as text fields."""
     import matplotlib.pyplot as plt

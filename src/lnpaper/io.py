@@ -16,6 +16,8 @@ from typing import Iterator
 
 import pandas as pd
 
+from .faults import pause_point
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -27,6 +29,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
+        pause_point(path.name)  # test-only hook (inert by default), see lnpaper.faults
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -171,7 +171,8 @@ def run(cfg: dict, matrices: pd.DataFrame, base_seed: int) -> dict[str, pd.DataF
                                      cfg["correlation_input_moments"], base_seed, cfg["eps"])
     eps_df = eps_placement(cfg["eps_sigmas"], cfg["eps"], cfg["eps_width"], cfg["eps_rows"],
                            base_seed)
-    return {"stats": stats, "correlation": corr, "eps_placement": eps_df}
+    return {"stats": stats, "correlation": corr, "eps_placement": eps_df,
+            "invariances": invariances(base_seed, eps=cfg["eps"])}
 
 
 def summary_metrics(frames: dict[str, pd.DataFrame]) -> dict[str, float]:
@@ -186,3 +187,35 @@ def summary_metrics(frames: dict[str, pd.DataFrame]) -> dict[str, float]:
         "eps_max_diff_pytorch_formula": float(torch_vs.get("pytorch", float("nan"))),
         "eps_max_diff_paper_formula": float(torch_vs.get("paper", float("nan"))),
     }
+
+
+def invariances(base_seed: int, width: int = 64, rows: int = 32, eps: float = 1e-5) -> pd.DataFrame:
+    """Identities of the normalizers, checked numerically in float64 (max |difference|).
+
+    LN(a x + b) = LN(x) for a > 0; RMSNorm(a x) = RMSNorm(x) but RMSNorm(x + b) != RMSNorm(x);
+    GroupNorm(1, C) = LayerNorm(C); BatchNorm (train) at batch 2 outputs only +-1.
+    """
+    import torch
+    from torch import nn
+
+    gen = torch_generator(base_seed, "invariances")
+    x = torch.randn(rows, width, generator=gen, dtype=torch.float64)
+    ln = nn.LayerNorm(width, eps=0.0, dtype=torch.float64)       # eps 0: exact identities
+    rms = nn.RMSNorm(width, eps=0.0, dtype=torch.float64)
+    gn = nn.GroupNorm(1, width, eps=eps, dtype=torch.float64)
+    ln_eps = nn.LayerNorm(width, eps=eps, dtype=torch.float64)
+    bn = nn.BatchNorm1d(width, eps=1e-20, dtype=torch.float64).train()  # eps must be > 0
+    checks = []
+    with torch.no_grad():
+        for a, b in ((10.0, 0.0), (0.01, 0.0), (1000.0, -5.0), (1.0, 100.0)):
+            checks.append(("ln_affine_input", f"a={a:g}, b={b:g}", True,
+                           (ln(a * x + b) - ln(x)).abs().max()))
+        for a in (10.0, 0.01):
+            checks.append(("rmsnorm_scale", f"a={a:g}", True, (rms(a * x) - rms(x)).abs().max()))
+        for b in (1.0, 100.0):
+            checks.append(("rmsnorm_shift", f"b={b:g}", False, (rms(x + b) - rms(x)).abs().max()))
+        checks.append(("groupnorm1_equals_layernorm", f"C={width}", True, (gn(x) - ln_eps(x)).abs().max()))
+        pair = bn(x[:2])
+        checks.append(("batchnorm_batch2_sign", "batch=2", True, (pair.abs() - 1).abs().max()))
+    return pd.DataFrame([{"check": c, "setting": s, "invariant_expected": e,
+                          "max_abs_diff": float(d)} for c, s, e, d in checks])

@@ -4,7 +4,9 @@ Three tracks share the same draws of A_0 and B_k (common random numbers across s
 - exact: renormalised every step, ln||A_k|| summed in float64, valid far past float32 overflow;
 - fp32: the naive float32 product and ``torch.linalg.norm`` of it (inf once ||A|| > ~1.8e19);
 - layernorm: LayerNorm (no affine, over each row) applied after every step.
-All scales and seeds of one (b_dist, n) are batched into one tensor, so a step is one bmm.
+All scales and a batch of seeds of one (b_dist, n) share one tensor, so a step is one batched
+matmul per track; B_k is drawn step by step from per-seed generators, so memory stays bounded
+(1000 seeds at n = 1024 run; see lnpaper.benchmark).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from . import theory
 from .seeding import numpy_rng, torch_generator
 from .stats import bootstrap_ci
 
+THREADED_FROM_N = 256
+
 TRAJECTORY_COLUMNS = ["b_dist", "n", "scale", "layernorm", "seed", "step", "log_norm",
                       "norm_fp32", "entry_overflow"]
 
@@ -30,42 +34,63 @@ def scales_for(b_dist: str, n: int, paper_scales, critical_factors) -> list[floa
     return sorted(grid)
 
 
-def draw_haar(n: int, count: int, gen, dtype, device):
-    """``count`` Haar-distributed orthogonal n x n matrices (QR of Gaussians, sign-fixed)."""
+def seeds_per_batch(n: int, n_scales: int, budget: int = 2 ** 24) -> int:
+    """Seeds simulated together: each (scales, seeds, n, n) state stays under ``budget`` entries.
+
+    Depends only on the shapes, never on the machine, so batching cannot change the bytes;
+    it bounds memory (1000 seeds x n = 1024 would need 8 GB per float64 state otherwise).
+    """
+    return max(1, budget // (n_scales * n * n))
+
+
+def single_threaded(fn, *args):
+    """Run ``fn`` on one CPU thread: batched LAPACK QR of small matrices gains nothing from
+    threads, and on a busy machine its OpenMP threads spin against other jobs (5-30x slower,
+    measured); one thread also makes the factorisation independent of the job's thread count."""
     import torch
 
-    z = torch.randn(count, n, n, generator=gen, dtype=dtype, device=device)
-    q, r = torch.linalg.qr(z)
-    return q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return fn(*args)
+    finally:
+        torch.set_num_threads(threads)
 
 
-def draw_b(b_dist: str, n: int, steps: int, gen, dtype, device):
-    """B_1..B_steps for one seed, shape (steps, n, n)."""
+def draw_b(b_dist: str, n: int, gens, device):
+    """B_k for one step: one n x n matrix per seed from that seed's generator.
+
+    Returns (float64, float32) versions of the same matrices, shape (seeds, n, n): all three
+    tracks multiply by the same draws. Gaussian entries are drawn in float32 (4x faster than
+    float64 on CPU, and exactly representable in both); Haar matrices are orthogonalised in
+    float64 so the exact track stays orthogonal to 1e-16.
+    """
     import torch
 
+    f32 = torch.float32
     if b_dist == "orthogonal":
-        return draw_haar(n, steps, gen, dtype, device)
-    b = torch.randn(steps, n, n, generator=gen, dtype=dtype, device=device)
-    return b * theory.b_entry_std(b_dist, n)
+        z = torch.stack([torch.randn(n, n, generator=g, dtype=f32, device=device) for g in gens])
+        q, r = single_threaded(torch.linalg.qr, z.double())
+        b64 = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
+        return b64, b64.float()
+    b32 = torch.stack([torch.randn(n, n, generator=g, dtype=f32, device=device) for g in gens])
+    b32 = b32 * theory.b_entry_std(b_dist, n)
+    return b32.double(), b32
 
 
-def simulate(b_dist: str, n: int, scales, n_seeds: int, steps: int, base_seed: int,
-             eps: float = 1e-5, device: str = "cpu") -> pd.DataFrame:
-    """Trajectories of all three tracks for one (b_dist, n), every scale and seed."""
+def simulate_batch(b_dist: str, n: int, scales, seeds, steps: int, base_seed: int,
+                   eps: float = 1e-5, device: str = "cpu"):
+    """The three tracks for some seeds: arrays (steps + 1, scales, seeds) of ln||A|| (exact),
+    the float32 norm, the float32 entry-overflow flag and the LayerNorm-track norm."""
     import torch
     import torch.nn.functional as F
 
     f64 = torch.float64
-    a0, bs = [], []
-    for seed in range(n_seeds):  # one generator per condition: (b_dist, n, seed)
-        gen = torch_generator(base_seed, "matmul", b_dist, n, seed, device=device)
-        a0.append(torch.randn(n, n, generator=gen, dtype=f64, device=device))
-        bs.append(draw_b(b_dist, n, steps, gen, f64, device))
-    a0 = torch.stack(a0)                                   # S,n,n   (S = seeds)
-    b = torch.stack(bs, dim=1)                             # K,S,n,n (K = steps)
-    b32 = b.float()
+    # one generator per condition (b_dist, n, seed): A_0 first, then B_1, B_2, ... one per step
+    gens = [torch_generator(base_seed, "matmul", b_dist, n, seed, device=device) for seed in seeds]
+    a0 = torch.stack([torch.randn(n, n, generator=g, dtype=f64, device=device) for g in gens])
     s = torch.tensor(list(scales), dtype=f64, device=device).view(-1, 1, 1, 1)  # C,1,1,1
-
+    s32 = s.float()
     n_sc = s.shape[0]
     norm0 = torch.linalg.norm(a0, dim=(-2, -1))            # S
     exact = (a0 / norm0.view(-1, 1, 1)).expand(n_sc, -1, -1, -1).clone()  # C,S,n,n
@@ -73,29 +98,51 @@ def simulate(b_dist: str, n: int, scales, n_seeds: int, steps: int, base_seed: i
     naive = a0.float().expand(n_sc, -1, -1, -1).clone()    # C,S,n,n  float32
     ln_track = naive.clone()                               # LayerNorm after each step
 
-    rows_exact, rows_fp32, rows_entry = [log_norm.clone()], [], []
-    rows_fp32.append(torch.linalg.norm(naive, dim=(-2, -1)))
-    rows_entry.append(~torch.isfinite(naive).all(dim=(-2, -1)))
+    def fp32_rows(x):
+        norm = torch.linalg.norm(x, dim=(-2, -1))
+        # a finite norm means every entry is finite: scan entries only where it is not
+        entry = ~torch.isfinite(norm)
+        if entry.any():
+            entry[entry.clone()] = ~torch.isfinite(x[entry]).all(dim=(-2, -1))
+        return norm, entry
+
+    norm, entry = fp32_rows(naive)
+    rows_exact, rows_fp32, rows_entry = [log_norm.clone()], [norm], [entry]
     rows_ln = [torch.linalg.norm(ln_track, dim=(-2, -1))]
-    s32 = s.float()
-    for k in range(steps):
-        exact = s * (exact @ b[k])
+    for _ in range(steps):
+        b64, b32 = draw_b(b_dist, n, gens, device)
+        exact = s * (exact @ b64)
         r = torch.linalg.norm(exact, dim=(-2, -1))          # C,S
         exact = exact / r[..., None, None]
         log_norm = log_norm + torch.log(r)
-        naive = s32 * (naive @ b32[k])
-        ln_track = F.layer_norm(s32 * (ln_track @ b32[k]), (n,), eps=eps)
+        naive = s32 * (naive @ b32)
+        ln_track = F.layer_norm(s32 * (ln_track @ b32), (n,), eps=eps)
+        norm, entry = fp32_rows(naive)
         rows_exact.append(log_norm.clone())
-        rows_fp32.append(torch.linalg.norm(naive, dim=(-2, -1)))
-        rows_entry.append(~torch.isfinite(naive).all(dim=(-2, -1)))
+        rows_fp32.append(norm)
+        rows_entry.append(entry)
         rows_ln.append(torch.linalg.norm(ln_track, dim=(-2, -1)))
+    return tuple(torch.stack(rows).cpu().numpy() for rows in (rows_exact, rows_fp32, rows_entry, rows_ln))
 
-    exact_log = torch.stack(rows_exact).cpu().numpy()                  # K+1,C,S
-    fp32 = torch.stack(rows_fp32).cpu().numpy().astype(np.float64)
+
+def simulate(b_dist: str, n: int, scales, n_seeds: int, steps: int, base_seed: int,
+             eps: float = 1e-5, device: str = "cpu") -> pd.DataFrame:
+    """Trajectories of all three tracks for one (b_dist, n), every scale and seed.
+
+    Seeds run in batches (``seeds_per_batch``), each step one batched matmul per track.
+    """
+    per = seeds_per_batch(n, len(list(scales)))
+    # below n = 256 a matmul is too small for intra-op threads to pay (they cost 3x when other
+    # jobs share the cores, measured); large n (the scale run) uses the job's threads
+    call = single_threaded if n < THREADED_FROM_N else (lambda fn, *args: fn(*args))
+    parts = [call(simulate_batch, b_dist, n, scales, range(lo, min(lo + per, n_seeds)), steps,
+                  base_seed, eps, device) for lo in range(0, n_seeds, per)]
+    exact_log, fp32, entry, ln_norm = (np.concatenate(p, axis=2) for p in zip(*parts))  # K+1,C,S
+    fp32 = fp32.astype(np.float64)
     # once an entry is inf, later products give inf - inf = NaN: still an overflow
     fp32 = np.where(np.isnan(fp32), np.inf, fp32)
-    entry = torch.stack(rows_entry).cpu().numpy()
-    ln_norm = torch.stack(rows_ln).cpu().numpy().astype(np.float64)
+    ln_norm = ln_norm.astype(np.float64)
+    n_sc = exact_log.shape[1]
 
     k_idx, c_idx, s_idx = np.meshgrid(np.arange(steps + 1), np.arange(n_sc), np.arange(n_seeds),
                                       indexing="ij")

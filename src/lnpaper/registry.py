@@ -10,8 +10,9 @@ from __future__ import annotations
 # experiment -> Parquet outputs (results/experiments/<experiment>/<name>.parquet)
 EXPERIMENTS: dict[str, list[str]] = {
     "matmul": ["trajectories", "growth"],
-    "layernorm_stats": ["stats", "correlation", "eps_placement"],
+    "layernorm_stats": ["stats", "correlation", "eps_placement", "invariances"],
     "affine": ["stats"],
+    "precision": ["errors"],
 }
 
 # table -> the experiment outputs it is built from ("experiment/name")
@@ -20,6 +21,9 @@ TABLES: dict[str, list[str]] = {
     "ln_before_after": ["layernorm_stats/stats"],
     "ln_correlation": ["layernorm_stats/stats", "layernorm_stats/correlation"],
     "affine_grid": ["affine/stats"],
+    "eps_placement": ["layernorm_stats/eps_placement"],
+    "invariances": ["layernorm_stats/invariances"],
+    "precision": ["precision/errors"],
 }
 
 # figure -> the experiment outputs it is drawn from
@@ -28,7 +32,16 @@ FIGURES: dict[str, list[str]] = {
     "ln_distributions": ["layernorm_stats/stats"],
     "ln_correlation": ["layernorm_stats/correlation"],
     "affine_grid": ["affine/stats"],
+    "eps_placement": ["layernorm_stats/eps_placement"],
+    "precision": ["precision/errors"],
 }
+
+# The claims table checks the paper's statements against whichever of these exist: its sources
+# are optional, so it is built from the enabled experiments (claims.py marks the others).
+CLAIMS_SOURCES: list[str] = [
+    "matmul/growth", "layernorm_stats/stats", "layernorm_stats/correlation",
+    "layernorm_stats/eps_placement", "affine/stats", "precision/errors",
+]
 
 
 def experiment_of(source: str) -> str:
@@ -45,8 +58,17 @@ def available(sources: list[str], config: dict) -> bool:
     return all(experiment_of(s) in on for s in sources)
 
 
+def table_sources(table: str, config: dict) -> list[str]:
+    """The experiment outputs a table is built from under this config."""
+    if table == "claims":
+        on = set(enabled_experiments(config))
+        return [s for s in CLAIMS_SOURCES if experiment_of(s) in on]
+    return TABLES[table]
+
+
 def enabled_tables(config: dict) -> list[str]:
-    return [t for t, src in TABLES.items() if available(src, config)]
+    tables = [t for t, src in TABLES.items() if available(src, config)]
+    return tables + (["claims"] if table_sources("claims", config) else [])
 
 
 def enabled_figures(config: dict) -> list[str]:

@@ -26,6 +26,7 @@ from typing import Iterable, Iterator
 import pandas as pd
 
 from . import io
+from .faults import pause_point
 
 log = logging.getLogger("lnpaper.tracking")
 
@@ -233,6 +234,7 @@ def log_build(manifest_paths: list[str], uri: str, experiment: str, build: dict)
             f"{TAG}.kind": "build", **{f"{TAG}.{k}": str(v) for k, v in build.items()
                                        if k != "config"}})
         build_id = run.info.run_id
+        pause_point("track:logging")  # test-only hook (inert by default), see lnpaper.faults
         try:
             steps = {}
             for path in manifest_paths:

@@ -6,7 +6,7 @@ rule table:
         unpack(table_inputs),
         src=src("tables", "step"),
     output:
-        csv="results/tables/{table}.csv",
+        csv=report("results/tables/{table}.csv", caption="../report/table_{table}.rst", category="Tables"),
         md="results/tables/{table}.md",
         tex="results/tables/{table}.tex",
         manifest="results/manifests/table_{table}.json",

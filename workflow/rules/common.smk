@@ -38,7 +38,8 @@ def step_files(step):
 
 
 def table_inputs(wildcards):
-    return {registry.input_key(s): registry.experiment_path(s) for s in registry.TABLES[wildcards.table]}
+    sources = registry.table_sources(wildcards.table, config)
+    return {registry.input_key(s): registry.experiment_path(s) for s in sources}
 
 
 def figure_inputs(wildcards):
@@ -52,7 +53,7 @@ def sources_config(sources):
 
 
 def table_params(wildcards):
-    return sources_config(registry.TABLES[wildcards.table])
+    return sources_config(registry.table_sources(wildcards.table, config))
 
 
 def figure_params(wildcards):
@@ -64,6 +65,8 @@ def step_manifests():
     steps = ["data"] + registry.enabled_experiments(config)
     steps += [f"table_{t}" for t in registry.enabled_tables(config)]
     steps += [f"figure_{f}" for f in registry.enabled_figures(config)]
+    steps += ["numbers"]
+    steps += ["runtime"]  # per-step cost table (workflow/rules/runtime.smk)
     return [step_files(s)["manifest"] for s in steps]
 
 
@@ -75,6 +78,50 @@ def all_targets():
         targets += [f"results/tables/{table}.{ext}" for ext in ("csv", "md", "tex")]
     for fig in registry.enabled_figures(config):
         targets += [f"results/figures/{fig}.{ext}" for ext in ("png", "pdf")]
+    targets += ["results/tables/runtime.csv", "results/tables/runtime.md"]
     if config["mlflow"]["enabled"]:
         targets.append("results/tracking/build.json")
+    targets += [f"results/manuscript/{f}" for f in MANUSCRIPT_OUTPUTS]
     return targets
+
+
+# ---- manuscript (workflow/rules/manuscript.smk)
+MANUSCRIPT_OUTPUTS = ["numbers.tex", "numbers.json", "paper.html", "paper.pdf", "bundle.zip"]
+
+
+def numbers_inputs():
+    from lnpaper import numbers
+
+    return numbers.input_files(config)
+
+
+def numbers_params():
+    """The config values quoted as numbers, and which numbers this build has."""
+    from lnpaper import numbers
+
+    return {"config": numbers.config_slice(config),
+            "names": [n.name for n in numbers.available(config)]}
+
+
+def enabled_flags():
+    """experiment -> {enabled}: enough for lnpaper.registry to tell what the build contains."""
+    return {e: {"enabled": config.get(e, {}).get("enabled", True)} for e in registry.EXPERIMENTS}
+
+
+def manuscript_files():
+    root = Path(workflow.basedir)
+    return sorted(str(p.relative_to(root)) for p in (root / "manuscript").glob("*") if p.is_file())
+
+
+def manuscript_inputs():
+    """Every enabled table and figure (with its manifest), and the tracking summary if any."""
+    files = {}
+    for t in registry.enabled_tables(config):
+        files.update({f"table__{t}__{ext}": f"results/tables/{t}.{ext}" for ext in ("csv", "md", "tex")})
+        files[f"table__{t}__manifest"] = step_files(f"table_{t}")["manifest"]
+    for f in registry.enabled_figures(config):
+        files.update({f"figure__{f}__{ext}": f"results/figures/{f}.{ext}" for ext in ("png", "pdf")})
+        files[f"figure__{f}__manifest"] = step_files(f"figure_{f}")["manifest"]
+    if config["mlflow"]["enabled"]:
+        files["tracking"] = "results/tracking/build.json"
+    return files

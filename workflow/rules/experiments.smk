@@ -59,3 +59,22 @@ rule affine:
         step_files("affine")["benchmark"]
     script:
         "../scripts/affine.py"
+
+
+rule precision:
+    input:
+        src=src("precision", "step"),
+    output:
+        **experiment_outputs("precision"),
+        manifest=step_files("precision")["manifest"],
+    params:
+        precision=config["precision"],
+        seed=config["seed"],
+    conda:
+        "../../environment.yml"
+    log:
+        step_files("precision")["log"],
+    benchmark:
+        step_files("precision")["benchmark"]
+    script:
+        "../scripts/precision.py"

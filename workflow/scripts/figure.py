@@ -11,7 +11,7 @@ def compute(params, inputs, outputs, threads):
     name = snakemake.wildcards.figure
     fig = figures.draw(name, frames, cfg, p["language"])
     figures.save_figure(fig, outputs["png"], outputs["pdf"],
-                        {"rule": f"figure_{name}", "config_hash": config_hash(p)})
+                        {"rule": f"figure_{name}", "config_hash": config_hash(params)[:12]})
     return StepResult()
 
 
