@@ -1,4 +1,4 @@
-"""Command line: ``lnpaper compare`` (diff two MLflow builds) and friends."""
+"""Command line: ``lnpaper compare`` (diff two MLflow builds), ``lnpaper bench`` (timings)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     cmp_.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
     cmp_.add_argument("--experiment", default="layernorm-paper")
     cmp_.set_defaults(func=_compare)
+    bench = sub.add_parser("bench", help="time the build, reruns, an edit and matmul at scale "
+                                          "(Markdown table; README 'Performance')")
+    from . import benchmark
+
+    benchmark.add_arguments(bench)
+    bench.set_defaults(func=benchmark.run)
     args = parser.parse_args(argv)
     return args.func(args)
 

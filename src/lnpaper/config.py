@@ -25,6 +25,8 @@ def load_yaml(path: str | Path) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a text (UTF-8) YAML file") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -62,6 +64,10 @@ def _allowed(schema: dict) -> str:
         return text
     if kind == "object":
         return "a mapping with keys " + ", ".join(sorted(schema.get("properties", {})))
+    if schema.get("minLength"):
+        bounds.append(f"at least {schema['minLength']} character(s)")
+    if "pattern" in schema:
+        bounds.append(f"matching {schema['pattern']}")
     return kind + (" " + " and ".join(bounds) if bounds else "")
 
 
@@ -187,4 +193,45 @@ def _shapes_are_generated(cfg: dict) -> str | None:
     for key, shape in wanted:
         if shape not in have:
             return f"{key}: shape {shape} is not generated; allowed: one of data.shapes {have}"
+    return None
+
+
+# ---------------------------------------------------------------- training / normalizers
+DIGITS_SAMPLES = 1797  # scikit-learn's load_digits (fixed; not loaded here to keep start-up fast)
+
+
+@semantic_check
+def _training_batch_fits_data(cfg: dict) -> str | None:
+    tr = cfg.get("training", {})
+    if not tr or "batch_size" not in tr:
+        return None
+    sizes = {"digits": DIGITS_SAMPLES, "synthetic": tr.get("synthetic", {}).get("n_samples", 0)}
+    for dataset in tr.get("datasets", []):
+        n_train = sizes[dataset] - int(round(tr["test_fraction"] * sizes[dataset]))
+        if tr["batch_size"] > n_train:
+            return (f"training.batch_size: got {tr['batch_size']}; allowed: integer <= {n_train}, "
+                    f"the training split of dataset {dataset}")
+    return None
+
+
+@semantic_check
+def _training_windows_fit(cfg: dict) -> str | None:
+    tr = cfg.get("training", {})
+    for key in ("oscillation_window", "smooth_window"):
+        if key in tr and "steps" in tr and tr[key] >= tr["steps"]:
+            return f"training.{key}: got {tr[key]}; allowed: integer < training.steps ({tr['steps']})"
+    return None
+
+
+@semantic_check
+def _groups_divide_width(cfg: dict) -> str | None:
+    for section in ("training", "batch_dependence"):
+        sec = cfg.get(section, {})
+        if "groupnorm_groups" in sec and "width" in sec and sec["width"] % sec["groupnorm_groups"]:
+            return (f"{section}.groupnorm_groups: got {sec['groupnorm_groups']}; allowed: a divisor "
+                    f"of {section}.width ({sec['width']})")
+    tf = cfg.get("transformer", {})
+    if "heads" in tf and "d_model" in tf and tf["d_model"] % tf["heads"]:
+        return (f"transformer.heads: got {tf['heads']}; allowed: a divisor of transformer.d_model "
+                f"({tf['d_model']})")
     return None

@@ -20,9 +20,10 @@ DRAWERS: dict[str, Callable] = {}
 
 TEXT = {
     "step": {"vi": "Bước k", "en": "Step k"},
-    "log_norm": {"vi": "ln ‖A_k‖_F", "en": "ln ‖A_k‖_F"},
+    "log_norm": {"vi": r"$\ln\,\|A_k\|_F$", "en": r"$\ln\,\|A_k\|_F$"},
     "theory": {"vi": "lý thuyết", "en": "theory"},
     "with_ln": {"vi": "có LayerNorm", "en": "with LayerNorm"},
+    "overflow": {"vi": "ngưỡng tràn fp32 (1.8e19)", "en": "fp32 overflow (1.8e19)"},
     "value": {"vi": "Giá trị phần tử", "en": "Entry value"},
     "density": {"vi": "Mật độ", "en": "Density"},
     "group_size": {"vi": "Cỡ nhóm k", "en": "Group size k"},
@@ -86,7 +87,7 @@ def matmul_norms(frames: dict, cfg: dict, language: str):
     axes[0][0].set_ylabel(t("log_norm", language))
     axes[0][0].legend(loc="upper left", frameon=False)
     fig.text(0.5, 0.005, f"-- {t('theory', language)}   ··· {t('with_ln', language)}   "
-             f"— fp32 overflow (1.8e19)", ha="center", fontsize=5)
+             f"— {t('overflow', language)}", ha="center", fontsize=6)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
@@ -94,17 +95,25 @@ def matmul_norms(frames: dict, cfg: dict, language: str):
 @drawer("ln_distributions")
 def ln_distributions(frames: dict, cfg: dict, language: str):
     stats = frames["layernorm_stats/stats"]
-    fig, axes = new_figure(1, 2, height=2.0)
-    for ax, col, key in ((axes[0], "mean", "output_mean"), (axes[1], "std_unbiased", "output_std")):
-        groups = stats.groupby(["shape", "normalized_over", "stage"], sort=False)
-        labels_, data = [], []
-        for (shape, over, stage), g in groups:
-            labels_.append(f"{shape} {label(over, language)}\n{label(stage, language)}")
-            data.append(g[col].to_numpy())
-        ax.boxplot(data, vert=False, widths=0.6, flierprops={"markersize": 1.5})
-        ax.set_yticks(range(1, len(labels_) + 1), labels_, fontsize=4.5)
+    # one row per (shape, normalized over), before/after LN as two coloured boxes in that row:
+    # half as many tick labels as one box per row, so they fit on one line at a readable size
+    keys = list(dict.fromkeys(zip(stats["shape"], stats["normalized_over"])))
+    fig, axes = new_figure(1, 2, height=0.9 + 0.25 * len(keys), sharey=True)
+    colors = {"before": "#999999", "after": "#1f78b4"}
+    for ax, col in ((axes[0], "mean"), (axes[1], "std_unbiased")):
+        for offset, stage in ((0.18, "before"), (-0.18, "after")):
+            data = [stats[(stats["shape"] == sh) & (stats["normalized_over"] == ov) &
+                          (stats["stage"] == stage)][col].to_numpy() for sh, ov in keys]
+            box = ax.boxplot(data, positions=np.arange(len(keys)) + offset, vert=False, widths=0.3,
+                             patch_artist=True, flierprops={"markersize": 1.5},
+                             medianprops={"color": "k", "lw": 0.6})
+            for patch in box["boxes"]:
+                patch.set(facecolor=colors[stage], lw=0.5)
+            ax.plot([], [], "s", color=colors[stage], label=label(stage, language))
         ax.set_xlabel(label(col, language))
-    axes[1].set_yticklabels([])
+    axes[0].set_yticks(range(len(keys)), [f"{sh} {label(ov, language)}" for sh, ov in keys])
+    axes[0].legend(frameon=False, loc="upper left", bbox_to_anchor=(0, 1.12), ncol=2,
+                   handletextpad=0.2)
     fig.tight_layout()
     return fig
 
@@ -222,3 +231,134 @@ def draw(name: str, frames: dict, cfg: dict, language: str):
     if name not in DRAWERS:
         raise KeyError(f"no figure named {name!r}; known: {', '.join(sorted(DRAWERS))}")
     return DRAWERS[name](frames, cfg, language)
+
+
+# ---------------------------------------------------------------- training and normalizer comparisons
+# (issue 4: experiments training, batch_dependence, transformer)
+
+NORM_COLORS = {"none": "#666666", "layernorm": "#1b9e77", "rmsnorm": "#d95f02",
+               "batchnorm": "#7570b3", "groupnorm": "#e7298a", "dyt": "#66a61e"}
+TEXT.update({
+    "train_loss": {"vi": "Loss huấn luyện", "en": "Training loss"},
+    "layer": {"vi": "Lớp", "en": "Layer"},
+    "grad_init": {"vi": "‖∇W‖ lúc khởi tạo", "en": "‖∇W‖ at initialisation"},
+    "batch_size": {"vi": "Kích thước batch B", "en": "Batch size B"},
+    "spread": {"vi": "SD đầu ra của mẫu cố định", "en": "SD of the fixed sample's output"},
+    "zero_note": {"vi": "SD đúng bằng 0 (không vẽ trên trục log)",
+                  "en": "SD exactly 0 (off the log axis)"},
+    "ffn_grad": {"vi": "‖∇W₂ (FFN)‖ lúc khởi tạo", "en": "‖∇W₂ (FFN)‖ at initialisation"},
+})
+
+
+def _middle(values) -> int:
+    vals = sorted(set(int(v) for v in values))
+    return vals[len(vals) // 2]
+
+
+@drawer("training_curves")
+def training_curves(frames: dict, cfg: dict, language: str):
+    """Loss vs step for each normalization (mean over seeds, band = min..max), plain vs residual,
+    on the first dataset at the middle depth."""
+    c = frames["training/curves"]
+    dataset, depth = sorted(set(c["dataset"]))[0], _middle(c["depth"])
+    c = c[(c["dataset"] == dataset) & (c["depth"] == depth)]
+    archs = [a for a in ("plain", "residual") if a in set(c["arch"])]
+    fig, axes = new_figure(1, len(archs), height=2.4, sharey=True, squeeze=False)
+    for ax, arch in zip(axes[0], archs):
+        sub = c[c["arch"] == arch]
+        for norm in [n for n in NORM_COLORS if n in set(sub["norm"])]:
+            g = sub[sub["norm"] == norm].groupby("step")["loss"]
+            m, lo, hi = g.mean(), g.min(), g.max()
+            ax.plot(m.index, m.values, color=NORM_COLORS[norm], lw=0.9, label=label(norm, language))
+            ax.fill_between(m.index, lo.values, hi.values, color=NORM_COLORS[norm], alpha=0.15, lw=0)
+        ax.set_yscale("log")
+        ax.set_title(label(arch, language))
+        ax.set_xlabel(t("step", language))
+    axes[0][0].set_ylabel(t("train_loss", language))
+    axes[0][0].legend(frameon=False, loc="lower left", fontsize=5)  # the plain panel's low corner is empty
+    fig.suptitle(f"{label(dataset, language)}, {label('depth', language).lower()} {depth}", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+@drawer("grad_norms")
+def grad_norms(frames: dict, cfg: dict, language: str):
+    """Per-layer weight-gradient norm at initialisation (step 0), mean over seeds, log scale."""
+    g = frames["training/layer_grads"]
+    dataset, depth = sorted(set(g["dataset"]))[0], _middle(g["depth"])
+    g = g[(g["dataset"] == dataset) & (g["depth"] == depth) & (g["step"] == 0)]
+    archs = [a for a in ("plain", "residual") if a in set(g["arch"])]
+    fig, axes = new_figure(1, len(archs), height=2.4, sharey=True, squeeze=False)
+    for ax, arch in zip(axes[0], archs):
+        sub = g[g["arch"] == arch]
+        for norm in [n for n in NORM_COLORS if n in set(sub["norm"])]:
+            m = sub[sub["norm"] == norm].groupby("layer")["grad_norm"].mean()
+            m = m[m > 0]  # an exact 0 (underflow) has no place on a log axis
+            ax.plot(m.index + 1, m.values, marker="o", ms=1.5, color=NORM_COLORS[norm], lw=0.8,
+                    label=label(norm, language))
+        ax.set_yscale("log")
+        ax.set_title(label(arch, language))
+        ax.set_xlabel(t("layer", language))
+    axes[0][0].set_ylabel(t("grad_init", language))
+    axes[0][-1].legend(frameon=False, fontsize=5)
+    fig.suptitle(f"{label(dataset, language)}, {label('depth', language).lower()} {depth}", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+@drawer("batch_dependence")
+def batch_dependence(frames: dict, cfg: dict, language: str):
+    """Spread of a fixed sample's output vs batch size (log-log) with the 1/sqrt(B) reference."""
+    s = frames["batch_dependence/stats"]
+    fig, ax = new_figure(height=2.4)
+    markers = {"train": "o", "eval": "s"}
+    for (norm, mode), g in s.groupby(["norm", "mode"], sort=True):
+        g = g[(g["output_std"] > 0) & np.isfinite(g["output_std"])]
+        if len(g):
+            ax.plot(g["batch_size"], g["output_std"], marker=markers[mode], ms=3,
+                    color=NORM_COLORS.get(norm, "k"), lw=0.9,
+                    label=f"{label(norm, language)} ({label(mode, language)})")
+    bn = s[(s["norm"] == "batchnorm") & (s["mode"] == "train") & (s["output_std"] > 0)]
+    if len(bn):
+        b = np.array(sorted(bn["batch_size"]), dtype=float)
+        ref = bn.sort_values("batch_size")["output_std"].iloc[0] * np.sqrt(b[0] / b)
+        ax.plot(b, ref, "k--", lw=0.6, label="∝ 1/√B")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(t("batch_size", language))
+    ax.set_ylabel(t("spread", language))
+    # which normalizations measured exactly 0 is read from the data, not assumed
+    flat = []
+    for norm, g in s.groupby("norm", sort=True):
+        modes = [m for m, gm in g.groupby("mode", sort=True) if (gm["output_std"].fillna(0) == 0).all()]
+        if modes:
+            flat.append(label(norm, language) + ("" if len(modes) == g["mode"].nunique()
+                                                 else f" ({', '.join(label(m, language) for m in modes)})"))
+    if flat:
+        ax.text(0.03, 0.04, t("zero_note", language) + ":\n" + ", ".join(flat),
+                transform=ax.transAxes, fontsize=4.5)
+    ax.legend(frameon=False, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+@drawer("transformer_grads")
+def transformer_grads(frames: dict, cfg: dict, language: str):
+    """FFN W2 gradient norm per layer at initialisation: Post-LN vs Pre-LN, each depth."""
+    g = frames["transformer/grads"]
+    g = g[g["param"] == "ffn_w2"]
+    fig, ax = new_figure(height=2.4)
+    colors = {"post_ln": "#d95f02", "pre_ln": "#1b9e77"}
+    styles = dict(zip(sorted(set(g["layers"])), ["--", "-", ":", "-."]))
+    for (layers, arch), sub in g.groupby(["layers", "arch"], sort=True):
+        m = sub.groupby("layer")["grad_norm"]
+        mean, lo, hi = m.mean(), m.min(), m.max()
+        ax.plot(mean.index, mean.values, marker="o", ms=2, ls=styles[layers], color=colors[arch],
+                lw=0.9, label=f"{label(arch, language)}, L={layers}")
+        ax.fill_between(mean.index, lo.values, hi.values, color=colors[arch], alpha=0.12, lw=0)
+    ax.set_yscale("log")
+    ax.set_xlabel(t("layer", language))
+    ax.set_ylabel(t("ffn_grad", language))
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig

@@ -56,7 +56,6 @@ class Build:
     language: str
     numbers: pd.DataFrame                 # numbers.parquet: name, value, text, ...
     tables: dict[str, str]                # enabled table -> its Markdown
-    figures: dict[str, str]               # enabled figure -> file name of its embedded copy
     captions: dict[str, dict[str, str]]   # "table:x" / "figure:x" -> {vi, en}
     traces: dict[str, dict[str, str]]     # step -> {rule, config_hash, git_commit, mlflow_run_id}
 
@@ -66,11 +65,11 @@ class Build:
 def trace(step: str, manifest: dict | None, tracking: dict | None, git: dict) -> dict[str, str]:
     """rule, config hash, git commit and MLflow run id of one step ("untracked" without MLflow)."""
     run = (tracking or {}).get("steps", {}).get(step, {}).get("run_id", "untracked")
-    commit = git.get("commit", "unknown")
+    commit = git.get("commit", "unknown")[:12]
     if git.get("dirty") == "true":
-        commit += "+dirty"
+        commit += "+dirty"  # built from uncommitted changes
     return {"rule": step, "config_hash": (manifest or {}).get("params_hash", "unknown")[:12],
-            "git_commit": commit[:12] if commit != "unknown" else commit, "mlflow_run_id": run}
+            "git_commit": commit, "mlflow_run_id": run}
 
 
 def trace_text(t: dict[str, str], language: str) -> str:
@@ -169,7 +168,7 @@ def fill(template: str, build: Build, figure_ext: str = "png") -> str:
 def referenced(template: str, kind: str) -> list[str]:
     """Names of the numbers / tables / figures a template refers to, in order of first use."""
     seen: dict[str, None] = {}
-    for m in DIRECTIVE.finditer(template):
+    for m in DIRECTIVE.finditer(COMMENT.sub("", template)):
         if m.group(1) == kind:
             seen.setdefault(m.group(2))
     return list(seen)
@@ -203,13 +202,17 @@ blockquote { color: #555; font-style: italic; }
 
 TYPST_HEADER = """#set text(font: ("Libertinus Serif", "DejaVu Serif"))
 #show figure.where(kind: table): set text(size: 6pt)
+#show figure.where(kind: table): set block(breakable: true)
+#show table: set par(justify: false)
 #show figure.caption: set text(size: 8pt)
 #show math.equation: set text(font: ("New Computer Modern Math", "DejaVu Serif"))
 """
 
 
 def _pandoc_args(language: str, title: str) -> list[str]:
-    return ["--standalone", "--metadata", f"lang={language}", "--metadata", f"title={title}"]
+    # --columns: pipe tables wider than this get fixed relative widths; we want natural widths
+    return ["--standalone", "--columns=100000", "--metadata", f"lang={language}",
+            "--metadata", f"title={title}"]
 
 
 def render_html(markdown: str, html_path: Path, resource_dir: Path, language: str, title: str) -> None:
@@ -256,11 +259,18 @@ def render_pdf(markdown: str, pdf_path: Path, resource_dir: Path, language: str,
         src.unlink(missing_ok=True)
 
 
-def render_pages(pdf_or_typ: Path, out_pattern: str, ppi: int = 80) -> None:
-    """Page images of the rendered PDF's Typst source (for looking at the pages)."""
+def render_pages(markdown: str, out_pattern: str, resource_dir: Path, language: str,
+                 ppi: int = 80) -> None:
+    """PNG images of the PDF's pages (``out_pattern`` like 'page{p}.png'), to look at them."""
     import typst
 
-    typst.compile(str(pdf_or_typ), output=out_pattern, format="png", ppi=ppi, font_paths=font_paths())
+    src = resource_dir / ".pages.typ"
+    src.write_text(typst_source(markdown, language, TITLE.get(language, TITLE["en"])), encoding="utf-8")
+    try:
+        typst.compile(str(src), output=out_pattern, format="png", ppi=ppi, root=str(resource_dir),
+                      font_paths=font_paths())
+    finally:
+        src.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- figure provenance
@@ -314,12 +324,13 @@ def stamp_pdf(src: Path, dst: Path, meta: dict[str, str]) -> None:
 
 def latex_main(tables: list[str], figures: list[str], captions: dict, language: str) -> str:
     """A minimal main.tex that \\input's numbers.tex and every table and figure of the bundle."""
+    from .tables import tex_escape
+
     def cap(kind, name):
         c = captions.get(f"{kind}:{name}", {})
         text = c.get(language) or c.get("en") or name
-        from .tables import tex_escape
-
-        return tex_escape(text.replace("*", ""))
+        parts = re.split(r"(\$[^$]+\$)", text)  # $math$ passes through, the rest is escaped
+        return "".join(p if p.startswith("$") else tex_escape(p) for p in parts)
 
     lines = ["% Compile with XeLaTeX or LuaLaTeX (the tables and captions contain Vietnamese).",
              r"\documentclass{article}", r"\usepackage{fontspec}", r"\usepackage{amsmath}",
@@ -383,7 +394,7 @@ def render(config: dict, language: str, template: Path, captions_file: Path, num
 
     build = Build(config=config, language=language, numbers=numbers,
                   tables={t: Path(f["md"]).read_text(encoding="utf-8") for t, f in tables.items()},
-                  figures={f: f"{f}.png" for f in figures}, captions=captions, traces=traces)
+                  captions=captions, traces=traces)
     text = template.read_text(encoding="utf-8")
     io.write_json(numbers_json(numbers, tracking, git), out["numbers_json"])
     html_md = fill(text, build, figure_ext="png")

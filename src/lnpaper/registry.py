@@ -13,6 +13,9 @@ EXPERIMENTS: dict[str, list[str]] = {
     "layernorm_stats": ["stats", "correlation", "eps_placement", "invariances"],
     "affine": ["stats"],
     "precision": ["errors"],
+    "training": ["summary", "curves", "layer_grads"],
+    "batch_dependence": ["stats"],
+    "transformer": ["grads", "summary", "curves"],
 }
 
 # table -> the experiment outputs it is built from ("experiment/name")
@@ -24,6 +27,9 @@ TABLES: dict[str, list[str]] = {
     "eps_placement": ["layernorm_stats/eps_placement"],
     "invariances": ["layernorm_stats/invariances"],
     "precision": ["precision/errors"],
+    "normalizer_comparison": ["training/summary"],
+    "bn_vs_ln": ["batch_dependence/stats"],
+    "transformer_pre_post": ["transformer/summary", "transformer/grads"],
 }
 
 # figure -> the experiment outputs it is drawn from
@@ -34,6 +40,10 @@ FIGURES: dict[str, list[str]] = {
     "affine_grid": ["affine/stats"],
     "eps_placement": ["layernorm_stats/eps_placement"],
     "precision": ["precision/errors"],
+    "training_curves": ["training/curves"],
+    "grad_norms": ["training/layer_grads"],
+    "batch_dependence": ["batch_dependence/stats"],
+    "transformer_grads": ["transformer/grads"],
 }
 
 # The claims table checks the paper's statements against whichever of these exist: its sources
@@ -41,6 +51,7 @@ FIGURES: dict[str, list[str]] = {
 CLAIMS_SOURCES: list[str] = [
     "matmul/growth", "layernorm_stats/stats", "layernorm_stats/correlation",
     "layernorm_stats/eps_placement", "affine/stats", "precision/errors",
+    "training/summary", "batch_dependence/stats", "transformer/grads", "transformer/summary",
 ]
 
 

@@ -29,6 +29,7 @@ class StepResult:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     conditions: dict[str, Any] | None = None  # how tracking splits results into condition runs
+    extra: dict[str, Any] = field(default_factory=dict)  # more manifest keys, e.g. device_used
 
 
 def build_manifest(step: str, kind: str, params: dict, result: StepResult, inputs: dict,
@@ -83,6 +84,7 @@ def run_step(smk, kind: str, compute: Callable[..., StepResult], **extra) -> Non
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
               "threads": smk.threads, "pid": os.getpid(),
               "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    manifest = build_manifest(step, kind, params, result, inputs, outputs, timing, extra)
+    manifest = build_manifest(step, kind, params, result, inputs, outputs, timing,
+                              {**extra, **result.extra})
     io.write_json(manifest, smk.output.manifest)
     log.info("step %s: done in %.2f s", step, timing["wall_s"])

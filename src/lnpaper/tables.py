@@ -66,6 +66,7 @@ def scale_behavior(frames: dict, cfg: dict) -> pd.DataFrame:
         "growth_rate_theory": plain["growth_rate_theory"],
         "growth_factor": plain["growth_factor"],
         "overflow_step_median": plain["overflow_step_median"],
+        "entry_overflow_step_median": plain["entry_overflow_step_median"],
         "critical_scale_theory": plain["critical_scale_theory"],
         "critical_scale_measured": plain["critical_scale_measured"],
         "ln_norm": [normed.get((d, n, s), np.nan) for d, n, s in
@@ -278,3 +279,112 @@ def build(name: str, frames: dict, cfg: dict) -> pd.DataFrame:
     if name not in BUILDERS:
         raise KeyError(f"no table builder named {name!r}; known: {', '.join(sorted(BUILDERS))}")
     return BUILDERS[name](frames, cfg)
+
+
+# ---------------------------------------------------------------- training and normalizer comparisons
+# (issue 4: experiments training, batch_dependence, transformer)
+
+NORM_ORDER = ["none", "layernorm", "rmsnorm", "batchnorm", "groupnorm", "dyt"]
+
+
+def _order(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """Sort with normalizations in their fixed order (not alphabetical)."""
+    rank = {n: i for i, n in enumerate(NORM_ORDER)}
+    return df.sort_values(cols, key=lambda c: c.map(rank) if c.name == "norm" else c,
+                          kind="stable").reset_index(drop=True)
+
+
+def seed_mean_ci(x) -> tuple[float, float, float]:
+    """Mean and 95% t-CI over seeds of the finite values (NaN if none)."""
+    from .stats import t_ci
+
+    v = np.asarray(x, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    lo, hi = t_ci(v)
+    return float(v.mean()), lo, hi
+
+
+def normalizer_aggregate(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, arch, depth, norm): mean and 95% CI over seeds of each per-run measure."""
+    rows = []
+    for key, g in summary.groupby(["dataset", "arch", "depth", "norm"], sort=True):
+        row = dict(zip(["dataset", "arch", "depth", "norm"], key))
+        row["n_seeds"] = int(g["seed"].nunique())
+        for col in ("test_accuracy", "steps_to_threshold", "loss_oscillation",
+                    "grad_norm_first_layer_init"):
+            row[f"{col}_mean"], row[f"{col}_ci_low"], row[f"{col}_ci_high"] = seed_mean_ci(g[col])
+        row["test_loss_mean"] = seed_mean_ci(g["test_loss"])[0]
+        row["reached_threshold_fraction"] = float(np.isfinite(g["steps_to_threshold"]).mean())
+        row["diverged_fraction"] = float(g["diverged"].mean())
+        rows.append(row)
+    return _order(pd.DataFrame(rows), ["dataset", "arch", "depth", "norm"])
+
+
+@builder("normalizer_comparison")
+def normalizer_comparison(frames: dict, cfg: dict) -> pd.DataFrame:
+    return normalizer_aggregate(frames["training/summary"])
+
+
+def loglog_slope(stats: pd.DataFrame, norm: str, mode: str) -> float:
+    """Slope of log(output_std) vs log(batch size) over sizes >= 2 with a positive spread."""
+    g = stats[(stats["norm"] == norm) & (stats["mode"] == mode) & (stats["batch_size"] >= 2)]
+    g = g[g["output_std"] > 0]
+    if len(g) < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(g["batch_size"]), np.log(g["output_std"]), 1)[0])
+
+
+def online_ok(stats: pd.DataFrame, norm: str, mode: str) -> bool:
+    """Online (batch-size-1) inference works: the module runs at B=1, its output depends on the
+    input, and it equals the sample's output inside a batch."""
+    g = stats[(stats["norm"] == norm) & (stats["mode"] == mode) & (stats["batch_size"] == 1)]
+    return bool(len(g) and g["runs"].iloc[0] and g["informative"].iloc[0]
+                and g["matches_batched_output"].iloc[0])
+
+
+@builder("bn_vs_ln")
+def bn_vs_ln(frames: dict, cfg: dict) -> pd.DataFrame:
+    """The paper's qualitative Table 6.2, measured: spread of one sample's output per batch
+    size, its log-log slope (-1/2 = 1/sqrt(B)), and whether online inference works."""
+    s = frames["batch_dependence/stats"]
+    rows = []
+    for (norm, mode), g in s.groupby(["norm", "mode"], sort=False):
+        row = {"norm": norm, "mode": mode}
+        for b, v in zip(g["batch_size"], g["output_std"]):
+            row[f"output_std_b{int(b)}"] = float(v)
+        row["loglog_slope"] = loglog_slope(s, norm, mode)
+        row["batch_dependent"] = bool((g["output_std"] > 0).any())
+        row["online_ok"] = online_ok(s, norm, mode)
+        one = g[g["batch_size"] == 1]
+        row["batch1_error"] = str(one["error"].iloc[0]) if len(one) else ""
+        rows.append(row)
+    return _order(pd.DataFrame(rows), ["norm", "mode"])
+
+
+def transformer_grad_profile(grads: pd.DataFrame, param: str = "ffn_w2") -> pd.DataFrame:
+    """Mean over seeds of one weight's gradient norm at init, per (layers, arch, layer)."""
+    g = grads[grads["param"] == param]
+    return g.groupby(["layers", "arch", "layer"], sort=True)["grad_norm"].mean().reset_index()
+
+
+@builder("transformer_pre_post")
+def transformer_pre_post(frames: dict, cfg: dict) -> pd.DataFrame:
+    s = frames["transformer/summary"]
+    prof = transformer_grad_profile(frames["transformer/grads"])
+    rows = []
+    for (layers, arch, warm), g in s.groupby(["layers", "arch", "warmup"], sort=True):
+        p = prof[(prof["layers"] == layers) & (prof["arch"] == arch)].sort_values("layer")
+        row = {"layers": int(layers), "arch": arch, "warmup": bool(warm),
+               "n_seeds": int(g["seed"].nunique())}
+        row["final_loss_mean"], row["final_loss_ci_low"], row["final_loss_ci_high"] = \
+            seed_mean_ci(g["final_loss"])
+        row["test_accuracy_mean"] = seed_mean_ci(g["test_accuracy"])[0]
+        row["chance_loss"] = float(g["chance_loss"].iloc[0])
+        row["diverged_fraction"] = float(g["diverged"].mean())
+        row["grad_ffn_bottom_init"] = float(p["grad_norm"].iloc[0]) if len(p) else float("nan")
+        row["grad_ffn_top_init"] = float(p["grad_norm"].iloc[-1]) if len(p) else float("nan")
+        row["grad_ffn_top_bottom_ratio"] = row["grad_ffn_top_init"] / row["grad_ffn_bottom_init"]
+        rows.append(row)
+    return pd.DataFrame(rows)

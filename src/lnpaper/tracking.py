@@ -92,18 +92,36 @@ def open_client(uri: str, experiment: str):
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         client = MlflowClient(tracking_uri=uri)
         exp = client.get_experiment_by_name(experiment)
         exp_id = exp.experiment_id if exp else client.create_experiment(
             experiment, artifact_location=artifact_root_for(uri))
-    except MlflowException as exc:
-        first = str(exc).strip().splitlines()[0][:300]
-        raise TrackingError(
-            f"cannot use the MLflow store {uri}: {first}. If the file is corrupt, move it aside "
-            f"(mv mlflow.db mlflow.db.bad) and rerun snakemake: a new store is created and the "
-            f"build is logged again; results on disk are untouched.") from None
+    except (MlflowException, SQLAlchemyError) as exc:
+        raise store_error(uri, exc) from None
     return client, exp_id
+
+
+def store_error(uri: str, exc: BaseException) -> TrackingError:
+    """A store failure as a TrackingError whose message names the remedy for its cause."""
+    text = str(exc)
+    first = text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
+    db = sqlite_path(uri)
+    untouched = "results on disk are complete and untouched"
+    if "database is locked" in text:
+        return TrackingError(
+            f"the MLflow store {uri} is locked by another program (an `mlflow ui`/`mlflow server` "
+            f"writing to it, or a sqlite3 shell with an open transaction). Close it, then rerun "
+            f"snakemake: only the tracking step will run; {untouched}.")
+    if db is not None and ("file is not a database" in text or "malformed" in text):
+        return TrackingError(
+            f"the MLflow store {db} is corrupt ({first}). Move it aside (mv {db} {db}.bad) and "
+            f"rerun snakemake: a new store is created and the build is logged again; {untouched}.")
+    return TrackingError(
+        f"cannot use the MLflow store {uri}: {first}. Check mlflow.tracking_uri (or move a damaged "
+        f"store aside) and rerun snakemake: only the tracking step will run; {untouched}.")
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
@@ -224,37 +242,48 @@ def finished_step_runs(client, exp_id: str) -> dict[str, str]:
 
 def log_build(manifest_paths: list[str], uri: str, experiment: str, build: dict) -> dict:
     """Log one build; return {build_run_id, steps: {step: {run_id, reused}}, ...}."""
-    from mlflow.entities import Param, RunTag
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
 
     with store_lock(uri):
-        client, exp_id = open_client(uri, experiment)
-        killed = mark_stale_runs_killed(client, exp_id)
-        known = finished_step_runs(client, exp_id)
-        run = client.create_run(exp_id, run_name=f"build {build.get('config_hash', '')}", tags={
-            f"{TAG}.kind": "build", **{f"{TAG}.{k}": str(v) for k, v in build.items()
-                                       if k != "config"}})
-        build_id = run.info.run_id
-        pause_point("track:logging")  # test-only hook (inert by default), see lnpaper.faults
         try:
-            steps = {}
-            for path in manifest_paths:
-                manifest = io.read_json(path)
-                digest = io.file_digest(path)
-                reused = digest in known
-                rid = known[digest] if reused else log_step(client, exp_id, build_id, manifest, digest)
-                steps[manifest["step"]] = {"run_id": rid, "reused": reused}
-                log.info("%s %s (%s)", "reused" if reused else "logged", manifest["step"], rid)
-            summary = {"build_run_id": build_id, "experiment": experiment, "tracking_uri": uri,
-                       "stale_runs_killed": killed, "steps": steps}
-            executed = sorted(s for s, v in steps.items() if not v["reused"])
-            reused = sorted(s for s, v in steps.items() if v["reused"])
-            log_batched(client, build_id, params=[Param(k, str(v)[:6000]) for k, v in
-                                                  build.get("config", {}).items()],
-                        tags=[RunTag(f"{TAG}.executed_steps", ",".join(executed)[:5000]),
-                              RunTag(f"{TAG}.reused_steps", ",".join(reused)[:5000])])
-            client.log_dict(build_id, summary, "build.json")
-            client.set_terminated(build_id, "FINISHED")
-        except BaseException:
+            return _log_build_locked(manifest_paths, uri, experiment, build)
+        except (MlflowException, SQLAlchemyError) as exc:  # e.g. locked by `mlflow ui` mid-build
+            raise store_error(uri, exc) from None
+
+
+def _log_build_locked(manifest_paths: list[str], uri: str, experiment: str, build: dict) -> dict:
+    from mlflow.entities import Param, RunTag
+
+    client, exp_id = open_client(uri, experiment)
+    killed = mark_stale_runs_killed(client, exp_id)
+    known = finished_step_runs(client, exp_id)
+    run = client.create_run(exp_id, run_name=f"build {build.get('config_hash', '')}", tags={
+        f"{TAG}.kind": "build", **{f"{TAG}.{k}": str(v) for k, v in build.items()
+                                   if k != "config"}})
+    build_id = run.info.run_id
+    try:
+        pause_point("track:logging")  # test-only hook (inert by default), see lnpaper.faults
+        steps = {}
+        for path in manifest_paths:
+            manifest = io.read_json(path)
+            digest = io.file_digest(path)
+            reused = digest in known
+            rid = known[digest] if reused else log_step(client, exp_id, build_id, manifest, digest)
+            steps[manifest["step"]] = {"run_id": rid, "reused": reused}
+            log.info("%s %s (%s)", "reused" if reused else "logged", manifest["step"], rid)
+        summary = {"build_run_id": build_id, "experiment": experiment, "tracking_uri": uri,
+                   "stale_runs_killed": killed, "steps": steps}
+        executed = sorted(s for s, v in steps.items() if not v["reused"])
+        reused = sorted(s for s, v in steps.items() if v["reused"])
+        log_batched(client, build_id, params=[Param(k, str(v)[:6000]) for k, v in
+                                              build.get("config", {}).items()],
+                    tags=[RunTag(f"{TAG}.executed_steps", ",".join(executed)[:5000]),
+                          RunTag(f"{TAG}.reused_steps", ",".join(reused)[:5000])])
+        client.log_dict(build_id, summary, "build.json")
+        client.set_terminated(build_id, "FINISHED")
+    except BaseException:
+        with contextlib.suppress(Exception):  # the store itself may be what failed
             client.set_terminated(build_id, "FAILED")
-            raise
+        raise
     return summary

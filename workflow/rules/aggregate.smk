@@ -6,7 +6,7 @@ rule table:
         unpack(table_inputs),
         src=src("tables", "step"),
     output:
-        csv=report("results/tables/{table}.csv", caption="../report/table_{table}.rst", category="Tables"),
+        csv=report("results/tables/{table}.csv", caption="../report/table.rst", category="Tables"),
         md="results/tables/{table}.md",
         tex="results/tables/{table}.tex",
         manifest="results/manifests/table_{table}.json",
@@ -27,7 +27,7 @@ rule figure:
         unpack(figure_inputs),
         src=src("figures", "step"),
     output:
-        png=report("results/figures/{figure}.png", caption="../report/{figure}.rst", category="Figures"),
+        png=report("results/figures/{figure}.png", caption="../report/figure.rst", category="Figures"),
         pdf="results/figures/{figure}.pdf",
         manifest="results/manifests/figure_{figure}.json",
     params:

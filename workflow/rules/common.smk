@@ -1,8 +1,13 @@
 # Shared helpers: config validation (before any job), src/ dependencies, target lists.
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # works without `pip install -e .` too
+# jobs (script processes) inherit this: they run the src/ files the rules list as inputs, even
+# where another checkout is pip-installed
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(Path(workflow.basedir) / "src")] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
 from lnpaper import registry
 from lnpaper.config import ConfigError, validate, load_yaml
@@ -15,9 +20,18 @@ except ConfigError as err:
     print(f"config error: {err}", file=sys.stderr)
     sys.exit(1)
 
+from lnpaper.preflight import check_results_dir, writes_outputs
+
+if workflow.is_main_process and writes_outputs(sys.argv):
+    # a read-only or full results/ stops the run here, with the remedy, before any job
+    _problem = check_results_dir("results")
+    if _problem:
+        print(f"output error: {_problem}", file=sys.stderr)
+        sys.exit(1)
+
 
 wildcard_constraints:
-    table="[a-z_]+",
+    table="(?!runtime\.)[a-z_]+",  # runtime.{csv,md} come from rule runtime
     figure="[a-z_]+",
 
 
@@ -63,11 +77,19 @@ def figure_params(wildcards):
 def step_manifests():
     """Manifests of every job in the build: what the tracking step logs."""
     steps = ["data"] + registry.enabled_experiments(config)
+    if "training" in steps:  # training runs as one job per dataset (workflow/rules/training.smk)
+        steps += [f"training_part_{d}" for d in config["training"]["datasets"]]
     steps += [f"table_{t}" for t in registry.enabled_tables(config)]
     steps += [f"figure_{f}" for f in registry.enabled_figures(config)]
     steps += ["numbers"]
     steps += ["runtime"]  # per-step cost table (workflow/rules/runtime.smk)
     return [step_files(s)["manifest"] for s in steps]
+
+
+def runtime_inputs(wildcards):
+    """Benchmark file of every step tracking logs, except the runtime step itself."""
+    steps = [Path(m).stem for m in step_manifests()]
+    return {f"bench__{s}": step_files(s)["benchmark"] for s in steps if s != "runtime"}
 
 
 def all_targets():
@@ -125,3 +147,19 @@ def manuscript_inputs():
     if config["mlflow"]["enabled"]:
         files["tracking"] = "results/tracking/build.json"
     return files
+
+
+# ---- training (workflow/rules/training.smk): one job per dataset, joined by rule training
+def training_part_files(dataset):
+    base = f"results/experiments/training/parts/{dataset}"
+    return {name: f"{base}/{name}.parquet" for name in registry.EXPERIMENTS["training"]}
+
+
+def training_parts(wildcards):
+    """Every dataset's part outputs and manifest, as inputs of the merge step."""
+    inputs = {}
+    for dataset in config["training"]["datasets"]:
+        for name, path in training_part_files(dataset).items():
+            inputs[f"{dataset}__{name}"] = path
+        inputs[f"{dataset}__manifest"] = step_files(f"training_part_{dataset}")["manifest"]
+    return inputs

@@ -2,11 +2,7 @@
 # every rule writes. Tracking logs this step like any other. Its input is every step's benchmark
 # except tracking's own: the track rule consumes this step's manifest, so the reverse would be a
 # cycle. Timings differ per build: runtime.{csv,md} are outside the byte-identity guarantee.
-
-
-def runtime_inputs(wildcards):
-    steps = [Path(m).stem for m in step_manifests()]
-    return {f"bench__{s}": step_files(s)["benchmark"] for s in steps if s != "runtime"}
+# Inputs: runtime_inputs() in common.smk.
 
 
 rule runtime:

@@ -10,7 +10,7 @@ def compute(params, inputs, outputs, threads):
     progress = Progress("matmul", len(cfg["b_dists"]) * len(cfg["sizes"]))
     frames = matmul.run(cfg, params["seed"], device=device, progress=progress)
     return StepResult(frames=frames, metrics=matmul.summary_metrics(frames["growth"]),
-                      conditions=matmul.CONDITIONS)
+                      conditions=matmul.CONDITIONS, extra={"device_used": device})
 
 
 run_step(snakemake, "experiment", compute)

@@ -1,0 +1,198 @@
+"""Issue 8.5: environment faults. A read-only or full results/, a locked or corrupt MLflow store and
+an unreachable tracking server each give one clear message that names the remedy, and no existing
+result is deleted or overwritten with partial data.
+
+We run as root here, so chmod does not stop writes: read-only is a read-only bind mount and a full
+disk a small tmpfs (both need mount rights, which root has; see reliability_kit).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import sqlite3
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import copy_workflow, snakemake
+from lnpaper import io, tracking
+from reliability_kit import digest, mount_available, read_only, tiny_disk, tree_digest
+
+needs_mount = pytest.mark.skipif(not mount_available(), reason="needs mount rights (root)")
+
+
+# ---- unit level: lnpaper.io on a full / read-only file system --------------------------------
+
+@needs_mount
+def test_full_disk_mid_write_keeps_the_previous_file(tmp_path):
+    with tiny_disk(tmp_path / "disk", "256k") as disk:
+        old = pd.DataFrame({"x": np.arange(10.0)})
+        io.write_parquet(old, disk / "x.parquet")
+        before = digest(disk / "x.parquet")
+        big = pd.DataFrame({"x": np.random.default_rng(0).random(200_000)})  # ~1.6 MB
+        with pytest.raises(io.OutputWriteError) as info:
+            io.write_parquet(big, disk / "x.parquet")
+        message = str(info.value)
+        assert "No space left on device" in message and "free space" in message
+        assert "x.parquet" in message
+        assert digest(disk / "x.parquet") == before  # the old version, complete
+        assert sorted(p.name for p in disk.iterdir()) == ["x.parquet"]  # no temporary left
+
+
+@needs_mount
+def test_read_only_write_names_the_remedy(tmp_path):
+    (tmp_path / "ro").mkdir()
+    io.write_text("old\n", tmp_path / "ro/t.txt")
+    with read_only(tmp_path / "ro"):
+        with pytest.raises(io.OutputWriteError) as info:
+            io.write_text("new\n", tmp_path / "ro/t.txt")
+    assert "read-only" in str(info.value) and "remount" in str(info.value)
+    assert (tmp_path / "ro/t.txt").read_text() == "old\n"
+
+
+# ---- unit level: the MLflow store --------------------------------------------------------------
+
+def test_unreachable_server_fails_fast_with_remedy():
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.monotonic()
+    with pytest.raises(tracking.TrackingError) as info:
+        tracking.log_build([], f"http://127.0.0.1:{port}", "e", {"config_hash": "x"})
+    assert time.monotonic() - t0 < 30
+    assert "not reachable" in str(info.value) and "Start the server" in str(info.value)
+
+
+def test_store_locked_by_another_build_waits_then_names_the_remedy(tmp_path, monkeypatch):
+    from filelock import FileLock
+
+    db = tmp_path / "mlflow.db"
+    monkeypatch.setattr(tracking, "LOCK_TIMEOUT_S", 1)
+    with FileLock(str(db) + ".lock"):  # another build is logging
+        with pytest.raises(tracking.TrackingError) as info:
+            tracking.log_build([], f"sqlite:///{db}", "e", {"config_hash": "x"})
+    assert "stayed locked" in str(info.value) and "rerun snakemake" in str(info.value)
+    assert not db.exists()  # nothing was written while waiting
+
+
+@pytest.mark.slow
+def test_store_locked_by_sqlite_transaction_names_the_remedy(tmp_path):
+    db = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{db}"
+    tracking.log_build([], uri, "e", {"config_hash": "x"})
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("BEGIN EXCLUSIVE")  # e.g. a sqlite3 shell or a writing `mlflow ui`
+    try:
+        with pytest.raises(tracking.TrackingError) as info:
+            tracking.log_build([], uri, "e", {"config_hash": "y"})
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    assert "is locked by another program" in str(info.value) and "Close it" in str(info.value)
+    with sqlite3.connect(db) as con:  # the store still holds exactly the first build, FINISHED
+        assert [r[0] for r in con.execute("select status from runs")] == ["FINISHED"]
+
+
+def test_corrupt_store_is_not_overwritten_and_names_the_remedy(tmp_path):
+    db = tmp_path / "mlflow.db"
+    db.write_bytes(b"not a database " * 1000)
+    before = digest(db)
+    with pytest.raises(tracking.TrackingError) as info:
+        tracking.log_build([], f"sqlite:///{db}", "e", {"config_hash": "x"})
+    assert "is corrupt" in str(info.value) and f"mv {db} {db}.bad" in str(info.value)
+    assert digest(db) == before
+
+
+# ---- end to end: snakemake on a built copy ---------------------------------------------------
+
+@pytest.fixture
+def built_copy(tiny_build, tmp_path):
+    """A copy of the tiny build (results, Snakemake metadata and store) to break things in."""
+    work = copy_workflow(tmp_path)
+    for name in ("results", ".snakemake"):
+        shutil.copytree(tiny_build[0] / name, work / name)
+    for name in ("mlflow.db", "mlartifacts"):
+        src = tiny_build[0] / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / name)
+    cfg = yaml.safe_load((work / "tiny.yaml").read_text())
+    cfg["affine"] = {"gamma": [1.0, 2.0, 4.0]}  # one experiment has to run again
+    (work / "changed.yaml").write_text(yaml.safe_dump(cfg))
+    return work
+
+
+def one_error_line(proc, prefix: str) -> str:
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out, out[-3000:]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith(prefix)]
+    assert len(lines) == 1, out[-3000:]
+    return lines[0]
+
+
+@pytest.mark.slow
+@needs_mount
+def test_read_only_results_stop_the_build_before_any_job(built_copy):
+    work = built_copy
+    before = tree_digest(work / "results")
+    with read_only(work / "results"):
+        proc = snakemake(work, "--cores", "4", "--configfile", "changed.yaml", check=False)
+    line = one_error_line(proc, "output error:")
+    assert "not writable (Read-only file system)" in line and "remount read-write" in line
+    assert tree_digest(work / "results") == before
+    # a dry run still works on a read-only copy
+    with read_only(work / "results"):
+        proc = snakemake(work, "-n", "--cores", "4", "--configfile", "changed.yaml")
+
+
+@pytest.mark.slow
+@needs_mount
+def test_full_results_disk_stops_the_build_before_any_job(built_copy):
+    work = built_copy
+    before = tree_digest(work / "results")
+    size_kb = sum(p.stat().st_size for p in (work / "results").rglob("*") if p.is_file()) // 1024
+    with tiny_disk(work / "results", f"{size_kb + 512}k"):
+        proc = snakemake(work, "--cores", "4", "--configfile", "changed.yaml", check=False)
+        line = one_error_line(proc, "output error:")
+        assert "MB free under results/" in line and "free space" in line
+        assert tree_digest(work / "results") == before
+
+
+@pytest.mark.slow
+def test_corrupt_store_fails_only_the_tracking_step(built_copy):
+    work = built_copy
+    (work / "mlflow.db").write_bytes(b"\x00garbage" * 4096)
+    db_before = digest(work / "mlflow.db")
+    proc = snakemake(work, "--cores", "4", "--configfile", "changed.yaml", check=False)
+    line = one_error_line(proc, "tracking error:")
+    assert "is corrupt" in line and "mv " in line and "mlflow.db.bad" in line
+    assert digest(work / "mlflow.db") == db_before  # never "repaired" by overwriting
+    # the computation finished and is kept: after moving the store aside only tracking runs
+    (work / "mlflow.db").rename(work / "mlflow.db.bad")
+    dry = snakemake(work, "-n", "--cores", "4", "--configfile", "changed.yaml")
+    assert re.search(r"^track\s+1$", dry.stdout, re.M) and not re.search(r"^affine\s+\d", dry.stdout, re.M)
+    snakemake(work, "--cores", "4", "--configfile", "changed.yaml")
+    assert (work / "results/tracking/build.json").exists()
+
+
+@pytest.mark.slow
+def test_unreachable_server_fails_only_the_tracking_step(built_copy):
+    work = built_copy
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = yaml.safe_load((work / "changed.yaml").read_text())
+    cfg["mlflow"] = {"tracking_uri": f"http://127.0.0.1:{port}"}
+    (work / "server.yaml").write_text(yaml.safe_dump(cfg))
+    before = {k: v for k, v in tree_digest(work / "results").items()
+              if not k.startswith(("logs/", "benchmarks/", "tracking/", "manifests/", "experiments/affine",
+                                   "tables/affine", "figures/affine"))}
+    proc = snakemake(work, "--cores", "4", "--configfile", "server.yaml", check=False)
+    line = one_error_line(proc, "tracking error:")
+    assert "not reachable" in line and "Start the server" in line
+    after = tree_digest(work / "results")
+    assert {k: after[k] for k in before} == before  # nothing else touched
+    assert "experiments/affine/stats.parquet" in after  # the new computation is kept

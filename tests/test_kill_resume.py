@@ -1,0 +1,102 @@
+"""Issue 8.2 and 8.3: killed builds resume to the same bytes; same config gives the same bytes.
+
+Kills are placed deterministically with the test-only pause hook of lnpaper.faults: a job that
+reaches the named point (an atomic write just before its rename, or the tracking step after its
+MLflow build run was created) writes a flag file and sleeps; the test then signals the whole
+Snakemake process group, as Ctrl-C (SIGINT) or a power loss / OOM killer (SIGKILL) would.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import copy_workflow, snakemake
+from reliability_kit import assert_same_build, kill_at
+
+pytestmark = pytest.mark.slow
+
+TINY = ("--cores", "4", "--configfile", "tiny.yaml")
+RESUME = (*TINY, "--rerun-incomplete")  # what Snakemake asks for after a kill (README)
+
+
+def run_statuses(work) -> list[str]:
+    db = work / "mlflow.db"
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as con:
+        return [row[0] for row in con.execute("select status from runs")]
+
+
+def assert_no_half_written_file(work) -> None:
+    """Every file under a final name is complete: Parquet footers parse, JSON loads."""
+    for path in (work / "results").rglob("*.parquet"):
+        pq.read_metadata(path)
+    for path in (work / "results").rglob("*.json"):
+        json.loads(path.read_text())
+
+
+def test_killed_builds_resume_to_the_clean_bytes(tiny_build, tmp_path):
+    clean, _ = tiny_build
+    work = copy_workflow(tmp_path)
+    kills = []
+
+    # 1. SIGKILL while matmul writes a Parquet file: the data sits complete under a temporary
+    #    name, the final name does not exist yet
+    paused, _ = kill_at(work, "trajectories.parquet", signal.SIGKILL, *TINY)
+    kills.append(paused)
+    matmul = work / "results/experiments/matmul"
+    assert not (matmul / "trajectories.parquet").exists()
+    assert list(matmul.glob(".trajectories.parquet.*.tmp"))
+    assert_no_half_written_file(work)
+    # after SIGKILL Snakemake's lock and incomplete marks stay; a plain rerun says what to do
+    # (the README explains: --unlock, then --rerun-incomplete)
+    refused = snakemake(work, *TINY, check=False)
+    assert refused.returncode != 0
+    assert "--unlock" in refused.stderr or "--rerun-incomplete" in refused.stderr
+    snakemake(work, "--unlock")
+    assert list((work / ".snakemake/incomplete").iterdir())  # matmul's outputs stay marked
+
+    # 2. Ctrl-C while an experiment writes its stats: Snakemake stops the jobs, removes their
+    #    outputs and its lock, and the interrupted writer removes its temporary file
+    paused, _ = kill_at(work, "stats.parquet", signal.SIGINT, *RESUME)
+    kills.append(paused)
+    assert not list((work / "results").rglob(".stats.parquet.*.tmp"))
+    assert_no_half_written_file(work)
+    assert not list((work / ".snakemake/locks").glob("*"))
+
+    # 3. Ctrl-C while the tracking step logs to MLflow: its build run ends FAILED, not RUNNING
+    paused, _ = kill_at(work, "track:logging", signal.SIGINT, *RESUME)
+    kills.append(paused)
+    assert "FAILED" in run_statuses(work) and "RUNNING" not in run_statuses(work)
+
+    # 4. SIGKILL while the tracking step logs: a RUNNING run is left in the store
+    paused, _ = kill_at(work, "track:logging", signal.SIGKILL, *RESUME)
+    kills.append(paused)
+    assert run_statuses(work).count("RUNNING") == 1
+    assert_no_half_written_file(work)
+    snakemake(work, "--unlock")
+
+    # the build Snakemake asks for finishes ...
+    snakemake(work, *RESUME)
+    assert len(kills) == 4
+    # ... marks the stale run KILLED, leaves nothing RUNNING and no temporary file behind ...
+    statuses = run_statuses(work)
+    assert "RUNNING" not in statuses and statuses.count("KILLED") == 1
+    assert json.loads((work / "results/tracking/build.json").read_text())["stale_runs_killed"] == 1
+    assert not list((work / "results").rglob("*.tmp"))
+    # ... and every output equals the clean build's, byte for byte (figures: pixels)
+    assert assert_same_build(clean, work) > 5
+    assert "Nothing to be done" in snakemake(work, "-n", *TINY).stdout
+
+
+def test_same_config_same_bytes_one_core_vs_four(tiny_build, tmp_path):
+    """Two clean builds of the same config, one with --cores 1, one (tiny_build) with --cores 4."""
+    clean, _ = tiny_build
+    work = copy_workflow(tmp_path)
+    snakemake(work, "--cores", "1", "--configfile", "tiny.yaml")
+    assert assert_same_build(clean, work) > 5

@@ -1,0 +1,58 @@
+"""The per-step cost table (lnpaper.runtime_table) and the benchmark's helpers."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from lnpaper import benchmark, runtime_table
+
+HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+
+
+def write_bench(path, rows):
+    path.write_text(HEADER + "".join(
+        f"{s}\t0:00:0{int(s)}\t{rss}\t1\t1\t1\t0\t0\t{load}\t{cpu}\n" for s, rss, load, cpu in rows))
+    return path
+
+
+def test_runtime_table_sums_steps_and_keeps_the_largest_peak(tmp_path):
+    files = {"data": write_bench(tmp_path / "a.tsv", [(1.5, 100.0, 50.0, 1.0)]),
+             # two repeats: the last row counts
+             "matmul": write_bench(tmp_path / "b.tsv", [(9.0, 900.0, 10.0, 9.0), (4.25, 700.0, 80.0, 7.5)])}
+    df = runtime_table.build(files)
+    assert list(df["step"]) == ["matmul", "data", "total"]  # longest first, total last
+    total = df.set_index("step").loc["total"]
+    assert total["wall_s"] == pytest.approx(5.75)
+    assert total["cpu_s"] == pytest.approx(8.5)
+    assert total["max_rss_mb"] == 700.0
+    assert math.isnan(total["mean_load"])
+    m = runtime_table.metrics(df)
+    assert m["wall_s.matmul"] == 4.25 and m["max_rss_mb.total"] == 700.0
+    md = runtime_table.to_markdown(df).splitlines()
+    assert md[2] == "| matmul | 4.25 | 7.50 | 700 | 80 |" and md[-1].startswith("| total | 5.75 |")
+
+
+def test_runtime_files_round_trip(tmp_path):
+    df = runtime_table.build({"data": write_bench(tmp_path / "a.tsv", [(2.0, 10.0, 5.0, 1.0)])})
+    runtime_table.write(df, tmp_path / "r.csv", tmp_path / "r.md")
+    back = pd.read_csv(tmp_path / "r.csv")
+    assert list(back["step"]) == ["data", "total"] and back["wall_s"].tolist() == [2.0, 2.0]
+
+
+def test_gamma_edit_changes_exactly_one_value(tmp_path):
+    (tmp_path / "config.yaml").write_text(
+        "seed: 42\naffine:\n  enabled: true\n  gamma: [1.0, 2.0, 3.0]\n  beta: [0.0, 2.0, 5.0]\n")
+    benchmark.edit_gamma(tmp_path)
+    import yaml
+
+    cfg = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert cfg["affine"]["gamma"] == [1.0, 2.0, 4.0] and cfg["affine"]["beta"] == [0.0, 2.0, 5.0]
+
+
+def test_verdicts_say_by_how_much():
+    assert benchmark.verdict([1.0, 1.2, 2.0], 1.25) == "met"
+    assert benchmark.verdict([1.5], 1.25) == "missed by 20 %"
+    assert benchmark.verdict([0.35], 0.7, at_most=False) == "missed by 50 %"
