@@ -67,6 +67,19 @@ def assert_same_build(a: Path, b: Path) -> int:
     return len(da)
 
 
+def clone_sources(built: Path, dest: Path) -> Path:
+    """The workflow sources of an earlier build (not the repository's current ones, which may
+    have been edited since), without its results, metadata or MLflow store."""
+    import shutil
+
+    skip = {"results", ".snakemake", "mlflow.db", "mlflow.db.lock", "mlartifacts"}
+    for item in built.iterdir():
+        if item.name in skip:
+            continue
+        (shutil.copytree if item.is_dir() else shutil.copy2)(item, dest / item.name)
+    return dest
+
+
 def start(work: Path, *args: str, pause_at: str | None = None, signal_file: Path | None = None):
     """Start snakemake in its own process group (so a kill reaches its jobs, like Ctrl-C does)."""
     env = dict(os.environ)

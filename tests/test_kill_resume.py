@@ -15,8 +15,8 @@ import sqlite3
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import copy_workflow, snakemake
-from reliability_kit import assert_same_build, kill_at
+from conftest import snakemake
+from reliability_kit import assert_same_build, clone_sources, kill_at
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ def assert_no_half_written_file(work) -> None:
 
 def test_killed_builds_resume_to_the_clean_bytes(tiny_build, tmp_path):
     clean, _ = tiny_build
-    work = copy_workflow(tmp_path)
+    work = clone_sources(clean, tmp_path)  # same sources as the clean build
     kills = []
 
     # 1. SIGKILL while matmul writes a Parquet file: the data sits complete under a temporary
@@ -61,11 +61,12 @@ def test_killed_builds_resume_to_the_clean_bytes(tiny_build, tmp_path):
     snakemake(work, "--unlock")
     assert list((work / ".snakemake/incomplete").iterdir())  # matmul's outputs stay marked
 
-    # 2. Ctrl-C while an experiment writes its stats: Snakemake stops the jobs, removes their
-    #    outputs and its lock, and the interrupted writer removes its temporary file
-    paused, _ = kill_at(work, "stats.parquet", signal.SIGINT, *RESUME)
+    # 2. Ctrl-C while the rerun matmul writes its second Parquet file: Snakemake stops the jobs,
+    #    removes their outputs and its lock; the interrupted writer removes its temporary file
+    paused, _ = kill_at(work, "growth.parquet", signal.SIGINT, *RESUME)
     kills.append(paused)
-    assert not list((work / "results").rglob(".stats.parquet.*.tmp"))
+    assert not (matmul / "growth.parquet").exists()
+    assert not list(matmul.glob(".growth.parquet.*.tmp"))
     assert_no_half_written_file(work)
     assert not list((work / ".snakemake/locks").glob("*"))
 
@@ -97,6 +98,6 @@ def test_killed_builds_resume_to_the_clean_bytes(tiny_build, tmp_path):
 def test_same_config_same_bytes_one_core_vs_four(tiny_build, tmp_path):
     """Two clean builds of the same config, one with --cores 1, one (tiny_build) with --cores 4."""
     clean, _ = tiny_build
-    work = copy_workflow(tmp_path)
+    work = clone_sources(clean, tmp_path)  # same sources as the clean build
     snakemake(work, "--cores", "1", "--configfile", "tiny.yaml")
     assert assert_same_build(clean, work) > 5

@@ -45,6 +45,9 @@ def test_macro_names_are_tex_control_words_and_unique():
     (float("nan"), "MatmulOverflowNormalOne", "–", "--"),
     (6.265e-8, "LnMaxAbsMeanAfter", "6.3·10⁻⁸", r"\ensuremath{6.3\times 10^{-8}}"),
     (1e-5, "LnEps", "10⁻⁵", r"\ensuremath{10^{-5}}"),
+    (0.0, "BatchStdOthersMax", "0", "0"),                        # an exact zero, not 0·10⁰
+    (1.53, "TrainGradInitLayerNorm", "1.5", "1.5"),               # no ·10⁰
+    (1.66e-8, "TrainGradInitNone", "1.7·10⁻⁸", r"\ensuremath{1.7\times 10^{-8}}"),
 ])
 def test_fixed_precision_formatting(value, name, text, tex):
     assert numbers.format_text(value, spec(name)) == text
@@ -109,6 +112,35 @@ def test_tex_has_one_definition_per_number_in_spec_order():
     defs = numbers.parse_tex(tex)
     assert list(defs) == ["MatmulRateNormalOne", "MatmulRateNormalTwo"]
     assert all(len(v) == 1 for v in defs.values())
+
+
+def test_training_numbers_quote_the_reference_depth_and_drop_out_with_their_experiment():
+    rows = [{"dataset": "digits", "arch": arch, "depth": d, "norm": norm, "n_seeds": 5,
+             "test_accuracy_mean": d / 100 + (norm == "layernorm") + (arch == "residual") * 10,
+             "grad_norm_first_layer_init_mean": 1e-8 if norm == "none" else 0.6,
+             "diverged_fraction": 0.4 if d == 50 else 0.0}
+            for arch in ("plain", "residual") for d in (10, 20, 50) for norm in ("none", "layernorm")]
+    t = pd.DataFrame(rows)
+    names = ["TrainRefDepth", "TrainDeepDepth", "TrainAccNone", "TrainAccLayerNorm",
+             "TrainDeepAccLayerNorm", "TrainResidualAccNone", "TrainAccDyt", "TrainRuns",
+             "TrainDiverged", "TrainGradInitNone", "TrainLr"]
+    full = {"seed": 1, "matmul": {"steps": 5, "n_seeds": 2}, "layernorm_stats": {"eps": 1e-5},
+            "training": {"lr": 1e-3, "steps": 300, "batch_size": 64, "width": 64,
+                         "depths": [10, 20, 50]}}
+    cfg = numbers.config_slice(full)
+    assert cfg["training"] == {"lr": 1e-3, "steps": 300, "batch_size": 64, "width": 64}
+    got = numbers.compute({"table:normalizer_comparison": t}, cfg, names).set_index("name")["text"]
+    assert got["TrainRefDepth"] == "20" and got["TrainDeepDepth"] == "50"
+    assert got["TrainAccNone"] == "0.200" and got["TrainAccLayerNorm"] == "1.200"
+    assert got["TrainDeepAccLayerNorm"] == "1.500" and got["TrainResidualAccNone"] == "10.200"
+    assert got["TrainAccDyt"] == "–"                         # dyt not run
+    assert got["TrainRuns"] == "60" and got["TrainDiverged"] == "8"   # 0.4 x 5 seeds x 4 rows
+    assert got["TrainGradInitNone"] == "1.0·10⁻⁸" and got["TrainLr"] == "10⁻³"
+    off = {**ALL_ON, "training": {"enabled": False}}
+    gone = {n.name for n in numbers.available(ALL_ON)} - {n.name for n in numbers.available(off)}
+    assert gone == {n.name for n in numbers.SPEC if n.name.startswith("Train")}
+    full["training"]["enabled"] = False
+    assert "training" not in numbers.config_slice(full)
 
 
 # ---------------------------------------------------------------- the template

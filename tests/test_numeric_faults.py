@@ -35,8 +35,10 @@ def poisoned(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """NaN, +inf and -inf in the first rows of every measured float column (a float column with
     many distinct values: a measurement, not a condition key such as scale or eps)."""
     df = frame.copy()
-    cols = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])
-            and df[c].nunique() > max(3, len(df) // 2)]
+    floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])]
+    cols = [c for c in floats if df[c].nunique() > max(3, len(df) // 4)]
+    if not cols and floats:  # e.g. a spread that is exactly 0 in most rows
+        cols = [max(floats, key=lambda c: df[c].nunique())]
     for col in cols:
         for i, bad in enumerate((np.nan, np.inf, -np.inf)[:len(df)]):
             df.loc[df.index[i], col] = bad

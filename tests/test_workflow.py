@@ -101,14 +101,15 @@ def test_nothing_changed_runs_no_job(tiny_build):
 
 def affine_downstream(work) -> dict[str, int]:
     """Jobs that must rerun when affine changes: it, its tables and figures (claims included),
-    the numbers they feed, tracking and the manuscript."""
+    the numbers they feed, the runtime table (it reads every step's benchmark), tracking and
+    the manuscript."""
     cfg = validate(load_yaml(work / "tiny.yaml"), load_yaml(work / "workflow/schemas/config.schema.yaml"))
     tables = [t for t in registry.enabled_tables(cfg)
               if "affine" in map(registry.experiment_of, registry.table_sources(t, cfg))]
     figures = [f for f in registry.enabled_figures(cfg)
                if "affine" in map(registry.experiment_of, registry.FIGURES[f])]
-    return {"affine": 1, "table": len(tables), "figure": len(figures), "numbers": 1, "track": 1,
-            "manuscript": 1}
+    return {"affine": 1, "table": len(tables), "figure": len(figures), "numbers": 1, "runtime": 1,
+            "track": 1, "manuscript": 1}
 
 
 def test_one_parameter_change_reruns_only_that_experiment_and_downstream(tiny_build, tmp_path):

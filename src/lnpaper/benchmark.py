@@ -100,11 +100,27 @@ def load_compute(script: Path, wildcards: dict | None = None, params: dict | Non
     return captured["compute"]
 
 
+def rule_threads(workdir: Path, step: str, cores: int) -> int:
+    """The ``threads:`` a rule declares (1 if none), capped at ``cores``: what Snakemake gives it."""
+    rule = re.sub(r"_(digits|synthetic)$", "", step) if step.startswith("training_part") else step
+    rule = "table" if rule.startswith("table_") else "figure" if rule.startswith("figure_") else rule
+    for smk in (Path(workdir) / "workflow/rules").glob("*.smk"):
+        m = re.search(rf"(?ms)^rule {rule}:\n(.*?)(?=^rule |\Z)", smk.read_text())
+        if m:
+            t = re.search(r"^\s+threads:\s*(\d+)", m.group(1), re.M)
+            return min(cores, int(t.group(1))) if t else 1
+    return 1
+
+
 def compute_only(workdir: Path, threads: int) -> dict[str, float]:
-    """data, every enabled experiment, table and figure of ``workdir/config.yaml``: seconds each."""
+    """data, every enabled experiment, table and figure of ``workdir/config.yaml``: seconds each.
+
+    Each step gets the threads its rule declares (capped at ``threads``), as under Snakemake.
+    """
     from . import io, registry
     from .config import load_yaml, validate
 
+    workdir = Path(workdir)
     cfg = validate(load_yaml(workdir / "config.yaml"),
                    load_yaml(workdir / "workflow/schemas/config.schema.yaml"))
     scripts = workdir / "workflow/scripts"
@@ -117,8 +133,9 @@ def compute_only(workdir: Path, threads: int) -> dict[str, float]:
         t0 = time.perf_counter()
         for p in outputs.values():
             Path(p).parent.mkdir(parents=True, exist_ok=True)
-        compute = load_compute(scripts / script, wildcards, params, inputs, threads)
-        result = compute(params, inputs, outputs, threads)
+        n = rule_threads(workdir, name, threads)
+        compute = load_compute(scripts / script, wildcards, params, inputs, n)
+        result = compute(params, inputs, outputs, n)
         for key, frame in result.frames.items():
             io.write_parquet(frame, outputs[key])
         times[name] = time.perf_counter() - t0
@@ -162,31 +179,26 @@ def compute_only(workdir: Path, threads: int) -> dict[str, float]:
 
 # ---- matmul at scale ----------------------------------------------------------------------------
 
-def bmm_seconds(batch: int, n: int, dtype, reps: int, device: str) -> list[float]:
-    """Wall seconds of one raw ``torch.bmm`` of (batch, n, n) by (batch, n, n), ``reps`` times."""
+def timed_bmm(a, b, device: str) -> float:
+    """Wall seconds of one raw ``torch.bmm(a, b)``."""
     import torch
 
-    a = torch.randn(batch, n, n, dtype=dtype, device=device)
-    b = torch.randn(batch, n, n, dtype=dtype, device=device)
-    torch.bmm(a, b)  # warm-up
-    out = []
-    for _ in range(reps):
-        if device != "cpu":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        torch.bmm(a, b)
-        if device != "cpu":
-            torch.cuda.synchronize()
-        out.append(time.perf_counter() - t0)
-    return out
+    if device != "cpu":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    torch.bmm(a, b)
+    if device != "cpu":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
 
 
-def scale_run(n_seeds: int, n: int, steps: int, threads: int, device: str, reps: int = 3) -> dict:
+def scale_run(n_seeds: int, n: int, steps: int, threads: int, device: str) -> dict:
     """matmul.simulate at scale vs raw bmm on the same shapes, in this process.
 
     Each step costs one float64 bmm (exact track) and two float32 bmms (naive, LayerNorm) per
-    seed batch. Efficiency = time those bmms take at the raw rate / time simulate took, per batch
-    of seeds (so min/median/max come from one run).
+    seed batch. Right after each batch the same three raw bmms are timed on random operands of the
+    batch's shape, so a change in machine load hits both sides; efficiency of a batch = the raw
+    time of its bmms / the time simulate took for it.
     """
     import torch
 
@@ -196,10 +208,12 @@ def scale_run(n_seeds: int, n: int, steps: int, threads: int, device: str, reps:
     device = setup_torch(threads, device)
     scales = [theory.critical_scale("normal", n)]
     per = matmul.seeds_per_batch(n, len(scales))
-    raw64 = bmm_seconds(per, n, torch.float64, reps, device)
-    raw32 = bmm_seconds(per, n, torch.float32, reps, device)
-    ideal = steps * (statistics.median(raw64) + 2 * statistics.median(raw32))
-    batch_eff, total = [], 0.0
+    ops = {dt: (torch.randn(per, n, n, dtype=dt, device=device),
+                torch.randn(per, n, n, dtype=dt, device=device)) for dt in (torch.float64, torch.float32)}
+    for a, b in ops.values():
+        torch.bmm(a, b)  # warm-up
+    matmul.simulate_batch("normal", n, scales, range(1), 1, 42, device=device)
+    batch_eff, raw64, raw32, total = [], [], [], 0.0
     for lo in range(0, n_seeds, per):
         seeds = range(lo, min(lo + per, n_seeds))
         t0 = time.perf_counter()
@@ -208,7 +222,9 @@ def scale_run(n_seeds: int, n: int, steps: int, threads: int, device: str, reps:
             torch.cuda.synchronize()
         dt = time.perf_counter() - t0
         total += dt
-        batch_eff.append(ideal * len(seeds) / per / dt)
+        raw64.append(timed_bmm(*ops[torch.float64], device))
+        raw32.append(timed_bmm(*ops[torch.float32], device))
+        batch_eff.append(steps * (raw64[-1] + 2 * raw32[-1]) * len(seeds) / per / dt)
     flop = 3 * 2 * n ** 3 * n_seeds * steps * len(scales)
     return {"seconds": total, "efficiency": batch_eff, "tflop": flop / 1e12,
             "raw_gflops_f64": [2 * per * n ** 3 / t / 1e9 for t in raw64],
@@ -328,7 +344,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="torch threads for compute-only and the scale run (default: cores, at most 4)")
     parser.add_argument("--scale-seeds", type=int, default=1000)
     parser.add_argument("--scale-n", type=int, default=1024)
-    parser.add_argument("--scale-steps", type=int, default=1)
+    parser.add_argument("--scale-steps", type=int, default=2)
     parser.add_argument("--scale-repeats", type=int, default=1)
     parser.add_argument("--device", default="auto", help="device of the scale run (auto|cpu|cuda)")
     parser.add_argument("--skip-build", action="store_true", help="only the scale run")

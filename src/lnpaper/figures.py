@@ -318,7 +318,8 @@ def batch_dependence(frames: dict, cfg: dict, language: str):
             ax.plot(g["batch_size"], g["output_std"], marker=markers[mode], ms=3,
                     color=NORM_COLORS.get(norm, "k"), lw=0.9,
                     label=f"{label(norm, language)} ({label(mode, language)})")
-    bn = s[(s["norm"] == "batchnorm") & (s["mode"] == "train") & (s["output_std"] > 0)]
+    bn = s[(s["norm"] == "batchnorm") & (s["mode"] == "train") & (s["output_std"] > 0)
+           & np.isfinite(s["output_std"])]  # an inf reference point would break the log axis
     if len(bn):
         b = np.array(sorted(bn["batch_size"]), dtype=float)
         ref = bn.sort_values("batch_size")["output_std"].iloc[0] * np.sqrt(b[0] / b)

@@ -26,7 +26,8 @@ SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 @dataclass(frozen=True)
 class Number:
-    """One quoted number. ``source`` is "table:<name>", "experiment:<exp>/<output>" or "config"."""
+    """One quoted number. ``source`` is "table:<name>", "experiment:<exp>/<output>", "config"
+    or "config:<exp>" (a config value of one experiment: it drops out with the experiment)."""
     name: str
     source: str
     extract: Callable[[object], float]
@@ -89,8 +90,8 @@ SCALE_WORDS = {0.5: "Half", 1.0: "One", 1.5: "OneHalf", 2.0: "Two"}
 DIST_WORDS = {"normal": "Normal", "scaled_normal": "Scaled", "orthogonal": "Orthogonal"}
 
 number("MatmulRefN", "table:scale_behavior", style="int")(lambda t: reference_n(t))
-number("MatmulSteps", "config", style="int")(lambda cfg: cfg["matmul"]["steps"])
-number("MatmulSeeds", "config", style="int")(lambda cfg: cfg["matmul"]["n_seeds"])
+number("MatmulSteps", "config:matmul", style="int")(lambda cfg: cfg["matmul"]["steps"])
+number("MatmulSeeds", "config:matmul", style="int")(lambda cfg: cfg["matmul"]["n_seeds"])
 
 
 def _growth(col: str, dist: str, scale: float):
@@ -171,6 +172,124 @@ for _verdict, _word in (("holds", "Hold"), ("fails", "Fail"), ("holds_only_if", 
 number("ClaimsTotal", "table:claims", style="int")(lambda t: float(len(t)))
 
 
+# training: section 4.1.4, deep ReLU MLPs with each normalization (table normalizer_comparison,
+# means over seeds); the text quotes the plain MLP on digits at the reference depth
+NORM_WORDS = {"none": "None", "layernorm": "LayerNorm", "rmsnorm": "RmsNorm",
+              "batchnorm": "BatchNorm", "groupnorm": "GroupNorm", "dyt": "Dyt"}
+CONFIG_KEYS = {"training": ["lr", "steps", "batch_size", "width"],
+               "transformer": ["lr", "steps", "warmup_steps"]}
+
+
+def reference_depth(t: pd.DataFrame) -> int:
+    """The depth the text quotes: 20 (the science notes' depth) when it was run, else the largest."""
+    depths = sorted(set(int(v) for v in t["depth"]))
+    return 20 if 20 in depths else depths[-1]
+
+
+def _train(col: str, norm: str, deepest: bool = False, arch: str = "plain"):
+    def get(t):
+        depth = int(t["depth"].max()) if deepest else reference_depth(t)
+        return pick(t, col, dataset="digits", arch=arch, depth=depth, norm=norm)
+    return get
+
+
+def _runs(t: pd.DataFrame, diverged: bool) -> float:
+    """Number of runs (seeds x conditions) in a table, or of those that diverged."""
+    n = t["n_seeds"].astype(float)
+    return float(round((n * t["diverged_fraction"]).sum() if diverged else n.sum()))
+
+
+number("TrainSteps", "config:training", style="int")(lambda cfg: cfg["training"]["steps"])
+number("TrainBatch", "config:training", style="int")(lambda cfg: cfg["training"]["batch_size"])
+number("TrainWidth", "config:training", style="int")(lambda cfg: cfg["training"]["width"])
+number("TrainLr", "config:training", digits=0, style="sci")(lambda cfg: cfg["training"]["lr"])
+number("TrainSeeds", "table:normalizer_comparison", style="int")(lambda t: t["n_seeds"].max())
+number("TrainRefDepth", "table:normalizer_comparison", style="int")(reference_depth)
+number("TrainDeepDepth", "table:normalizer_comparison", style="int")(lambda t: t["depth"].max())
+for _norm, _word in NORM_WORDS.items():
+    number(f"TrainAcc{_word}", "table:normalizer_comparison")(_train("test_accuracy_mean", _norm))
+for _norm, _word in (("none", "None"), ("layernorm", "LayerNorm")):
+    number(f"TrainGradInit{_word}", "table:normalizer_comparison", digits=1, style="sci")(
+        _train("grad_norm_first_layer_init_mean", _norm))
+    number(f"TrainDeepAcc{_word}", "table:normalizer_comparison")(
+        _train("test_accuracy_mean", _norm, deepest=True))
+    number(f"TrainResidualAcc{_word}", "table:normalizer_comparison")(
+        _train("test_accuracy_mean", _norm, arch="residual"))
+number("TrainDeepGradInitLayerNorm", "table:normalizer_comparison", digits=1, style="sci")(
+    _train("grad_norm_first_layer_init_mean", "layernorm", deepest=True))
+number("TrainRuns", "table:normalizer_comparison", style="int")(lambda t: _runs(t, False))
+number("TrainDiverged", "table:normalizer_comparison", style="int")(lambda t: _runs(t, True))
+
+
+# batch_dependence: section 6.2, one sample's output over random batches (table bn_vs_ln)
+def _batch_sizes(t: pd.DataFrame) -> list[int]:
+    return sorted(int(c.rsplit("b", 1)[1]) for c in t.columns if c.startswith("output_std_b"))
+
+
+def _smallest(t: pd.DataFrame) -> int:
+    """The smallest batch with a spread (BatchNorm's train mode cannot run at batch size 1)."""
+    return [b for b in _batch_sizes(t) if b >= 2][0]
+
+
+def _bn_std(size: Callable[[pd.DataFrame], int]):
+    """BatchNorm (train mode) output SD at the batch size ``size(table)``."""
+    return lambda t: pick(t, f"output_std_b{size(t)}", norm="batchnorm", mode="train")
+
+
+number("BatchSmallest", "table:bn_vs_ln", style="int")(_smallest)
+number("BatchLargest", "table:bn_vs_ln", style="int")(lambda t: _batch_sizes(t)[-1])
+number("BatchStdBnSmallest", "table:bn_vs_ln")(_bn_std(_smallest))
+number("BatchStdBnLargest", "table:bn_vs_ln")(_bn_std(lambda t: _batch_sizes(t)[-1]))
+number("BatchSlopeBn", "table:bn_vs_ln", digits=2)(
+    lambda t: pick(t, "loglog_slope", norm="batchnorm", mode="train"))
+# the largest spread of LayerNorm/RMSNorm/GroupNorm (any mode and size): 0 when batch-independent
+number("BatchStdOthersMax", "table:bn_vs_ln", digits=1, style="sci")(
+    lambda t: t.loc[t["norm"] != "batchnorm",
+                    [c for c in t.columns if c.startswith("output_std_b")]].max().max())
+
+
+# transformer: section 6.3, Post-LN vs Pre-LN (table transformer_pre_post)
+def reference_layers(t: pd.DataFrame) -> int:
+    """The depth the text quotes: 12 layers (the science notes') when run, else the deepest."""
+    layers = sorted(set(int(v) for v in t["layers"]))
+    return 12 if 12 in layers else layers[-1]
+
+
+def _tf_grad(col: str, arch: str):
+    """Gradient at init (the same in every warm-up row of one architecture)."""
+    def get(t):
+        rows = t[(t["layers"] == reference_layers(t)) & (t["arch"] == arch)]
+        if rows.empty:
+            raise LookupError(f"no {arch} rows")
+        return float(rows[col].iloc[0])
+    return get
+
+
+def _tf_loss(arch: str, warmup: bool):
+    return lambda t: pick(t, "final_loss_mean", layers=reference_layers(t), arch=arch, warmup=warmup)
+
+
+number("TransformerSteps", "config:transformer", style="int")(lambda cfg: cfg["transformer"]["steps"])
+number("TransformerWarmupSteps", "config:transformer", style="int")(
+    lambda cfg: cfg["transformer"]["warmup_steps"])
+number("TransformerLr", "config:transformer", digits=0, style="sci")(
+    lambda cfg: cfg["transformer"]["lr"])
+number("TransformerRefLayers", "table:transformer_pre_post", style="int")(reference_layers)
+number("TransformerSeeds", "table:transformer_pre_post", style="int")(lambda t: t["n_seeds"].max())
+for _arch, _word in (("post_ln", "Post"), ("pre_ln", "Pre")):
+    for _end in ("Top", "Bottom"):
+        number(f"TransformerGrad{_word}{_end}", "table:transformer_pre_post")(
+            _tf_grad(f"grad_ffn_{_end.lower()}_init", _arch))
+    for _warm, _wword in ((False, "NoWarmup"), (True, "Warmup")):
+        number(f"TransformerLoss{_word}{_wword}", "table:transformer_pre_post")(
+            _tf_loss(_arch, _warm))
+number("TransformerAccMax", "table:transformer_pre_post")(
+    lambda t: t.loc[t["layers"] == reference_layers(t), "test_accuracy_mean"].max())
+number("TransformerChanceLoss", "table:transformer_pre_post")(lambda t: t["chance_loss"].iloc[0])
+number("TransformerRuns", "table:transformer_pre_post", style="int")(lambda t: _runs(t, False))
+number("TransformerDiverged", "table:transformer_pre_post", style="int")(lambda t: _runs(t, True))
+
+
 # ---------------------------------------------------------------- availability and sources
 
 def source_path(n: Number) -> str:
@@ -195,6 +314,8 @@ def available(config: dict) -> list[Number]:
     for n in SPEC:
         if n.kind == "table" and n.ref not in tables:
             continue
+        if n.kind == "config" and n.ref and n.ref not in experiments:
+            continue
         if n.kind == "experiment" and (n.ref.split("/")[0] not in experiments
                                        or n.ref.split("/")[1] not in registry.EXPERIMENTS.get(
                                            n.ref.split("/")[0], [])):
@@ -215,10 +336,16 @@ def input_files(config: dict) -> dict[str, str]:
 
 
 def config_slice(config: dict) -> dict:
-    """The config values that config-sourced numbers read (the rule's params)."""
-    return {"seed": config["seed"],
-            "matmul": {k: config["matmul"][k] for k in ("steps", "n_seeds")},
-            "layernorm_stats": {"eps": config["layernorm_stats"]["eps"]}}
+    """The config values that config-sourced numbers read (the rule's params); an experiment's
+    values only while it is enabled (so they drop out, and their changes rerun nothing)."""
+    out = {"seed": config["seed"],
+           "matmul": {k: config["matmul"][k] for k in ("steps", "n_seeds")},
+           "layernorm_stats": {"eps": config["layernorm_stats"]["eps"]}}
+    on = set(registry.enabled_experiments(config))
+    for exp, keys in CONFIG_KEYS.items():
+        if exp in on and exp in config:
+            out[exp] = {k: config[exp][k] for k in keys if k in config[exp]}
+    return out
 
 
 # ---------------------------------------------------------------- formatting
@@ -231,9 +358,13 @@ def format_text(value: float, n: Number) -> str:
         return "∞" if value > 0 else "−∞"
     if n.style == "int":
         return str(int(round(value)))
+    if n.style == "sci" and value == 0:
+        return "0"  # an exact zero (e.g. LayerNorm's batch dependence), not "0·10⁰"
     if n.style == "sci":
         mant, exp = _sci(value, n.digits)
         power = f"10{str(exp).translate(SUPERSCRIPT)}"
+        if exp == 0:
+            return mant
         return power if mant == "1" else f"{mant}·{power}"
     text = f"{value:.{n.digits}f}"
     return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text.replace("-", "−")
@@ -244,9 +375,13 @@ def format_tex(value: float, n: Number) -> str:
         return "--"
     if math.isinf(value):
         return r"\ensuremath{\infty}" if value > 0 else r"\ensuremath{-\infty}"
+    if n.style == "sci" and value == 0:
+        return "0"
     if n.style == "sci":
         mant, exp = _sci(value, n.digits)
         power = rf"10^{{{exp}}}"
+        if exp == 0:
+            return rf"\ensuremath{{-{mant[1:]}}}" if mant.startswith("−") else mant
         return rf"\ensuremath{{{power}}}" if mant == "1" else rf"\ensuremath{{{mant}\times {power}}}"
     text = format_text(value, n).replace("−", "-")
     return rf"\ensuremath{{{text}}}" if text.startswith("-") else text

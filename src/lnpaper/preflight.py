@@ -21,6 +21,14 @@ READ_ONLY_FLAGS = {"-n", "--dry-run", "--dryrun", "--lint", "--unlock", "--summa
                    "--list-rules", "--list-target-rules", "--lt", "--containerize", "--archive"}
 
 
+def export_src_for_jobs(basedir: str | os.PathLike) -> None:
+    """Put the workflow's src/ first on PYTHONPATH: jobs (script processes) inherit it, so they run
+    the src/ files the rules list as inputs, even where another checkout is pip-installed."""
+    src = str(Path(basedir) / "src")
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
+    os.environ["PYTHONPATH"] = os.pathsep.join([src, *rest])
+
+
 def writes_outputs(argv: list[str]) -> bool:
     for arg in argv[1:]:
         if arg in READ_ONLY_FLAGS or arg.split("=")[0] in READ_ONLY_FLAGS:

@@ -1,13 +1,8 @@
 # Shared helpers: config validation (before any job), src/ dependencies, target lists.
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # works without `pip install -e .` too
-# jobs (script processes) inherit this: they run the src/ files the rules list as inputs, even
-# where another checkout is pip-installed
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(Path(workflow.basedir) / "src")] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
 from lnpaper import registry
 from lnpaper.config import ConfigError, validate, load_yaml
@@ -20,7 +15,9 @@ except ConfigError as err:
     print(f"config error: {err}", file=sys.stderr)
     sys.exit(1)
 
-from lnpaper.preflight import check_results_dir, writes_outputs
+from lnpaper.preflight import check_results_dir, export_src_for_jobs, writes_outputs
+
+export_src_for_jobs(workflow.basedir)  # jobs run this checkout's src/, the one rules list as input
 
 if workflow.is_main_process and writes_outputs(sys.argv):
     # a read-only or full results/ stops the run here, with the remedy, before any job
