@@ -56,3 +56,16 @@ def test_verdicts_say_by_how_much():
     assert benchmark.verdict([1.0, 1.2, 2.0], 1.25) == "met"
     assert benchmark.verdict([1.5], 1.25) == "missed by 20 %"
     assert benchmark.verdict([0.35], 0.7, at_most=False) == "missed by 50 %"
+
+
+def test_bench_table_reports_each_target():
+    rounds = [{"full": 100.0, "jobs": 35, "track": 4.0, "rerun": 2.0, "rerun_jobs": 0, "edit": 30.0,
+               "edit_jobs": ["affine", "table"], "compute": 90.0, "compute_steps": {}}]
+    scale = [{"seconds": 60.0, "efficiency": [0.6, 0.8, 0.75], "tflop": 6.4, "raw_gflops_f64": [100.0],
+              "raw_gflops_f32": [190.0], "device": "cpu", "peak_rss_mb": 1400.0, "n_seeds": 1000,
+              "n": 1024, "steps": 2}]
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in benchmark.table(rounds, scale).splitlines()}
+    assert rows["build / compute"].endswith("| <= 1.25 | met |")
+    assert rows["one gamma edit / full build"].endswith("| <= 0.20 | missed by 50 % |")   # 0.30
+    assert rows["tracking / full build"].endswith("| <= 0.10 | met |")
+    assert rows["matmul / raw bmm FLOP rate (per seed batch)"].endswith("| >= 0.7 | met |")  # median 0.75
