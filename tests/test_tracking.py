@@ -146,10 +146,13 @@ def test_pipeline_logs_everything_to_a_tracking_server(mlflow_server, tiny_build
     manifests = sorted(p.stem for p in (work / "results/manifests").glob("*.json"))
     assert sorted(r.data.tags["lnpaper.step"] for r in steps) == manifests
     for run in steps:
-        assert run.info.status == "FINISHED"
-        assert run.data.params and "version.torch" in run.data.tags
-        artifacts = [a.path for a in client.list_artifacts(run.info.run_id, run.data.tags["lnpaper.step_kind"])]
         manifest = json.loads((work / f"results/manifests/{run.data.tags['lnpaper.step']}.json").read_text())
+        assert run.info.status == "FINISHED"
+        assert "version.torch" in run.data.tags
+        assert run.data.params == {k: str(v) for k, v in manifest["params"].items()}
+        assert set(run.data.metrics) >= set(manifest["metrics"]) - {
+            k for k, v in manifest["metrics"].items() if v != v or abs(v) == float("inf")}
+        artifacts = [a.path for a in client.list_artifacts(run.info.run_id, run.data.tags["lnpaper.step_kind"])]
         assert len(artifacts) == len(manifest["outputs"])
     matmul = client.get_run(summary["steps"]["matmul"]["run_id"])
     assert matmul.data.metrics["max_abs_rate_error"] < 1
