@@ -26,13 +26,10 @@ def default_config():
 
 
 def copy_workflow(dest: Path) -> Path:
-    """The workflow as a user has it (Snakefile, config, workflow/, src/), without results."""
-    for name in ("Snakefile", "config.yaml", "environment.yml", "pyproject.toml"):
-        shutil.copy2(ROOT / name, dest / name)
-    for name in ("workflow", "src", "manuscript"):
-        if (ROOT / name).exists():
-            shutil.copytree(ROOT / name, dest / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    """The workflow as a user has it (lnpaper.benchmark.copy_workflow) plus the tiny config."""
+    from lnpaper.benchmark import copy_workflow as copy_clean
+
+    copy_clean(dest, ROOT)
     shutil.copy2(ROOT / "tests/configs/tiny.yaml", dest / "tiny.yaml")
     return dest
 
