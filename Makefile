@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORES ?= 4
 
-.PHONY: setup run test clean-results bench
+.PHONY: setup run test lint clean-results bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,15 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/snakemake --cores $(CORES)
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest
+
+# Lint and format checks, as the Snakemake workflow catalog runs them (versions pinned in pyproject)
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint --cores 1
 
 clean-results:
 	rm -rf results .snakemake/incomplete

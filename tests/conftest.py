@@ -27,18 +27,25 @@ def default_config():
 
 def copy_workflow(dest: Path) -> Path:
     """The workflow as a user has it (lnpaper.benchmark.copy_workflow) plus the tiny config."""
-    from lnpaper.benchmark import copy_workflow as copy_clean
+    from lnpaper.tools.benchmark import copy_workflow as copy_clean
 
     copy_clean(dest, ROOT)
     shutil.copy2(ROOT / "tests/configs/tiny.yaml", dest / "tiny.yaml")
     return dest
 
 
-def snakemake(cwd: Path, *args: str, timeout: int = 900, check: bool = True,
-              env: dict | None = None) -> subprocess.CompletedProcess:
+def snakemake(
+    cwd: Path, *args: str, timeout: int = 900, check: bool = True, env: dict | None = None
+) -> subprocess.CompletedProcess:
     cmd = [SNAKEMAKE, *args]
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return proc

@@ -1,4 +1,4 @@
-"""Helpers for the reliability tests (issue 8): compare builds, kill Snakemake at a chosen point,
+"""Helpers for the reliability tests: compare builds, kill Snakemake at a chosen point,
 mount read-only / tiny file systems."""
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def figure_differences(a: Path, b: Path) -> list[str]:
     assert names == sorted(p.name for p in (b / "results/figures").glob("*.png"))
     for name in names:
         pa, pb = a / "results/figures" / name, b / "results/figures" / name
-        if pa.read_bytes() != pb.read_bytes() and not np.array_equal(mpimg.imread(pa), mpimg.imread(pb)):
+        if pa.read_bytes() != pb.read_bytes() and not np.array_equal(
+            mpimg.imread(pa), mpimg.imread(pb)
+        ):
             bad.append(name)
     return bad
 
@@ -86,8 +88,15 @@ def start(work: Path, *args: str, pause_at: str | None = None, signal_file: Path
     env.pop("LNPAPER_TEST_PAUSE_AT", None)
     if pause_at:
         env.update(LNPAPER_TEST_PAUSE_AT=pause_at, LNPAPER_TEST_PAUSE_SIGNAL=str(signal_file))
-    return subprocess.Popen([SNAKEMAKE, *args], cwd=work, env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [SNAKEMAKE, *args],
+        cwd=work,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def kill_at(work: Path, point: str, sig: int, *args: str, timeout: float = 600) -> tuple[str, str]:
@@ -101,7 +110,9 @@ def kill_at(work: Path, point: str, sig: int, *args: str, timeout: float = 600) 
     deadline = time.monotonic() + timeout
     while not flag.exists():
         if proc.poll() is not None:
-            raise AssertionError(f"build ended before pausing at {point}:\n{proc.stdout.read()[-3000:]}")
+            raise AssertionError(
+                f"build ended before pausing at {point}:\n{proc.stdout.read()[-3000:]}"
+            )
         if time.monotonic() > deadline:
             os.killpg(proc.pid, signal.SIGKILL)
             raise AssertionError(f"no job reached {point} in {timeout} s")
@@ -123,8 +134,12 @@ def mount_available() -> bool:
     probe = Path(f"/tmp/lnpaper-mount-probe-{os.getpid()}")
     probe.mkdir(exist_ok=True)
     try:
-        ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(probe)],
-                            capture_output=True).returncode == 0
+        ok = (
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(probe)], capture_output=True
+            ).returncode
+            == 0
+        )
         if ok:
             subprocess.run(["umount", str(probe)], check=True)
         return ok

@@ -1,4 +1,4 @@
-"""A real single-node Slurm cluster on this machine, for tests (facts: ../shared/SLURM.md).
+"""A real single-node Slurm cluster on this machine, for tests.
 
 Debian's slurm-wlm + munge, no accounting (jobs are watched with squeue), no systemd or cgroups.
 Needs root (slurm.conf must be at /etc/slurm/slurm.conf, pitfall 1) and the binaries; otherwise
@@ -33,7 +33,7 @@ def unavailable() -> str | None:
 
 
 def slurm_conf(state: Path) -> str:
-    mem_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2 ** 20
+    mem_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
     return f"""{MARK}
 ClusterName=lnpaper
 SlurmctldHost=localhost
@@ -92,8 +92,9 @@ class Cluster:
         logs = self.state
         for cmd in (["slurmctld", "-D", "-i"], ["slurmd", "-D", "-N", "localhost"]):
             out = open(logs / f"{cmd[0]}.out", "w")
-            self.procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                               start_new_session=True))  # = setsid
+            self.procs.append(
+                subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            )  # = setsid
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             state = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
@@ -103,7 +104,9 @@ class Cluster:
                 break
             time.sleep(0.5)
         self.stop()
-        raise RuntimeError(f"Slurm did not come up: sinfo says {state.stdout.strip()!r}; logs in {logs}")
+        raise RuntimeError(
+            f"Slurm did not come up: sinfo says {state.stdout.strip()!r}; logs in {logs}"
+        )
 
     def stop(self) -> None:
         subprocess.run(["scancel", "--user", "root"], capture_output=True, timeout=30)

@@ -1,4 +1,4 @@
-"""Issue 8.1: a corpus of bad configs. Each must stop the run before any job with one line that
+"""A corpus of bad configs. Each must stop the run before any job with one line that
 names the key and what is allowed (no traceback, nothing under results/ touched).
 
 Most cases call ``lnpaper.config.validate`` directly (fast); a representative subset, including
@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, copy_workflow, snakemake
-from lnpaper.config import ConfigError, load_yaml, validate
+from lnpaper.pipeline.config import ConfigError, load_yaml, validate
 
 SCHEMA = load_yaml(ROOT / "workflow/schemas/config.schema.yaml")
 BASE = load_yaml(ROOT / "config.yaml")
@@ -49,8 +49,12 @@ CASES = [
     ("section-is-scalar", patched(matmul=3), "matmul", "a mapping with keys"),
     ("section-is-list", patched(affine=[1, 2]), "affine", "a mapping with keys"),
     ("list-is-scalar", patched(**{"matmul.scales": 1.0}), "matmul.scales", "a list of number"),
-    ("moments-not-pairs", patched(**{"layernorm_stats.correlation_input_moments": [[0.0]]}),
-     "layernorm_stats.correlation_input_moments[0]", "at least 2"),
+    (
+        "moments-not-pairs",
+        patched(**{"layernorm_stats.correlation_input_moments": [[0.0]]}),
+        "layernorm_stats.correlation_input_moments[0]",
+        "at least 2",
+    ),
     ("top-level-list", [1, 2], "<top level>", "a mapping"),
     # out of range / not in the allowed set
     ("seed-negative", patched(seed=-1), "seed", ">= 0"),
@@ -62,49 +66,122 @@ CASES = [
     ("eps-above-one", patched(**{"matmul.eps": 2.0}), "matmul.eps", "<= 1"),
     ("std-zero", patched(**{"data.std": 0}), "data.std", "> 0"),
     ("n-seeds-one", patched(**{"data.n_seeds": 1}), "data.n_seeds", ">= 2"),
-    ("b-dist-unknown", patched(**{"matmul.b_dists": ["gaussian"]}), "matmul.b_dists[0]", '"normal"'),
-    ("dtype-unknown", patched(**{"affine.dtype": "float16"}), "affine.dtype", '"float32", "float64"'),
-    ("scope-unknown", patched(**{"layernorm_stats.normalized_over": ["diagonal"]}),
-     "layernorm_stats.normalized_over[0]", '"row", "column", "all"'),
+    (
+        "b-dist-unknown",
+        patched(**{"matmul.b_dists": ["gaussian"]}),
+        "matmul.b_dists[0]",
+        '"normal"',
+    ),
+    (
+        "dtype-unknown",
+        patched(**{"affine.dtype": "float16"}),
+        "affine.dtype",
+        '"float32", "float64"',
+    ),
+    (
+        "scope-unknown",
+        patched(**{"layernorm_stats.normalized_over": ["diagonal"]}),
+        "layernorm_stats.normalized_over[0]",
+        '"row", "column", "all"',
+    ),
     ("shape-pattern", patched(**{"data.shapes": ["3by10"]}), "data.shapes[0]", "matching"),
-    ("uri-scheme", patched(**{"mlflow.tracking_uri": "mlflow.db"}), "mlflow.tracking_uri",
-     "sqlite:///"),
+    (
+        "uri-scheme",
+        patched(**{"mlflow.tracking_uri": "mlflow.db"}),
+        "mlflow.tracking_uri",
+        "sqlite:///",
+    ),
     ("experiment-empty", patched(**{"mlflow.experiment": ""}), "mlflow.experiment", "at least 1"),
     # empty lists and duplicates
     ("shapes-empty", patched(**{"data.shapes": []}), "data.shapes", "at least 1"),
     ("sizes-empty", patched(**{"matmul.sizes": []}), "matmul.sizes", "at least 1"),
     ("gamma-empty", patched(**{"affine.gamma": []}), "affine.gamma", "at least 1"),
-    ("shapes-duplicate", patched(**{"data.shapes": ["3x10", "3x10"]}), "data.shapes", "no duplicates"),
-    ("scales-duplicate", patched(**{"matmul.scales": [1.0, 1.0]}), "matmul.scales", "no duplicates"),
+    (
+        "shapes-duplicate",
+        patched(**{"data.shapes": ["3x10", "3x10"]}),
+        "data.shapes",
+        "no duplicates",
+    ),
+    (
+        "scales-duplicate",
+        patched(**{"matmul.scales": [1.0, 1.0]}),
+        "matmul.scales",
+        "no duplicates",
+    ),
     ("beta-duplicate", patched(**{"affine.beta": [2.0, 2.0]}), "affine.beta", "no duplicates"),
     # unknown keys at every level, misspelt sections
     ("unknown-top", patched(sed=42), "<top level>", "did you mean 'seed'"),
-    ("misspelt-section", section_renamed("matmul", "matmull"), "<top level>", "did you mean 'matmul'"),
-    ("misspelt-section-2", section_renamed("layernorm_stats", "layernorm_stat"), "<top level>",
-     "did you mean 'layernorm_stats'"),
+    (
+        "misspelt-section",
+        section_renamed("matmul", "matmull"),
+        "<top level>",
+        "did you mean 'matmul'",
+    ),
+    (
+        "misspelt-section-2",
+        section_renamed("layernorm_stats", "layernorm_stat"),
+        "<top level>",
+        "did you mean 'layernorm_stats'",
+    ),
     ("unknown-nested", patched(**{"matmul.scale": [1.0]}), "matmul", "did you mean 'scales'"),
     ("unknown-mlflow-key", patched(**{"mlflow.uri": "sqlite:///x.db"}), "mlflow", "allowed keys"),
     ("unknown-data-key", patched(**{"data.seeds": 3}), "data", "did you mean 'n_seeds'"),
     # well typed but meaningless combinations
-    ("group-larger-than-matrix", patched(**{"layernorm_stats.group_sizes": [3, 5000]}),
-     "layernorm_stats.group_sizes", "group sizes <= 3000"),
-    ("burn-in-not-below-steps", patched(**{"matmul.burn_in": 50}), "matmul.burn_in", "< matmul.steps"),
-    ("ln-shape-not-generated", patched(**{"layernorm_stats.shapes": ["5x5"]}),
-     "layernorm_stats.shapes", "data.shapes"),
-    ("affine-shape-not-generated", patched(**{"affine.shape": "7x7"}), "affine.shape", "data.shapes"),
+    (
+        "group-larger-than-matrix",
+        patched(**{"layernorm_stats.group_sizes": [3, 5000]}),
+        "layernorm_stats.group_sizes",
+        "group sizes <= 3000",
+    ),
+    (
+        "burn-in-not-below-steps",
+        patched(**{"matmul.burn_in": 50}),
+        "matmul.burn_in",
+        "< matmul.steps",
+    ),
+    (
+        "ln-shape-not-generated",
+        patched(**{"layernorm_stats.shapes": ["5x5"]}),
+        "layernorm_stats.shapes",
+        "data.shapes",
+    ),
+    (
+        "affine-shape-not-generated",
+        patched(**{"affine.shape": "7x7"}),
+        "affine.shape",
+        "data.shapes",
+    ),
 ]
 
 # Experiments added later bring their own combinations; test them once their section exists.
 _PROPS = SCHEMA["properties"]
 if "batch_size" in _PROPS.get("training", {}).get("properties", {}):
-    CASES.append(("batch-larger-than-data", patched(**{"training.batch_size": 5000}),
-                  "training.batch_size", "the training split"))
+    CASES.append(
+        (
+            "batch-larger-than-data",
+            patched(**{"training.batch_size": 5000}),
+            "training.batch_size",
+            "the training split",
+        )
+    )
 if "steps" in _PROPS.get("training", {}).get("properties", {}):
-    CASES.append(("training-steps-string", patched(**{"training.steps": "many"}),
-                  "training.steps", "integer"))
+    CASES.append(
+        (
+            "training-steps-string",
+            patched(**{"training.steps": "many"}),
+            "training.steps",
+            "integer",
+        )
+    )
 if "heads" in _PROPS.get("transformer", {}).get("properties", {}):
-    CASES.append(("heads-not-dividing-width", patched(**{"transformer.heads": 7}),
-                  "transformer.heads", "a divisor of transformer.d_model"))
+    CASES.append(
+        (
+            "heads-not-dividing-width",
+            patched(**{"transformer.heads": 7}),
+            "transformer.heads",
+            "a divisor of transformer.d_model",
+        )
+    )
 
 
 @pytest.mark.parametrize("case, cfg, key, allowed", CASES, ids=[c[0] for c in CASES])
@@ -113,7 +190,9 @@ def test_bad_config_is_refused_with_one_line(case, cfg, key, allowed):
         validate(cfg, SCHEMA)
     message = str(info.value)
     assert "\n" not in message
-    assert message.startswith(key + ":") or message.startswith(key + "[") or f"{key}:" in message, message
+    assert message.startswith(key + ":") or message.startswith(key + "[") or f"{key}:" in message, (
+        message
+    )
     assert allowed in message, message
     assert "allowed" in message, message
 
@@ -126,8 +205,11 @@ def test_corpus_is_big_enough_and_the_defaults_pass():
 def test_load_yaml_errors_are_one_line(tmp_path):
     (tmp_path / "bad.yaml").write_text("matmul: [1, 2\n")
     (tmp_path / "bin.yaml").write_bytes(b"\x00\xff\xfe garbage")
-    for name, expect in (("bad.yaml", "not valid YAML (line 2"), ("missing.yaml", "cannot read"),
-                         ("bin.yaml", "not a text (UTF-8) YAML file")):
+    for name, expect in (
+        ("bad.yaml", "not valid YAML (line 2"),
+        ("missing.yaml", "cannot read"),
+        ("bin.yaml", "not a text (UTF-8) YAML file"),
+    ):
         with pytest.raises(ConfigError) as info:
             load_yaml(tmp_path / name)
         assert "\n" not in str(info.value) and expect in str(info.value)
@@ -135,10 +217,14 @@ def test_load_yaml_errors_are_one_line(tmp_path):
 
 # ---- through real snakemake -------------------------------------------------------------------
 
+
 def tree_digest(root):
     """{relative path: sha256} of every file under root."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -153,8 +239,9 @@ def workdir(tmp_path_factory):
     (work / "a_folder.yaml").mkdir()
     (work / "nested_unknown.yaml").write_text(yaml.safe_dump({"affine": {"gama": [1.0]}}))
     (work / "zero_scale.yaml").write_text(yaml.safe_dump({"matmul": {"scales": [0.0, 1.0]}}))
-    (work / "group_too_big.yaml").write_text(yaml.safe_dump(
-        {"layernorm_stats": {"group_sizes": [3, 10], "correlation_entries": 5}}))
+    (work / "group_too_big.yaml").write_text(
+        yaml.safe_dump({"layernorm_stats": {"group_sizes": [3, 10], "correlation_entries": 5}})
+    )
     return work
 
 
@@ -164,19 +251,61 @@ def workdir(tmp_path_factory):
 # ends in a one-line cause (documented in README "When things go wrong"); the workflow cannot
 # intercept that, so these cases assert the exit code, the cause line and untouched results.
 SNAKEMAKE_CASES = [
-    ("yaml-syntax", ["--configfile", "bad_syntax.yaml"], "Config file is not valid JSON or YAML", False),
+    (
+        "yaml-syntax",
+        ["--configfile", "bad_syntax.yaml"],
+        "Config file is not valid JSON or YAML",
+        False,
+    ),
     ("yaml-top-list", ["--configfile", "top_list.yaml"], "keys at top level", False),
-    ("nested-unknown", ["--configfile", "nested_unknown.yaml"],
-     "config error: affine: unknown key 'gama' (did you mean 'gamma'?)", False),
-    ("zero-scale", ["--configfile", "zero_scale.yaml"],
-     "config error: matmul.scales[0]: got 0.0; allowed: number > 0", False),
-    ("group-too-big", ["--configfile", "group_too_big.yaml"],
-     "config error: layernorm_stats.group_sizes: group size 10 is larger than the 5 entries", False),
-    ("override-negative", ["--config", "seed=-3"], "config error: seed: got -3; allowed: integer >= 0", False),
-    ("override-type", ["--config", "language=1"], 'config error: language: got 1; allowed: one of "vi", "en"', False),
-    ("override-unknown", ["--config", "sead=1"], "config error: <top level>: unknown key 'sead' (did you mean 'seed'?)", False),
-    ("override-section", ["--config", "matmul=3"], "config error: matmul: got 3; allowed: a mapping", False),
-    ("missing-file", ["--configfile", "missing.yaml"], "No such file or directory: 'missing.yaml'", True),
+    (
+        "nested-unknown",
+        ["--configfile", "nested_unknown.yaml"],
+        "config error: affine: unknown key 'gama' (did you mean 'gamma'?)",
+        False,
+    ),
+    (
+        "zero-scale",
+        ["--configfile", "zero_scale.yaml"],
+        "config error: matmul.scales[0]: got 0.0; allowed: number > 0",
+        False,
+    ),
+    (
+        "group-too-big",
+        ["--configfile", "group_too_big.yaml"],
+        "config error: layernorm_stats.group_sizes: group size 10 is larger than the 5 entries",
+        False,
+    ),
+    (
+        "override-negative",
+        ["--config", "seed=-3"],
+        "config error: seed: got -3; allowed: integer >= 0",
+        False,
+    ),
+    (
+        "override-type",
+        ["--config", "language=1"],
+        'config error: language: got 1; allowed: one of "vi", "en"',
+        False,
+    ),
+    (
+        "override-unknown",
+        ["--config", "sead=1"],
+        "config error: <top level>: unknown key 'sead' (did you mean 'seed'?)",
+        False,
+    ),
+    (
+        "override-section",
+        ["--config", "matmul=3"],
+        "config error: matmul: got 3; allowed: a mapping",
+        False,
+    ),
+    (
+        "missing-file",
+        ["--configfile", "missing.yaml"],
+        "No such file or directory: 'missing.yaml'",
+        True,
+    ),
     ("folder-as-file", ["--configfile", "a_folder.yaml"], "Is a directory: 'a_folder.yaml'", True),
     ("not-utf8", ["--configfile", "not_utf8.yaml"], "codec can't decode", True),
     ("override-no-equals", ["--config", "seed"], "name=value pairs", True),
@@ -184,8 +313,9 @@ SNAKEMAKE_CASES = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case, args, expect, from_cli", SNAKEMAKE_CASES,
-                         ids=[c[0] for c in SNAKEMAKE_CASES])
+@pytest.mark.parametrize(
+    "case, args, expect, from_cli", SNAKEMAKE_CASES, ids=[c[0] for c in SNAKEMAKE_CASES]
+)
 def test_snakemake_refuses_bad_config_before_any_job(workdir, case, args, expect, from_cli):
     before = tree_digest(workdir / "results")
     proc = snakemake(workdir, "--cores", "4", *args, check=False, timeout=120)
@@ -193,7 +323,8 @@ def test_snakemake_refuses_bad_config_before_any_job(workdir, case, args, expect
     assert proc.returncode != 0, out
     assert tree_digest(workdir / "results") == before  # no output touched
     assert not (workdir / ".snakemake/incomplete").exists() or not any(
-        (workdir / ".snakemake/incomplete").iterdir())
+        (workdir / ".snakemake/incomplete").iterdir()
+    )
     assert "Job stats" not in out and "localrule" not in out and "rule " not in out  # no job ran
     if from_cli:
         last = [line for line in proc.stderr.splitlines() if line.strip()][-1]

@@ -2,7 +2,7 @@ import copy
 
 import pytest
 
-from lnpaper.config import ConfigError, config_hash, flatten, validate
+from lnpaper.pipeline.config import ConfigError, config_hash, flatten, validate
 
 
 def test_default_config_is_valid_and_has_paper_values(default_config, schema):
@@ -35,19 +35,25 @@ def test_defaults_fill_a_missing_section(default_config, schema):
     assert validate(cfg, schema)["affine"]["gamma"] == [1.0, 2.0, 3.0]
 
 
-@pytest.mark.parametrize("mutate, key, allowed", [
-    (lambda c: c["matmul"].update(scales=[0.5, -1.0]), "matmul.scales[1]", "> 0"),
-    (lambda c: c["matmul"].update(steps="fifty"), "matmul.steps", "integer"),
-    (lambda c: c["matmul"].update(scale=[1.0]), "matmul", "did you mean 'scales'"),
-    (lambda c: c.update(matmull={}), "<top level>", "did you mean 'matmul'"),
-    (lambda c: c["affine"].update(gamma=[]), "affine.gamma", "at least 1"),
-    (lambda c: c["affine"].update(beta=[2.0, 2.0]), "affine.beta", "no duplicates"),
-    (lambda c: c.update(device="tpu"), "device", "one of"),
-    (lambda c: c["matmul"].update(burn_in=60), "matmul.burn_in", "< matmul.steps"),
-    (lambda c: c["layernorm_stats"].update(group_sizes=[3, 5000]), "layernorm_stats.group_sizes",
-     "<= 3000"),
-    (lambda c: c["affine"].update(shape="7x7"), "affine.shape", "data.shapes"),
-])
+@pytest.mark.parametrize(
+    "mutate, key, allowed",
+    [
+        (lambda c: c["matmul"].update(scales=[0.5, -1.0]), "matmul.scales[1]", "> 0"),
+        (lambda c: c["matmul"].update(steps="fifty"), "matmul.steps", "integer"),
+        (lambda c: c["matmul"].update(scale=[1.0]), "matmul", "did you mean 'scales'"),
+        (lambda c: c.update(matmull={}), "<top level>", "did you mean 'matmul'"),
+        (lambda c: c["affine"].update(gamma=[]), "affine.gamma", "at least 1"),
+        (lambda c: c["affine"].update(beta=[2.0, 2.0]), "affine.beta", "no duplicates"),
+        (lambda c: c.update(device="tpu"), "device", "one of"),
+        (lambda c: c["matmul"].update(burn_in=60), "matmul.burn_in", "< matmul.steps"),
+        (
+            lambda c: c["layernorm_stats"].update(group_sizes=[3, 5000]),
+            "layernorm_stats.group_sizes",
+            "<= 3000",
+        ),
+        (lambda c: c["affine"].update(shape="7x7"), "affine.shape", "data.shapes"),
+    ],
+)
 def test_bad_values_name_the_key_and_what_is_allowed(default_config, schema, mutate, key, allowed):
     cfg = copy.deepcopy(default_config)
     mutate(cfg)

@@ -1,13 +1,73 @@
-from lnpaper.deps import module_files
+"""lnpaper.pipeline.deps: the src/ files a rule's code can import, across subpackages."""
+
+from pathlib import Path
+
+from conftest import ROOT
+from lnpaper.pipeline.deps import imports_of, module_files, module_path, script_files
 
 
-def test_module_files_follow_relative_imports_transitively():
-    files = {p.rsplit("/", 1)[1] for p in module_files("matmul")}
-    # matmul imports theory, seeding, stats; nothing imports the tracking module
-    assert {"matmul.py", "theory.py", "seeding.py", "stats.py"} <= files
-    assert "tracking.py" not in files
+def names(files) -> set[str]:
+    return {str(Path(p).relative_to(ROOT / "src/lnpaper")) for p in files}
+
+
+def test_module_files_follow_imports_transitively_with_package_inits():
+    files = names(module_files("experiments.matmul"))
+    assert files == {
+        "__init__.py",
+        "experiments/__init__.py",
+        "experiments/matmul.py",
+        "experiments/seeding.py",
+        "experiments/stats.py",
+        "experiments/theory.py",
+    }
 
 
 def test_lazy_imports_inside_functions_count_too():
-    files = {p.rsplit("/", 1)[1] for p in module_files("step")}
-    assert "runtime.py" in files  # imported inside run_step
+    # figures imports theory inside a function: the code can run it, so it is a dependency
+    assert "experiments/theory.py" in names(module_files("report.figures"))
+
+
+def test_relative_dotted_and_from_package_imports_resolve(tmp_path, monkeypatch):
+    import lnpaper.pipeline.deps as deps
+
+    pkg = tmp_path / "lnpaper"
+    for sub in ("a", "b"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a" / "x.py").write_text("from . import y\nfrom ..b.z import f\nimport lnpaper.b.w\n")
+    (pkg / "a" / "y.py").write_text("")
+    (pkg / "b" / "z.py").write_text("def f(): pass\n")
+    (pkg / "b" / "w.py").write_text("from lnpaper.b import v\n")
+    (pkg / "b" / "v.py").write_text("")
+    monkeypatch.setattr(deps, "SRC", pkg)
+    assert imports_of(pkg / "a" / "x.py") >= {"lnpaper.a.y", "lnpaper.b.z", "lnpaper.b.w"}
+    got = {str(Path(p).relative_to(pkg)) for p in deps.module_files("a.x")}
+    assert got == {
+        "__init__.py",
+        "a/__init__.py",
+        "a/x.py",
+        "a/y.py",
+        "b/__init__.py",
+        "b/z.py",
+        "b/w.py",
+        "b/v.py",
+    }
+
+
+def test_the_claims_rule_does_not_depend_on_tables_or_figures():
+    files = names(script_files(ROOT / "workflow/scripts/claims.py"))
+    assert "report/claims_training.py" in files
+    assert not files & {"report/tables.py", "report/figures.py", "report/numbers.py"}
+    table_files = names(script_files(ROOT / "workflow/scripts/table.py"))
+    assert not {f for f in table_files if "claims" in f or "verdicts" in f}
+
+
+def test_unknown_module_is_an_error():
+    assert module_path("lnpaper.no_such_module") is None
+    try:
+        module_files("no_such_module")
+    except FileNotFoundError as err:
+        assert "no_such_module" in str(err)
+    else:
+        raise AssertionError("expected FileNotFoundError")

@@ -1,4 +1,4 @@
-"""Issue 8.5: environment faults. A read-only or full results/, a locked or corrupt MLflow store and
+"""Environment faults. A read-only or full results/, a locked or corrupt MLflow store and
 an unreachable tracking server each give one clear message that names the remedy, and no existing
 result is deleted or overwritten with partial data.
 
@@ -20,13 +20,15 @@ import pytest
 import yaml
 
 from conftest import snakemake
-from lnpaper import io, tracking
+from lnpaper.pipeline import io
+from lnpaper.tracking import store
 from reliability_kit import digest, mount_available, read_only, tiny_disk, tree_digest
 
 needs_mount = pytest.mark.skipif(not mount_available(), reason="needs mount rights (root)")
 
 
 # ---- unit level: lnpaper.io on a full / read-only file system --------------------------------
+
 
 @needs_mount
 def test_full_disk_mid_write_keeps_the_previous_file(tmp_path):
@@ -57,13 +59,14 @@ def test_read_only_write_names_the_remedy(tmp_path):
 
 # ---- unit level: the MLflow store --------------------------------------------------------------
 
+
 def test_unreachable_server_fails_fast_with_remedy():
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     t0 = time.monotonic()
-    with pytest.raises(tracking.TrackingError) as info:
-        tracking.log_build([], f"http://127.0.0.1:{port}", "e", {"config_hash": "x"})
+    with pytest.raises(store.TrackingError) as info:
+        store.log_build([], f"http://127.0.0.1:{port}", "e", {"config_hash": "x"})
     assert time.monotonic() - t0 < 30
     assert "not reachable" in str(info.value) and "Start the server" in str(info.value)
 
@@ -72,10 +75,10 @@ def test_store_locked_by_another_build_waits_then_names_the_remedy(tmp_path, mon
     from filelock import FileLock
 
     db = tmp_path / "mlflow.db"
-    monkeypatch.setattr(tracking, "LOCK_TIMEOUT_S", 1)
+    monkeypatch.setattr(store, "LOCK_TIMEOUT_S", 1)
     with FileLock(str(db) + ".lock"):  # another build is logging
-        with pytest.raises(tracking.TrackingError) as info:
-            tracking.log_build([], f"sqlite:///{db}", "e", {"config_hash": "x"})
+        with pytest.raises(store.TrackingError) as info:
+            store.log_build([], f"sqlite:///{db}", "e", {"config_hash": "x"})
     assert "stayed locked" in str(info.value) and "rerun snakemake" in str(info.value)
     assert not db.exists()  # nothing was written while waiting
 
@@ -84,12 +87,12 @@ def test_store_locked_by_another_build_waits_then_names_the_remedy(tmp_path, mon
 def test_store_locked_by_sqlite_transaction_names_the_remedy(tmp_path):
     db = tmp_path / "mlflow.db"
     uri = f"sqlite:///{db}"
-    tracking.log_build([], uri, "e", {"config_hash": "x"})
+    store.log_build([], uri, "e", {"config_hash": "x"})
     con = sqlite3.connect(db, isolation_level=None)
     con.execute("BEGIN EXCLUSIVE")  # e.g. a sqlite3 shell or a writing `mlflow ui`
     try:
-        with pytest.raises(tracking.TrackingError) as info:
-            tracking.log_build([], uri, "e", {"config_hash": "y"})
+        with pytest.raises(store.TrackingError) as info:
+            store.log_build([], uri, "e", {"config_hash": "y"})
     finally:
         con.execute("ROLLBACK")
         con.close()
@@ -102,13 +105,14 @@ def test_corrupt_store_is_not_overwritten_and_names_the_remedy(tmp_path):
     db = tmp_path / "mlflow.db"
     db.write_bytes(b"not a database " * 1000)
     before = digest(db)
-    with pytest.raises(tracking.TrackingError) as info:
-        tracking.log_build([], f"sqlite:///{db}", "e", {"config_hash": "x"})
+    with pytest.raises(store.TrackingError) as info:
+        store.log_build([], f"sqlite:///{db}", "e", {"config_hash": "x"})
     assert "is corrupt" in str(info.value) and f"mv {db} {db}.bad" in str(info.value)
     assert digest(db) == before
 
 
 # ---- end to end: snakemake on a built copy ---------------------------------------------------
+
 
 @pytest.fixture
 def built_copy(tiny_build, tmp_path):
@@ -167,7 +171,9 @@ def test_corrupt_store_fails_only_the_tracking_step(built_copy):
     # the computation finished and is kept: after moving the store aside only tracking runs
     (work / "mlflow.db").rename(work / "mlflow.db.bad")
     dry = snakemake(work, "-n", "--cores", "4", "--configfile", "changed.yaml")
-    assert re.search(r"^track\s+1$", dry.stdout, re.M) and not re.search(r"^affine\s+\d", dry.stdout, re.M)
+    assert re.search(r"^track\s+1$", dry.stdout, re.M) and not re.search(
+        r"^affine\s+\d", dry.stdout, re.M
+    )
     snakemake(work, "--cores", "4", "--configfile", "changed.yaml")
     assert (work / "results/tracking/build.json").exists()
 
@@ -189,5 +195,6 @@ def test_unreachable_server_fails_only_the_tracking_step(built_copy):
     # every result is kept as it was; only the tracking step's own files changed (Snakemake
     # removes the output of the failed job: the build.json of the previous build)
     own = ("tracking/", "logs/track.log", "benchmarks/track.tsv")
-    assert {k: v for k, v in after.items() if not k.startswith(own)} == \
-        {k: v for k, v in before.items() if not k.startswith(own)}
+    assert {k: v for k, v in after.items() if not k.startswith(own)} == {
+        k: v for k, v in before.items() if not k.startswith(own)
+    }

@@ -1,4 +1,5 @@
 """pyproject.toml and environment.yml must declare the same pinned dependencies."""
+
 import tomllib
 
 import yaml

@@ -1,4 +1,4 @@
-"""Issue 8.2 and 8.3: killed builds resume to the same bytes; same config gives the same bytes.
+"""Killed builds resume to the same bytes; same config gives the same bytes.
 
 Kills are placed deterministically with the test-only pause hook of lnpaper.faults: a job that
 reaches the named point (an atomic write just before its rename, or the tracking step after its

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from lnpaper import affine, data, layernorm_stats, theory
+from lnpaper.experiments import affine, data, layernorm_stats, theory
 
 
 @pytest.fixture(scope="module")
@@ -12,8 +12,9 @@ def matrices():
 
 def test_layernorm_output_mean_zero_biased_std_one(matrices):
     # eps -> 0 isolates the identity; with eps the std is sqrt(v/(v+eps)) (test_affine below)
-    stats = layernorm_stats.before_after(matrices, ["3x10", "30x30"], ["row", "column", "all"],
-                                         eps=1e-12, dtype="float64")
+    stats = layernorm_stats.before_after(
+        matrices, ["3x10", "30x30"], ["row", "column", "all"], eps=1e-12, dtype="float64"
+    )
     after = stats[stats["stage"] == "after"]
     assert after["max_abs_group_mean"].max() < 1e-6
     assert np.abs(after["std_biased"] - 1).max() < 1e-5
@@ -33,9 +34,10 @@ def test_whole_tensor_correlation_is_exactly_one(matrices):
 
 
 def test_pearson_r_vs_group_size_matches_gamma_formula():
-    corr = layernorm_stats.correlation_vs_group_size([3, 10, 30], 900, 60, [[0.0, 1.0], [5.0, 3.0]],
-                                                     base_seed=1, eps=1e-5)
-    for (k, mu), g in corr[corr["scope"] == "group"].groupby(["group_size", "input_mean"]):
+    corr = layernorm_stats.correlation_vs_group_size(
+        [3, 10, 30], 900, 60, [[0.0, 1.0], [5.0, 3.0]], base_seed=1, eps=1e-5
+    )
+    for (k, _mu), g in corr[corr["scope"] == "group"].groupby(["group_size", "input_mean"]):
         se = g["pearson_r"].std(ddof=1) / np.sqrt(len(g))
         assert abs(g["pearson_r"].mean() - theory.pearson_r_groupwise(k)) < 4 * se + 1e-3
 
@@ -65,9 +67,15 @@ def test_reference_layernorm_matches_torch_forward_and_backward_float64():
 
 
 def test_affine_mean_is_beta_and_std_is_gamma_shrunk(matrices):
-    cfg = dict(shape="30x30", normalized_over="all", gamma=[1.0, 3.0], beta=[0.0, 5.0], eps=1e-5,
-               dtype="float64")
-    s = affine.run(cfg, matrices)["stats"]
+    cfg = dict(
+        shape="30x30",
+        normalized_over="all",
+        gamma=[1.0, 3.0],
+        beta=[0.0, 5.0],
+        eps=1e-5,
+        dtype="float64",
+    )
+    s = affine.run(cfg, seed=0, inputs={"matrices": matrices})["stats"]
     assert np.abs(s["mean"] - s["beta"]).max() < 1e-12
     assert np.abs(s["std_biased"] - s["std_biased_theory"]).max() < 1e-12
     g3 = s[(s["gamma"] == 3) & (s["beta"] == 5)]

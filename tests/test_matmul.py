@@ -4,15 +4,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lnpaper import matmul, theory
+from lnpaper.experiments import matmul, theory
 
 
 @pytest.fixture(scope="module")
 def small():
-    cfg = dict(b_dists=["normal", "scaled_normal", "orthogonal"], sizes=[10, 30],
-               scales=[0.5, 1.0, 2.0], critical_factors=[1.0], steps=40, n_seeds=12, burn_in=8,
-               eps=1e-5, bootstrap_resamples=500)
-    return cfg, matmul.run(cfg, base_seed=7)
+    cfg = dict(
+        b_dists=["normal", "scaled_normal", "orthogonal"],
+        sizes=[10, 30],
+        scales=[0.5, 1.0, 2.0],
+        critical_factors=[1.0],
+        steps=40,
+        n_seeds=12,
+        burn_in=8,
+        eps=1e-5,
+        bootstrap_resamples=500,
+    )
+    return cfg, matmul.run(cfg, seed=7)
 
 
 def test_growth_rate_matches_lyapunov_theory(small):
@@ -43,15 +51,15 @@ def test_fp32_norm_overflows_where_exact_log_norm_passes_float32_max(small):
     _, out = small
     t = out["trajectories"]
     plain = t[~t["layernorm"]]
-    over = plain["log_norm"] > math.log(3.5e38)    # beyond float32 range: must be inf
+    over = plain["log_norm"] > math.log(3.5e38)  # beyond float32 range: must be inf
     assert over.any()
     assert np.isinf(plain.loc[over, "norm_fp32"]).all()
-    fine = plain["log_norm"] < math.log(1e18)       # well inside: finite and accurate
+    fine = plain["log_norm"] < math.log(1e18)  # well inside: finite and accurate
     rel = np.abs(plain.loc[fine, "norm_fp32"] / np.exp(plain.loc[fine, "log_norm"]) - 1)
     assert rel.max() < 1e-3
 
 
-def test_norm_overflow_step_near_science_md():
+def test_norm_overflow_step_near_the_float32_limit():
     # N(0,1), n = 30: ||A|| passes 1.8e19 (where the naive float32 norm squares overflow)
     # around step 24 for s = 1 and 17 for s = 2
     traj = matmul.simulate("normal", 30, [1.0, 2.0], n_seeds=20, steps=40, base_seed=42)
@@ -85,5 +93,5 @@ def test_a_seed_does_not_depend_on_its_batch(monkeypatch):
 
 def test_seed_batches_bound_memory_at_scale():
     per = matmul.seeds_per_batch(1024, 1)
-    assert per == 16                       # 16 x 1024^2 float64 = 128 MiB per state tensor
-    assert matmul.seeds_per_batch(10, 9) >= 1000   # the default build runs in one batch
+    assert per == 16  # 16 x 1024^2 float64 = 128 MiB per state tensor
+    assert matmul.seeds_per_batch(10, 9) >= 1000  # the default build runs in one batch

@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from lnpaper import batch_dependence
-from lnpaper.normalizers import NORMS, StackedNorm
-from lnpaper.tables import bn_vs_ln, loglog_slope, online_ok
+from lnpaper.experiments import batch_dependence
+from lnpaper.experiments.normalizers import NORMS, StackedNorm
+from lnpaper.report.tables import bn_vs_ln, loglog_slope, online_ok
 
 S, B, H = 3, 16, 12
 
@@ -131,12 +131,19 @@ def test_batchnorm_depends_on_batch_mates_layernorm_does_not():
 
 @pytest.fixture(scope="module")
 def stats():
-    cfg = dict(width=64, batch_sizes=[1, 2, 8, 32, 128], n_batches=300, warmup_batches=20,
-               warmup_batch_size=32, groupnorm_groups=8, eps=1e-5)
+    cfg = dict(
+        width=64,
+        batch_sizes=[1, 2, 8, 32, 128],
+        n_batches=300,
+        warmup_batches=20,
+        warmup_batch_size=32,
+        groupnorm_groups=8,
+        eps=1e-5,
+    )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # thousands of tiny calls: threads only add contention
     try:
-        return batch_dependence.run(cfg, base_seed=5)["stats"]
+        return batch_dependence.run(cfg, seed=5)["stats"]
     finally:
         torch.set_num_threads(threads)
 
@@ -153,7 +160,9 @@ def test_batchnorm_spread_falls_as_one_over_sqrt_batch(stats):
 
 
 def test_online_inference_by_mode(stats):
-    one = stats[(stats["norm"] == "batchnorm") & (stats["mode"] == "train") & (stats["batch_size"] == 1)]
+    one = stats[
+        (stats["norm"] == "batchnorm") & (stats["mode"] == "train") & (stats["batch_size"] == 1)
+    ]
     assert not one["runs"].iloc[0] and "more than 1 value" in one["error"].iloc[0]
     assert not online_ok(stats, "batchnorm", "train")
     for norm in ("layernorm", "rmsnorm", "groupnorm", "batchnorm"):

@@ -1,4 +1,4 @@
-"""Issue 8.4: numerical faults are data. Overflow to inf, NaN and diverged values stay rows in the
+"""Numerical faults are data. Overflow to inf, NaN and diverged values stay rows in the
 Parquet files, and every table builder and figure drawer survives them (no crash, no dropped row).
 """
 
@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from lnpaper import figures, io, matmul, registry, tables
-from lnpaper.config import load_yaml, validate
+from lnpaper.experiments import matmul
+from lnpaper.pipeline import io, registry
+from lnpaper.pipeline.config import load_yaml, validate
+from lnpaper.report import figures, formatting, tables
 
 # the naive float32 Frobenius norm sums squares: it overflows once the norm passes
 # sqrt(float32 max) ~ 1.8e19, the threshold the figure marks
@@ -20,13 +22,17 @@ FP32_NORM_LIMIT_LOG = 0.5 * math.log(np.finfo(np.float32).max)
 
 
 def tiny_config(work):
-    return validate({**load_yaml(work / "config.yaml"), **load_yaml(work / "tiny.yaml")},
-                    load_yaml(ROOT / "workflow/schemas/config.schema.yaml"))
+    return validate(
+        {**load_yaml(work / "config.yaml"), **load_yaml(work / "tiny.yaml")},
+        load_yaml(ROOT / "workflow/schemas/config.schema.yaml"),
+    )
 
 
 def merged_cfg(cfg, sources):
     """What the table/figure adapters pass: the experiments' slices merged, plus language/seed."""
-    out = {k: v for exp in {registry.experiment_of(s) for s in sources} for k, v in cfg[exp].items()}
+    out = {
+        k: v for exp in {registry.experiment_of(s) for s in sources} for k, v in cfg[exp].items()
+    }
     out.update(language=cfg["language"], seed=cfg["seed"])
     return out
 
@@ -40,17 +46,28 @@ def poisoned(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     if not cols and floats:  # e.g. a spread that is exactly 0 in most rows
         cols = [max(floats, key=lambda c: df[c].nunique())]
     for col in cols:
-        for i, bad in enumerate((np.nan, np.inf, -np.inf)[:len(df)]):
+        for i, bad in enumerate((np.nan, np.inf, -np.inf)[: len(df)]):
             df.loc[df.index[i], col] = bad
     return df, cols
 
 
 def test_matmul_overflow_is_recorded_as_inf_not_dropped():
-    cfg = validate({"matmul": {"b_dists": ["normal"], "sizes": [30], "scales": [2.0],
-                               "critical_factors": [], "steps": 45, "n_seeds": 3, "burn_in": 5,
-                               "bootstrap_resamples": 100}},
-                   load_yaml(ROOT / "workflow/schemas/config.schema.yaml"))["matmul"]
-    out = matmul.run(cfg, base_seed=42)
+    cfg = validate(
+        {
+            "matmul": {
+                "b_dists": ["normal"],
+                "sizes": [30],
+                "scales": [2.0],
+                "critical_factors": [],
+                "steps": 45,
+                "n_seeds": 3,
+                "burn_in": 5,
+                "bootstrap_resamples": 100,
+            }
+        },
+        load_yaml(ROOT / "workflow/schemas/config.schema.yaml"),
+    )["matmul"]
+    out = matmul.run(cfg, seed=42)
     traj, growth = out["trajectories"], out["growth"]
     # every (seed, step, track) row is there, the overflow included: 3 seeds x 46 steps x 2
     assert len(traj) == 3 * 46 * 2
@@ -65,8 +82,9 @@ def test_matmul_overflow_is_recorded_as_inf_not_dropped():
     g = growth[~growth["layernorm"]].iloc[0]
     assert g["overflow_fraction"] == 1.0 and 10 < g["overflow_step_median"] <= 45
     # written and read back, inf survives the Parquet round trip
-    fig = figures.draw("matmul_norms", {"matmul/trajectories": traj, "matmul/growth": growth},
-                       cfg, "en")
+    fig = figures.draw(
+        "matmul_norms", {"matmul/trajectories": traj, "matmul/growth": growth}, cfg, "en"
+    )
     texts = " ".join(t.get_text() for t in fig.texts)
     assert "overflow" in texts  # the overflow threshold is annotated on the figure
 
@@ -85,7 +103,9 @@ def built_frames(tiny_build):
     frames = {}
     for exp in registry.enabled_experiments(cfg):
         for name in registry.EXPERIMENTS[exp]:
-            frames[f"{exp}/{name}"] = io.read_parquet(work / f"results/experiments/{exp}/{name}.parquet")
+            frames[f"{exp}/{name}"] = io.read_parquet(
+                work / f"results/experiments/{exp}/{name}.parquet"
+            )
     return cfg, frames
 
 
@@ -94,15 +114,22 @@ def test_tables_keep_every_row_when_values_are_not_finite(built_frames, tmp_path
     cfg, frames = built_frames
     checked = 0
     for name in registry.enabled_tables(cfg):
-        sources = [s for s in registry.TABLES[name] if s in frames] if name in registry.TABLES else []
+        sources = (
+            [s for s in registry.TABLES[name] if s in frames] if name in registry.TABLES else []
+        )
         if not sources:
             continue
         clean = tables.build(name, {s: frames[s] for s in sources}, merged_cfg(cfg, sources))
         bad = {s: poisoned(frames[s])[0] for s in sources}
         with np.errstate(all="ignore"):
             out = tables.build(name, bad, merged_cfg(cfg, sources))
-            tables.write_table(out, tmp_path / f"{name}.csv", tmp_path / f"{name}.md",
-                               tmp_path / f"{name}.tex", cfg["language"])
+            formatting.write_table(
+                out,
+                tmp_path / f"{name}.csv",
+                tmp_path / f"{name}.md",
+                tmp_path / f"{name}.tex",
+                cfg["language"],
+            )
         assert len(out) == len(clean), name  # no row silently dropped
         checked += 1
     assert checked >= 4

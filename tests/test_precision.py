@@ -1,19 +1,28 @@
-import numpy as np
 import pytest
 import torch
 
-from lnpaper import precision
+from lnpaper.experiments import precision
 
 
 @pytest.fixture(scope="module")
 def errors():
-    return precision.measure([0.0, 1e3, 1e5], ["float32", "bfloat16", "float16"], rows=32,
-                             width=256, eps=1e-5, base_seed=3)
+    return precision.measure(
+        [0.0, 1e3, 1e5],
+        ["float32", "bfloat16", "float16"],
+        rows=32,
+        width=256,
+        eps=1e-5,
+        base_seed=3,
+    )
 
 
 def err(df, dtype, method, offset, source="total"):
-    row = df[(df.dtype == dtype) & (df.method == method) & (df.offset == offset) &
-             (df.error_source == source)]
+    row = df[
+        (df.dtype == dtype)
+        & (df.method == method)
+        & (df.offset == offset)
+        & (df.error_source == source)
+    ]
     assert len(row) == 1
     return float(row["max_abs_error"].iloc[0])
 
@@ -36,7 +45,7 @@ def test_reduced_precision_error_is_mostly_input_rounding_for_torch(errors):
         total = err(errors, dtype, "torch", 1e3)
         rounding = err(errors, dtype, "torch", 1e3, "input_rounding")
         kernel = err(errors, dtype, "torch", 1e3, "kernel")
-        assert kernel < 0.1 * rounding          # torch accumulates in float32
+        assert kernel < 0.1 * rounding  # torch accumulates in float32
         assert total == pytest.approx(rounding, rel=0.2)
 
 

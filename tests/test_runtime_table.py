@@ -7,21 +7,31 @@ import math
 import pandas as pd
 import pytest
 
-from lnpaper import benchmark, runtime_table
+from lnpaper.report import runtime_table
+from lnpaper.tools import benchmark
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
 
 def write_bench(path, rows):
-    path.write_text(HEADER + "".join(
-        f"{s}\t0:00:0{int(s)}\t{rss}\t1\t1\t1\t0\t0\t{load}\t{cpu}\n" for s, rss, load, cpu in rows))
+    path.write_text(
+        HEADER
+        + "".join(
+            f"{s}\t0:00:0{int(s)}\t{rss}\t1\t1\t1\t0\t0\t{load}\t{cpu}\n"
+            for s, rss, load, cpu in rows
+        )
+    )
     return path
 
 
 def test_runtime_table_sums_steps_and_keeps_the_largest_peak(tmp_path):
-    files = {"data": write_bench(tmp_path / "a.tsv", [(1.5, 100.0, 50.0, 1.0)]),
-             # two repeats: the last row counts
-             "matmul": write_bench(tmp_path / "b.tsv", [(9.0, 900.0, 10.0, 9.0), (4.25, 700.0, 80.0, 7.5)])}
+    files = {
+        "data": write_bench(tmp_path / "a.tsv", [(1.5, 100.0, 50.0, 1.0)]),
+        # two repeats: the last row counts
+        "matmul": write_bench(
+            tmp_path / "b.tsv", [(9.0, 900.0, 10.0, 9.0), (4.25, 700.0, 80.0, 7.5)]
+        ),
+    }
     df = runtime_table.build(files)
     assert list(df["step"]) == ["matmul", "data", "total"]  # longest first, total last
     total = df.set_index("step").loc["total"]
@@ -44,7 +54,8 @@ def test_runtime_files_round_trip(tmp_path):
 
 def test_gamma_edit_changes_exactly_one_value(tmp_path):
     (tmp_path / "config.yaml").write_text(
-        "seed: 42\naffine:\n  enabled: true\n  gamma: [1.0, 2.0, 3.0]\n  beta: [0.0, 2.0, 5.0]\n")
+        "seed: 42\naffine:\n  enabled: true\n  gamma: [1.0, 2.0, 3.0]\n  beta: [0.0, 2.0, 5.0]\n"
+    )
     benchmark.edit_gamma(tmp_path)
     import yaml
 
@@ -59,13 +70,40 @@ def test_verdicts_say_by_how_much():
 
 
 def test_bench_table_reports_each_target():
-    rounds = [{"full": 100.0, "jobs": 35, "track": 4.0, "rerun": 2.0, "rerun_jobs": 0, "edit": 30.0,
-               "edit_jobs": ["affine", "table"], "compute": 90.0, "compute_steps": {}}]
-    scale = [{"seconds": 60.0, "efficiency": [0.6, 0.8, 0.75], "tflop": 6.4, "raw_gflops_f64": [100.0],
-              "raw_gflops_f32": [190.0], "device": "cpu", "peak_rss_mb": 1400.0, "n_seeds": 1000,
-              "n": 1024, "steps": 2}]
-    rows = {line.split(" | ")[0].lstrip("| "): line for line in benchmark.table(rounds, scale).splitlines()}
+    rounds = [
+        {
+            "full": 100.0,
+            "jobs": 35,
+            "track": 4.0,
+            "rerun": 2.0,
+            "rerun_jobs": 0,
+            "edit": 30.0,
+            "edit_jobs": ["affine", "table"],
+            "compute": 90.0,
+            "compute_steps": {},
+        }
+    ]
+    scale = [
+        {
+            "seconds": 60.0,
+            "efficiency": [0.6, 0.8, 0.75],
+            "tflop": 6.4,
+            "raw_gflops_f64": [100.0],
+            "raw_gflops_f32": [190.0],
+            "device": "cpu",
+            "peak_rss_mb": 1400.0,
+            "n_seeds": 1000,
+            "n": 1024,
+            "steps": 2,
+        }
+    ]
+    rows = {
+        line.split(" | ")[0].lstrip("| "): line
+        for line in benchmark.table(rounds, scale).splitlines()
+    }
     assert rows["build / compute"].endswith("| <= 1.25 | met |")
-    assert rows["one gamma edit / full build"].endswith("| <= 0.20 | missed by 50 % |")   # 0.30
+    assert rows["one gamma edit / full build"].endswith("| <= 0.20 | missed by 50 % |")  # 0.30
     assert rows["tracking / full build"].endswith("| <= 0.10 | met |")
-    assert rows["matmul / raw bmm FLOP rate (per seed batch)"].endswith("| >= 0.7 | met |")  # median 0.75
+    assert rows["matmul / raw bmm FLOP rate (per seed batch)"].endswith(
+        "| >= 0.7 | met |"
+    )  # median 0.75

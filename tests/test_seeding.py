@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from lnpaper.seeding import derive_seed, numpy_rng, torch_generator
+from lnpaper.experiments.seeding import derive_seed, numpy_rng, torch_generator
 
 
 def test_same_identity_same_stream():
@@ -17,7 +17,7 @@ def test_identity_and_base_seed_change_the_stream():
 
 
 def test_a_condition_does_not_depend_on_which_others_are_configured():
-    from lnpaper.data import generate_matrices, matrices_of
+    from lnpaper.experiments.data import generate_matrices, matrices_of
 
     few = generate_matrices(["3x10"], 3, 42)
     many = generate_matrices(["30x30", "3x10"], 5, 42)

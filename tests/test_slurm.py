@@ -21,13 +21,30 @@ pytestmark = pytest.mark.slow
 
 # Fast polling (the plugin's default waits 40 s before the first check) and squeue instead of
 # sacct: this cluster has no accounting (SLURM.md pitfalls 2 and 8).
-FAST = ["--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
-        "--seconds-between-status-checks", "2", "--latency-wait", "5", "--jobs", "4",
-        "--default-resources", "slurm_partition=debug", "mem_mb=500", "runtime=10"]
+FAST = [
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+    "--seconds-between-status-checks",
+    "2",
+    "--latency-wait",
+    "5",
+    "--jobs",
+    "4",
+    "--default-resources",
+    "slurm_partition=debug",
+    "mem_mb=500",
+    "runtime=10",
+]
 # A slice of the build that exercises every kind of rule (data, experiments with 1 and 2
 # threads, table, figure) in about 7 jobs: the whole tiny build is ~35 jobs, ~4 min on 2 cores.
-TARGETS = ["results/tables/scale_behavior.csv", "results/tables/affine_grid.csv",
-           "results/figures/affine_grid.png", "results/experiments/layernorm_stats/stats.parquet"]
+TARGETS = [
+    "results/tables/scale_behavior.csv",
+    "results/tables/affine_grid.csv",
+    "results/figures/affine_grid.png",
+    "results/experiments/layernorm_stats/stats.parquet",
+]
 
 
 @pytest.fixture(scope="session")
@@ -57,8 +74,21 @@ def test_slurm_profile_gives_the_local_bytes(slurm, tiny_build, tmp_path):
     # tracking off here: the profile's tracking.yaml points at a server this machine lacks
     (work / "notrack.yaml").write_text("mlflow:\n  enabled: false\n")
     # under timeout -k: a stuck executor plugin can ignore SIGTERM (SLURM.md pitfall 2)
-    cmd = ["timeout", "-k", "10", "600", SNAKEMAKE, *TARGETS, "--profile", "workflow/profiles/slurm",
-           "--configfile", "config.yaml", "tiny.yaml", "notrack.yaml", *FAST]
+    cmd = [
+        "timeout",
+        "-k",
+        "10",
+        "600",
+        SNAKEMAKE,
+        *TARGETS,
+        "--profile",
+        "workflow/profiles/slurm",
+        "--configfile",
+        "config.yaml",
+        "tiny.yaml",
+        "notrack.yaml",
+        *FAST,
+    ]
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-4000:]
     remote, expected = outputs(work), outputs(local)

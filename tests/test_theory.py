@@ -2,11 +2,11 @@ import math
 
 import pytest
 
-from lnpaper import theory
+from lnpaper.experiments import theory
 
 
 @pytest.mark.parametrize("n, expected", [(10, 1.0996), (30, 1.6837)])
-def test_lyapunov_exponent_matches_science_md(n, expected):
+def test_lyapunov_exponent_matches_closed_form(n, expected):
     assert theory.lyapunov_top(n) == pytest.approx(expected, abs=1e-4)
 
 

@@ -14,23 +14,42 @@ import pytest
 import yaml
 
 from conftest import copy_workflow, snakemake
-from lnpaper import io
-from lnpaper.compare import diff_rows, markdown
-from lnpaper.tracking import TrackingError, check_server, log_build
+from lnpaper.pipeline import io
+from lnpaper.tracking.compare import diff_rows, markdown
+from lnpaper.tracking.store import TrackingError, check_server, log_build
 
 
 def fake_manifest(tmp: Path, step: str, value: float, series: bool = False) -> str:
     out = tmp / f"{step}.parquet"
     import pandas as pd
 
-    io.write_parquet(pd.DataFrame({"cond": ["a", "a", "b", "b"], "step": [0, 1, 0, 1],
-                                   "y": [1.0, 2.0, 3.0, float("inf")]}), out)
-    manifest = {"step": step, "kind": "experiment", "params": {"x": 1, "seed": 42},
-                "params_hash": "h", "metrics": {"m": value, "bad": float("nan")},
-                "conditions": {"output": "o", "keys": ["cond"], "step": "step", "values": ["y"],
-                               "reduce": None} if series else None,
-                "inputs": {}, "outputs": {"o": {"path": str(out), "sha256": io.file_digest(out)}},
-                "versions": {"torch": "x"}, "host": {}, "timing": {"wall_s": 1.0}}
+    io.write_parquet(
+        pd.DataFrame(
+            {"cond": ["a", "a", "b", "b"], "step": [0, 1, 0, 1], "y": [1.0, 2.0, 3.0, float("inf")]}
+        ),
+        out,
+    )
+    manifest = {
+        "step": step,
+        "kind": "experiment",
+        "params": {"x": 1, "seed": 42},
+        "params_hash": "h",
+        "metrics": {"m": value, "bad": float("nan")},
+        "conditions": {
+            "output": "o",
+            "keys": ["cond"],
+            "step": "step",
+            "values": ["y"],
+            "reduce": None,
+        }
+        if series
+        else None,
+        "inputs": {},
+        "outputs": {"o": {"path": str(out), "sha256": io.file_digest(out)}},
+        "versions": {"torch": "x"},
+        "host": {},
+        "timing": {"wall_s": 1.0},
+    }
     path = tmp / f"{step}.json"
     io.write_json(manifest, path)
     return str(path)
@@ -43,7 +62,7 @@ def test_unchanged_manifests_are_reused_and_changed_ones_logged(tmp_path):
     paths = [fake_manifest(tmp_path, "s1", 1.0, series=True), fake_manifest(tmp_path, "s2", 2.0)]
     first = log_build(paths, uri, "e", {"config_hash": "c1"})
     assert not any(s["reused"] for s in first["steps"].values())
-    paths[1] = fake_manifest(tmp_path, "s2", 3.0)          # only s2 re-executed
+    paths[1] = fake_manifest(tmp_path, "s2", 3.0)  # only s2 re-executed
     second = log_build(paths, uri, "e", {"config_hash": "c2"})
     assert second["steps"]["s1"] == {"run_id": first["steps"]["s1"]["run_id"], "reused": True}
     assert not second["steps"]["s2"]["reused"]
@@ -55,9 +74,9 @@ def test_unchanged_manifests_are_reused_and_changed_ones_logged(tmp_path):
     assert kinds == ["build", "build", "condition", "condition", "step", "step", "step"]
     cond_b = next(r for r in runs if r.info.run_name == "cond=b")
     hist = client.get_metric_history(cond_b.info.run_id, "y")
-    assert [(m.step, m.value) for m in hist] == [(0, 3.0)]   # inf is not a metric value...
+    assert [(m.step, m.value) for m in hist] == [(0, 3.0)]  # inf is not a metric value...
     s2 = client.get_run(second["steps"]["s2"]["run_id"])
-    assert s2.data.tags["lnpaper.nonfinite.bad"] == "nan"    # ...but NaN metrics stay visible
+    assert s2.data.tags["lnpaper.nonfinite.bad"] == "nan"  # ...but NaN metrics stay visible
     build = client.get_run(second["build_run_id"])
     assert build.data.tags["lnpaper.reused_steps"] == "s1"
     assert build.data.tags["lnpaper.executed_steps"] == "s2"
@@ -70,15 +89,17 @@ def test_stale_running_runs_are_marked_killed(tmp_path):
     log_build([fake_manifest(tmp_path, "s1", 1.0)], uri, "e", {})
     client = MlflowClient(uri)
     exp = client.get_experiment_by_name("e")
-    orphan = client.create_run(exp.experiment_id)          # as a killed tracking job leaves it
+    orphan = client.create_run(exp.experiment_id)  # as a killed tracking job leaves it
     summary = log_build([fake_manifest(tmp_path, "s1", 1.0)], uri, "e", {})
     assert summary["stale_runs_killed"] == 1
     assert client.get_run(orphan.info.run_id).info.status == "KILLED"
 
 
 def test_diff_rows_and_markdown():
-    rows = diff_rows({"params.a": "1", "metrics.x.m": 1.0, "same": 2.0},
-                     {"params.a": "2", "metrics.x.m": 1.5, "same": 2.0})
+    rows = diff_rows(
+        {"params.a": "1", "metrics.x.m": 1.0, "same": 2.0},
+        {"params.a": "2", "metrics.x.m": 1.5, "same": 2.0},
+    )
     assert rows == [("metrics.x.m", 1.0, 1.5, "+0.5"), ("params.a", "1", "2", "")]
     md = markdown(rows, "A", "B")
     assert md.splitlines()[0] == "| key | A | B | change |" and len(md.splitlines()) == 4
@@ -104,10 +125,25 @@ def mlflow_server(tmp_path):
     mlflow = str(Path(sys.executable).with_name("mlflow"))
     store = tmp_path / "server"
     store.mkdir()
-    proc = subprocess.Popen([mlflow, "server", "--host", "127.0.0.1", "--port", str(port),
-                             "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
-                             "--artifacts-destination", str(store / "artifacts"), "--workers", "1"],
-                            cwd=store, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            mlflow,
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{store / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(store / "artifacts"),
+            "--workers",
+            "1",
+        ],
+        cwd=store,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -117,7 +153,7 @@ def mlflow_server(tmp_path):
         except TrackingError:
             if time.monotonic() > deadline or proc.poll() is not None:
                 proc.kill()
-                raise RuntimeError("mlflow server did not start")
+                raise RuntimeError("mlflow server did not start") from None
             time.sleep(0.5)
     yield uri
     proc.terminate()
@@ -146,18 +182,25 @@ def test_pipeline_logs_everything_to_a_tracking_server(mlflow_server, tiny_build
     manifests = sorted(p.stem for p in (work / "results/manifests").glob("*.json"))
     assert sorted(r.data.tags["lnpaper.step"] for r in steps) == manifests
     for run in steps:
-        manifest = json.loads((work / f"results/manifests/{run.data.tags['lnpaper.step']}.json").read_text())
+        manifest = json.loads(
+            (work / f"results/manifests/{run.data.tags['lnpaper.step']}.json").read_text()
+        )
         assert run.info.status == "FINISHED"
         assert "version.torch" in run.data.tags
         assert run.data.params == {k: str(v) for k, v in manifest["params"].items()}
         assert set(run.data.metrics) >= set(manifest["metrics"]) - {
-            k for k, v in manifest["metrics"].items() if v != v or abs(v) == float("inf")}
-        artifacts = [a.path for a in client.list_artifacts(run.info.run_id, run.data.tags["lnpaper.step_kind"])]
+            k for k, v in manifest["metrics"].items() if v != v or abs(v) == float("inf")
+        }
+        artifacts = [
+            a.path
+            for a in client.list_artifacts(run.info.run_id, run.data.tags["lnpaper.step_kind"])
+        ]
         assert len(artifacts) == len(manifest["outputs"])
     matmul = client.get_run(summary["steps"]["matmul"]["run_id"])
     assert matmul.data.metrics["max_abs_rate_error"] < 1
-    children = client.search_runs([exp.experiment_id],
-                                  f"tags.`mlflow.parentRunId` = '{matmul.info.run_id}'")
+    children = client.search_runs(
+        [exp.experiment_id], f"tags.`mlflow.parentRunId` = '{matmul.info.run_id}'"
+    )
     assert len(children) > 0
     hist = client.get_metric_history(children[0].info.run_id, "log_norm")
     assert len(hist) == 13  # steps 0..12 of the tiny config

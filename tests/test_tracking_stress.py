@@ -1,4 +1,4 @@
-"""Issues 5 and 8.6: parallel logging loses no run and never hits 'database is locked' or a
+"""Parallel logging loses no run and never hits 'database is locked' or a
 migration race.
 
 (a) 50 processes started at once each log a build into one brand-new SQLite store through
@@ -23,8 +23,9 @@ import pytest
 import yaml
 
 from conftest import ROOT, copy_workflow, snakemake
-from lnpaper import registry, tracking
-from lnpaper.config import load_yaml
+from lnpaper.pipeline import registry
+from lnpaper.pipeline.config import load_yaml
+from lnpaper.tracking import store
 
 pytestmark = pytest.mark.slow
 
@@ -38,36 +39,52 @@ def store_rows(db) -> list[tuple[str, str, str]]:
     with sqlite3.connect(db) as con:
         return con.execute(
             "select r.run_uuid, r.status, t.value from runs r left join tags t "
-            "on t.run_uuid = r.run_uuid and t.key = 'lnpaper.kind'").fetchall()
+            "on t.run_uuid = r.run_uuid and t.key = 'lnpaper.kind'"
+        ).fetchall()
 
 
 def _log_one(i, manifest, uri, barrier, results):
     barrier.wait()  # all processes open the brand-new store at the same moment
     try:
-        summary = tracking.log_build([manifest], uri, "stress", {"config_hash": f"proc{i}"})
+        summary = store.log_build([manifest], uri, "stress", {"config_hash": f"proc{i}"})
         results.put((i, "ok", summary["build_run_id"], summary["steps"][f"proc_{i}"]["run_id"]))
     except BaseException as exc:  # reported to the parent, never lost
         results.put((i, "error", repr(exc), ""))
 
 
 def test_fifty_processes_log_into_one_new_store(tmp_path):
-    import mlflow.tracking  # noqa: F401  imported once before fork: children start fast
     import mlflow.entities  # noqa: F401
+    import mlflow.tracking  # noqa: F401  imported once before fork: children start fast
 
     db = tmp_path / "mlflow.db"
     uri = f"sqlite:///{db}"
     manifests = []
     for i in range(PROCESSES):
         path = tmp_path / f"proc_{i}.json"
-        path.write_text(json.dumps({
-            "step": f"proc_{i}", "kind": "stress", "params": {"i": i}, "params_hash": f"h{i}",
-            "metrics": {"value": float(i)}, "conditions": None, "inputs": {}, "outputs": {},
-            "versions": {}, "host": {}, "timing": {"wall_s": 0.0}}))
+        path.write_text(
+            json.dumps(
+                {
+                    "step": f"proc_{i}",
+                    "kind": "stress",
+                    "params": {"i": i},
+                    "params_hash": f"h{i}",
+                    "metrics": {"value": float(i)},
+                    "conditions": None,
+                    "inputs": {},
+                    "outputs": {},
+                    "versions": {},
+                    "host": {},
+                    "timing": {"wall_s": 0.0},
+                }
+            )
+        )
         manifests.append(str(path))
     ctx = mp.get_context("fork")
     barrier, results = ctx.Barrier(PROCESSES), ctx.Queue()
-    procs = [ctx.Process(target=_log_one, args=(i, manifests[i], uri, barrier, results))
-             for i in range(PROCESSES)]
+    procs = [
+        ctx.Process(target=_log_one, args=(i, manifests[i], uri, barrier, results))
+        for i in range(PROCESSES)
+    ]
     t0 = time.monotonic()
     for p in procs:
         p.start()
@@ -86,7 +103,9 @@ def test_fifty_processes_log_into_one_new_store(tmp_path):
     logged = {r[0] for r in rows}
     assert {g[2] for g in got} | {g[3] for g in got} == logged  # every reported run is stored
     with sqlite3.connect(db) as con:
-        assert con.execute("select count(*) from experiments where name = 'stress'").fetchone()[0] == 1
+        assert (
+            con.execute("select count(*) from experiments where name = 'stress'").fetchone()[0] == 1
+        )
         assert len(con.execute("select * from alembic_version").fetchall()) == 1  # migrated once
 
 
@@ -105,8 +124,17 @@ def test_stress_build_five_times_run_count_equals_job_count(tmp_path):
         shutil.copy2(ROOT / "tests/stress/stress_step.py", work / "stress_step.py")
         (work / "stress.yaml").write_text(yaml.safe_dump(stress_config()))
         t0 = time.monotonic()
-        proc = snakemake(work, "stress_all", "-s", "stress.smk", "--cores", "8", "--configfile",
-                         "stress.yaml", env={"LNPAPER_STRESS_JOBS": str(STRESS_JOBS)})
+        proc = snakemake(
+            work,
+            "stress_all",
+            "-s",
+            "stress.smk",
+            "--cores",
+            "8",
+            "--configfile",
+            "stress.yaml",
+            env={"LNPAPER_STRESS_JOBS": str(STRESS_JOBS)},
+        )
         wall = time.monotonic() - t0
         out = proc.stdout + proc.stderr
         done = re.findall(r"^(\d+) of (\d+) steps \(100%\) done$", out, re.M)
@@ -123,7 +151,8 @@ def test_stress_build_five_times_run_count_equals_job_count(tmp_path):
         assert len(rows) == jobs - 1  # every job that executes something has exactly one run
         assert [r[2] for r in rows].count("build") == 1
         with sqlite3.connect(work / "mlflow.db") as con:
-            steps = sorted(v for (v,) in con.execute(
-                "select value from tags where key = 'lnpaper.step'"))
+            steps = sorted(
+                v for (v,) in con.execute("select value from tags where key = 'lnpaper.step'")
+            )
         assert steps == manifests  # one run per manifest, none lost, none twice
         print(f"stress build {build + 1}/{BUILDS}: {jobs} jobs, {len(rows)} runs, {wall:.1f} s")

@@ -12,13 +12,25 @@ import pytest
 import torch
 from torch import nn
 
-from lnpaper import training, transformer
-from lnpaper.config import ConfigError, load_yaml, validate
-from lnpaper.tables import normalizer_aggregate
+from lnpaper.experiments import training, transformer
+from lnpaper.pipeline.config import ConfigError, load_yaml, validate
+from lnpaper.report.tables import normalizer_aggregate
 
-CFG = dict(width=16, eps=1e-5, groupnorm_groups=4, dyt_alpha=0.5, lr=1e-3, steps=2, batch_size=8,
-           log_every=1, oscillation_window=2, smooth_window=1, loss_threshold=0.5,
-           test_fraction=0.2, synthetic=dict(n_samples=100, n_features=6, n_classes=3, cluster_std=1.0))
+CFG = dict(
+    width=16,
+    eps=1e-5,
+    groupnorm_groups=4,
+    dyt_alpha=0.5,
+    lr=1e-3,
+    steps=2,
+    batch_size=8,
+    log_every=1,
+    oscillation_window=2,
+    smooth_window=1,
+    loss_threshold=0.5,
+    test_fraction=0.2,
+    synthetic=dict(n_samples=100, n_features=6, n_classes=3, cluster_std=1.0),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -36,14 +48,17 @@ def data():
 
 def test_two_step_run_records_loss_and_every_layers_gradient(data):
     depth, seeds = 3, [0, 1]
-    summary, curves, layers = training.train_condition(data, "synthetic", "layernorm", depth,
-                                                       "plain", seeds, CFG, base_seed=3)
-    assert len(summary) == 2 and len(curves) == 2 * 2          # 2 logged steps x 2 seeds
-    assert len(layers) == 2 * depth * 2                        # steps x layers x seeds
+    summary, curves, layers = training.train_condition(
+        data, "synthetic", "layernorm", depth, "plain", seeds, CFG, base_seed=3
+    )
+    assert len(summary) == 2 and len(curves) == 2 * 2  # 2 logged steps x 2 seeds
+    assert len(layers) == 2 * depth * 2  # steps x layers x seeds
     assert set(layers["layer"]) == {0, 1, 2}
     assert (layers["grad_norm"] > 0).all() and np.isfinite(layers["grad_norm"]).all()
     first = layers[(layers["step"] == 0) & (layers["layer"] == 0)].sort_values("seed")
-    np.testing.assert_allclose([r["grad_norm_first_layer_init"] for r in summary], first["grad_norm"])
+    np.testing.assert_allclose(
+        [r["grad_norm_first_layer_init"] for r in summary], first["grad_norm"]
+    )
     assert not any(r["diverged"] for r in summary)
 
 
@@ -75,8 +90,12 @@ def test_stacked_model_equals_an_ordinary_mlp(data):
 
 def test_seeds_do_not_depend_on_which_other_seeds_run(data):
     cfg = {**CFG, "steps": 4}
-    both, _, lg_both = training.train_condition(data, "synthetic", "batchnorm", 2, "residual", [0, 1], cfg, 3)
-    alone, _, lg_alone = training.train_condition(data, "synthetic", "batchnorm", 2, "residual", [1], cfg, 3)
+    both, _, lg_both = training.train_condition(
+        data, "synthetic", "batchnorm", 2, "residual", [0, 1], cfg, 3
+    )
+    alone, _, lg_alone = training.train_condition(
+        data, "synthetic", "batchnorm", 2, "residual", [1], cfg, 3
+    )
     # before any update: the same gradients to float32 rounding
     g_both = lg_both[(lg_both["seed"] == 1) & (lg_both["step"] == 0)]["grad_norm"].to_numpy()
     g_alone = lg_alone[lg_alone["step"] == 0]["grad_norm"].to_numpy()
@@ -91,8 +110,9 @@ def test_divergence_is_recorded_not_raised(data):
     x_tr, y_tr, x_te, y_te = data
     bad = x_tr.clone()
     bad[:] = float("inf")
-    summary, curves, _ = training.train_condition((bad, y_tr, x_te, y_te), "synthetic", "none", 2,
-                                                  "plain", [0, 1], CFG, 3)
+    summary, curves, _ = training.train_condition(
+        (bad, y_tr, x_te, y_te), "synthetic", "none", 2, "plain", [0, 1], CFG, 3
+    )
     assert all(r["diverged"] and r["diverged_step"] == 0 for r in summary)
     assert all(math.isnan(r["steps_to_threshold"]) for r in summary)
 
@@ -100,8 +120,8 @@ def test_divergence_is_recorded_not_raised(data):
 def test_steps_to_threshold_and_oscillation_follow_their_definitions():
     loss = np.array([2.0, 1.0, 0.6, 0.4, 0.45, 0.3])
     assert training.steps_to_threshold(loss, 0.5, 1) == 3
-    assert training.steps_to_threshold(loss, 0.5, 2) == 3          # mean(0.6, 0.4) = 0.5
-    assert training.steps_to_threshold(loss, 0.5, 3) == 4          # mean(0.6, 0.4, 0.45) < 0.5
+    assert training.steps_to_threshold(loss, 0.5, 2) == 3  # mean(0.6, 0.4) = 0.5
+    assert training.steps_to_threshold(loss, 0.5, 3) == 4  # mean(0.6, 0.4, 0.45) < 0.5
     assert math.isnan(training.steps_to_threshold(loss, 0.1, 1))
     assert training.loss_oscillation(loss, 3) == pytest.approx(np.std([-0.2, 0.05, -0.15], ddof=1))
 
@@ -115,12 +135,25 @@ def test_digits_split_is_seeded_and_standardised():
 
 
 def test_aggregate_gives_mean_and_ci_per_condition():
-    rows = [{"dataset": "d", "arch": "plain", "depth": 3, "norm": n, "seed": s,
-             "test_accuracy": acc + 0.01 * s, "test_loss": 1.0, "steps_to_threshold": float(s),
-             "loss_oscillation": 0.1, "grad_norm_first_layer_init": 1.0, "diverged": False}
-            for n, acc in (("none", 0.1), ("layernorm", 0.9)) for s in range(4)]
+    rows = [
+        {
+            "dataset": "d",
+            "arch": "plain",
+            "depth": 3,
+            "norm": n,
+            "seed": s,
+            "test_accuracy": acc + 0.01 * s,
+            "test_loss": 1.0,
+            "steps_to_threshold": float(s),
+            "loss_oscillation": 0.1,
+            "grad_norm_first_layer_init": 1.0,
+            "diverged": False,
+        }
+        for n, acc in (("none", 0.1), ("layernorm", 0.9))
+        for s in range(4)
+    ]
     agg = normalizer_aggregate(pd.DataFrame(rows))
-    assert list(agg["norm"]) == ["none", "layernorm"]               # fixed order, not alphabetical
+    assert list(agg["norm"]) == ["none", "layernorm"]  # fixed order, not alphabetical
     ln = agg.set_index("norm").loc["layernorm"]
     assert ln["test_accuracy_mean"] == pytest.approx(0.915)
     assert ln["test_accuracy_ci_low"] < 0.915 < ln["test_accuracy_ci_high"]
@@ -131,11 +164,15 @@ def test_transformer_gradients_at_init_post_ln_grow_to_top_pre_ln_fall():
     cfg = dict(vocab=10, seq_len=8, d_model=64, heads=4, ffn=128, batch_size=16, task="reverse")
     prof = {}
     for arch in ("post_ln", "pre_ln"):
-        rows = [r for s in range(2) for r in transformer.init_grads(cfg, 12, arch, 42, s)
-                if r["param"] == "ffn_w2"]
+        rows = [
+            r
+            for s in range(2)
+            for r in transformer.init_grads(cfg, 12, arch, 42, s)
+            if r["param"] == "ffn_w2"
+        ]
         prof[arch] = pd.DataFrame(rows).groupby("layer")["grad_norm"].mean().to_numpy()
-    assert prof["post_ln"][-1] > 1.5 * prof["post_ln"][5]    # Post-LN: largest at the top
-    assert prof["pre_ln"][0] > 2 * prof["pre_ln"][-1]        # Pre-LN: falls toward the top
+    assert prof["post_ln"][-1] > 1.5 * prof["post_ln"][5]  # Post-LN: largest at the top
+    assert prof["pre_ln"][0] > 2 * prof["pre_ln"][-1]  # Pre-LN: falls toward the top
 
 
 def test_batch_size_larger_than_the_data_is_a_config_error():
@@ -144,23 +181,38 @@ def test_batch_size_larger_than_the_data_is_a_config_error():
         validate({"training": {"batch_size": 5000}}, schema)
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith("training.batch_size") and "digits" in msg
-    validate({"training": {"batch_size": 1438}}, schema)     # the digits training split exactly
+    validate({"training": {"batch_size": 1438}}, schema)  # the digits training split exactly
 
 
 def test_claim_rules_on_constructed_results():
-    from lnpaper import claims
+    from lnpaper.report import claims
 
     rows = []
     for arch, none_steps in (("plain", np.nan), ("residual", 20.0)):
         for n, steps, osc in (("none", none_steps, 0.3), ("layernorm", 40.0, 0.1)):
             for s in range(3):
-                rows.append({"dataset": "d", "arch": arch, "depth": 10, "norm": n, "seed": s,
-                             "test_accuracy": 0.9, "test_loss": 0.3, "steps_to_threshold": steps,
-                             "loss_oscillation": osc, "diverged": False,
-                             "grad_norm_first_layer_init": 1e-9 if (n, arch) == ("none", "plain") else 0.5})
-    res = claims.evaluate_all({"training/summary": pd.DataFrame(rows)}, {}, "en").set_index("claim_id")
+                rows.append(
+                    {
+                        "dataset": "d",
+                        "arch": arch,
+                        "depth": 10,
+                        "norm": n,
+                        "seed": s,
+                        "test_accuracy": 0.9,
+                        "test_loss": 0.3,
+                        "steps_to_threshold": steps,
+                        "loss_oscillation": osc,
+                        "diverged": False,
+                        "grad_norm_first_layer_init": 1e-9
+                        if (n, arch) == ("none", "plain")
+                        else 0.5,
+                    }
+                )
+    res = claims.evaluate_all({"training/summary": pd.DataFrame(rows)}, {}, "en").set_index(
+        "claim_id"
+    )
     # LN reaches the threshold where none never does (plain) but later where both do (residual)
     assert res.loc["4.1.4-faster-convergence", "verdict"] == "holds_only_if"
     assert "plain" in res.loc["4.1.4-faster-convergence", "condition"]
-    assert res.loc["4.1.4-less-oscillation", "verdict"] == "holds_only_if"   # only residual testable
+    assert res.loc["4.1.4-less-oscillation", "verdict"] == "holds_only_if"  # only residual testable
     assert res.loc["4.1.4-fewer-vanishing-exploding", "verdict"] == "holds"

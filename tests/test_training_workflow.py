@@ -17,13 +17,19 @@ def test_training_steps_cover_every_condition_and_record_the_device(tiny_build):
     tiny = yaml.safe_load((work / "tiny.yaml").read_text())
     tr = tiny["training"]
     summary = pd.read_parquet(work / "results/experiments/training/summary.parquet")
-    expected = len(tr["datasets"]) * len(tr["depths"]) * len(tr["archs"]) * len(tr["norms"]) * tr["n_seeds"]
+    expected = (
+        len(tr["datasets"])
+        * len(tr["depths"])
+        * len(tr["archs"])
+        * len(tr["norms"])
+        * tr["n_seeds"]
+    )
     assert len(summary) == expected
     assert not summary.duplicated(["dataset", "norm", "depth", "arch", "seed"]).any()
     assert summary["diverged"].dtype == bool
     layers = pd.read_parquet(work / "results/experiments/training/layer_grads.parquet")
     init = layers[layers["step"] == 0]
-    assert len(init) == expected * tr["depths"][0]            # every hidden layer at step 0
+    assert len(init) == expected * tr["depths"][0]  # every hidden layer at step 0
     for step in ("training", "transformer", "batch_dependence"):
         manifest = json.loads((work / f"results/manifests/{step}.json").read_text())
         assert manifest["device_used"] == "cpu"

@@ -10,21 +10,56 @@ import pytest
 import yaml
 
 from conftest import copy_workflow, snakemake
-from lnpaper import registry
-from lnpaper.config import load_yaml, validate
+from lnpaper.pipeline import registry
+from lnpaper.pipeline.config import load_yaml, validate
 
 pytestmark = pytest.mark.slow
 
 CONTRACT_COLUMNS = {
-    "matmul/trajectories": ["b_dist", "n", "scale", "layernorm", "seed", "step", "log_norm", "norm_fp32"],
-    "matmul/growth": ["b_dist", "n", "scale", "layernorm", "growth_rate_mean", "growth_rate_ci_low",
-                      "growth_rate_ci_high", "growth_rate_theory", "overflow_step_median"],
-    "layernorm_stats/stats": ["shape", "normalized_over", "stage", "seed", "mean", "std_biased",
-                              "std_unbiased", "pearson_r"],
+    "matmul/trajectories": [
+        "b_dist",
+        "n",
+        "scale",
+        "layernorm",
+        "seed",
+        "step",
+        "log_norm",
+        "norm_fp32",
+    ],
+    "matmul/growth": [
+        "b_dist",
+        "n",
+        "scale",
+        "layernorm",
+        "growth_rate_mean",
+        "growth_rate_ci_low",
+        "growth_rate_ci_high",
+        "growth_rate_theory",
+        "overflow_step_median",
+    ],
+    "layernorm_stats/stats": [
+        "shape",
+        "normalized_over",
+        "stage",
+        "seed",
+        "mean",
+        "std_biased",
+        "std_unbiased",
+        "pearson_r",
+    ],
     "affine/stats": ["gamma", "beta", "seed", "mean", "std_biased", "std_unbiased"],
-    "training/summary": ["norm", "depth", "arch", "seed", "test_accuracy", "test_loss",
-                         "steps_to_threshold", "loss_oscillation", "grad_norm_first_layer_init",
-                         "diverged"],
+    "training/summary": [
+        "norm",
+        "depth",
+        "arch",
+        "seed",
+        "test_accuracy",
+        "test_loss",
+        "steps_to_threshold",
+        "loss_oscillation",
+        "grad_norm_first_layer_init",
+        "diverged",
+    ],
     "batch_dependence/stats": ["norm", "mode", "batch_size", "output_std"],
 }
 
@@ -47,8 +82,9 @@ def scheduled_jobs(proc) -> dict[str, int]:
 
 def test_every_declared_output_exists_and_is_plausible(tiny_build):
     work, _ = tiny_build
-    cfg = validate(load_yaml(work / "config.yaml"),
-                   load_yaml(work / "workflow/schemas/config.schema.yaml"))
+    cfg = validate(
+        load_yaml(work / "config.yaml"), load_yaml(work / "workflow/schemas/config.schema.yaml")
+    )
     for exp, outputs in registry.EXPERIMENTS.items():
         for name in outputs:
             df = pd.read_parquet(work / f"results/experiments/{exp}/{name}.parquet")
@@ -68,7 +104,9 @@ def test_every_declared_output_exists_and_is_plausible(tiny_build):
     assert (plain["growth_rate_mean"] - plain["growth_rate_theory"]).abs().max() < 0.15
     affine = pd.read_csv(work / "results/tables/affine_grid.csv")
     row = affine[(affine["gamma"] == 3) & (affine["beta"] == 5)].iloc[0]
-    assert row["mean"] == pytest.approx(5, abs=1e-5) and row["std_biased"] == pytest.approx(3, abs=1e-3)
+    assert row["mean"] == pytest.approx(5, abs=1e-5) and row["std_biased"] == pytest.approx(
+        3, abs=1e-3
+    )
 
 
 def test_mlflow_holds_a_run_per_step_with_params_metrics_versions(tiny_build):
@@ -100,16 +138,32 @@ def test_nothing_changed_runs_no_job(tiny_build):
 
 
 def affine_downstream(work) -> dict[str, int]:
-    """Jobs that must rerun when affine changes: it, its tables and figures (claims included),
+    """Jobs that must rerun when affine changes: it, its tables and figures, the claims table,
     the numbers they feed, the runtime table (it reads every step's benchmark), tracking and
     the manuscript."""
-    cfg = validate(load_yaml(work / "tiny.yaml"), load_yaml(work / "workflow/schemas/config.schema.yaml"))
-    tables = [t for t in registry.enabled_tables(cfg)
-              if "affine" in map(registry.experiment_of, registry.table_sources(t, cfg))]
-    figures = [f for f in registry.enabled_figures(cfg)
-               if "affine" in map(registry.experiment_of, registry.FIGURES[f])]
-    return {"affine": 1, "table": len(tables), "figure": len(figures), "numbers": 1, "runtime": 1,
-            "track": 1, "manuscript": 1}
+    cfg = validate(
+        load_yaml(work / "tiny.yaml"), load_yaml(work / "workflow/schemas/config.schema.yaml")
+    )
+    tables = [
+        t
+        for t in registry.enabled_tables(cfg)
+        if t != "claims" and "affine" in map(registry.experiment_of, registry.table_sources(t, cfg))
+    ]
+    figures = [
+        f
+        for f in registry.enabled_figures(cfg)
+        if "affine" in map(registry.experiment_of, registry.FIGURES[f])
+    ]
+    return {
+        "affine": 1,
+        "table": len(tables),
+        "claims": 1,
+        "figure": len(figures),
+        "numbers": 1,
+        "runtime": 1,
+        "track": 1,
+        "manuscript": 1,
+    }
 
 
 def test_one_parameter_change_reruns_only_that_experiment_and_downstream(tiny_build, tmp_path):
@@ -125,7 +179,7 @@ def test_code_change_reruns_only_its_rules(tiny_build, tmp_path):
     work = copy_workflow(tmp_path)
     shutil.copytree(tiny_build[0] / "results", work / "results")
     shutil.copytree(tiny_build[0] / ".snakemake", work / ".snakemake")
-    with open(work / "src/lnpaper/affine.py", "a") as fh:
+    with open(work / "src/lnpaper/experiments/affine.py", "a") as fh:
         fh.write("\n# edited\n")
     proc = snakemake(work, "-n", "--cores", "4", "--configfile", "tiny.yaml")
     assert scheduled_jobs(proc) == affine_downstream(work)
@@ -137,7 +191,7 @@ def test_bad_config_fails_fast_with_one_line(tmp_path):
     proc = snakemake(work, "--cores", "4", "--configfile", "bad.yaml", check=False)
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr + proc.stdout
-    errors = [l for l in proc.stderr.splitlines() if l.startswith("config error")]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("config error")]
     assert errors == ["config error: matmul.scales[1]: got -1.0; allowed: number > 0"]
     assert not (work / "results").exists()
 

@@ -1,42 +1,78 @@
-# Stage 3: the paper's tables and figures, each built from the experiment Parquet files only.
+# Stage 3: the paper's tables, figures and claims audit, each built from experiment Parquet only.
 
 
 rule table:
     input:
-        unpack(table_inputs),
-        src=src("tables", "step"),
+        flat_files(table_files),
+        src=src("table.py"),
     output:
-        csv=report("results/tables/{table}.csv", caption="../report/table.rst", category="Tables"),
-        md="results/tables/{table}.md",
-        tex="results/tables/{table}.tex",
-        manifest="results/manifests/table_{table}.json",
-    params:
-        table=table_params,
+        csv=report(
+            paths.table_file("{table}", "csv"),
+            caption="../report/table.rst",
+            category="Tables",
+        ),
+        md=paths.table_file("{table}", "md"),
+        tex=paths.table_file("{table}", "tex"),
+        manifest=paths.manifest_file("table_{table}"),
+    log:
+        paths.log_file("table_{table}"),
+    benchmark:
+        paths.benchmark_file("table_{table}")
     conda:
         "../../environment.yml"
-    log:
-        "results/logs/table_{table}.log",
-    benchmark:
-        "results/benchmarks/table_{table}.tsv"
+    params:
+        table=table_params,
+        files=table_files,
     script:
         "../scripts/table.py"
 
 
-rule figure:
+rule claims:
     input:
-        unpack(figure_inputs),
-        src=src("figures", "step"),
+        flat_files(claims_files),
+        src=src("claims.py"),
     output:
-        png=report("results/figures/{figure}.png", caption="../report/figure.rst", category="Figures"),
-        pdf="results/figures/{figure}.pdf",
-        manifest="results/manifests/figure_{figure}.json",
-    params:
-        figure=figure_params,
+        csv=report(
+            paths.table_file("claims", "csv"),
+            caption="../report/table.rst",
+            category="Tables",
+        ),
+        md=paths.table_file("claims", "md"),
+        tex=paths.table_file("claims", "tex"),
+        manifest=paths.manifest_file("table_claims"),
+    log:
+        paths.log_file("table_claims"),
+    benchmark:
+        paths.benchmark_file("table_claims")
     conda:
         "../../environment.yml"
+    params:
+        claims=claims_params,
+        files=claims_files,
+    script:
+        "../scripts/claims.py"
+
+
+rule figure:
+    input:
+        flat_files(figure_files),
+        src=src("figure.py"),
+    output:
+        png=report(
+            paths.figure_file("{figure}", "png"),
+            caption="../report/figure.rst",
+            category="Figures",
+        ),
+        pdf=paths.figure_file("{figure}", "pdf"),
+        manifest=paths.manifest_file("figure_{figure}"),
     log:
-        "results/logs/figure_{figure}.log",
+        paths.log_file("figure_{figure}"),
     benchmark:
-        "results/benchmarks/figure_{figure}.tsv"
+        paths.benchmark_file("figure_{figure}")
+    conda:
+        "../../environment.yml"
+    params:
+        figure=figure_params,
+        files=figure_files,
     script:
         "../scripts/figure.py"

@@ -1,162 +1,241 @@
-# Shared helpers: config validation (before any job), src/ dependencies, target lists.
+# Shared helpers: config validation (before any job), src/ dependencies, inputs and targets.
+# Every results/ path comes from lnpaper.pipeline.paths; every file structure a script reads is
+# passed as the params entry `files` and listed flat as input (lnpaper.pipeline.step explains).
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # works without `pip install -e .` too
+# works without `pip install -e .` too
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from lnpaper import registry
-from lnpaper.config import ConfigError, validate, load_yaml
-from lnpaper.deps import module_files
+from lnpaper.pipeline import paths, registry
+from lnpaper.pipeline.config import ConfigError, load_yaml, validate
+from lnpaper.pipeline.deps import script_files
+from lnpaper.pipeline.step import flat_paths
 
 try:
-    config = validate(config, load_yaml(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
+    config = validate(
+        config,
+        load_yaml(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"),
+    )
 except ConfigError as err:
     # one line, no traceback, before any job starts or any output is touched
     print(f"config error: {err}", file=sys.stderr)
     sys.exit(1)
 
-from lnpaper.preflight import check_results_dir, export_src_for_jobs, writes_outputs
+from lnpaper.pipeline.preflight import (
+    check_results_dir,
+    export_src_for_jobs,
+    writes_outputs,
+)
 
-export_src_for_jobs(workflow.basedir)  # jobs run this checkout's src/, the one rules list as input
+# jobs run this checkout's src/, the one rules list as input
+export_src_for_jobs(workflow.basedir)
 
 if workflow.is_main_process and writes_outputs(sys.argv):
     # a read-only or full results/ stops the run here, with the remedy, before any job
-    _problem = check_results_dir("results")
+    _problem = check_results_dir(paths.RESULTS)
     if _problem:
         print(f"output error: {_problem}", file=sys.stderr)
         sys.exit(1)
 
 
 wildcard_constraints:
-    table="(?!runtime\.)[a-z_]+",  # runtime.{csv,md} come from rule runtime
+    # runtime.{csv,md} and claims.{csv,md,tex} have rules of their own
+    table=r"(?!(?:runtime|claims)\.)[a-z_]+",
     figure="[a-z_]+",
+    dataset="[a-z_]+",
 
 
-def src(*modules):
-    """src/ files a rule runs (the modules and their lnpaper imports), as rule input."""
-    return module_files(*modules, root=workflow.basedir)
+def src(script):
+    """src/ files a rule's script can run (its lnpaper imports, transitively), as rule input."""
+    return script_files(
+        Path(workflow.basedir) / "workflow/scripts" / script, root=workflow.basedir
+    )
+
+
+def flat_files(files_of):
+    """Input function: the paths of a `files` structure (a function of wildcards), flat."""
+    return lambda wildcards: flat_paths(files_of(wildcards))
 
 
 def experiment_outputs(experiment):
-    return {name: f"results/experiments/{experiment}/{name}.parquet"
-            for name in registry.EXPERIMENTS[experiment]}
+    return {
+        name: paths.experiment_file(f"{experiment}/{name}")
+        for name in registry.EXPERIMENTS[experiment]
+    }
 
 
 def step_files(step):
     """log, benchmark and manifest paths of one step."""
-    return {"log": f"results/logs/{step}.log", "benchmark": f"results/benchmarks/{step}.tsv",
-            "manifest": f"results/manifests/{step}.json"}
+    return {
+        "log": paths.log_file(step),
+        "benchmark": paths.benchmark_file(step),
+        "manifest": paths.manifest_file(step),
+    }
 
 
-def table_inputs(wildcards):
-    sources = registry.table_sources(wildcards.table, config)
-    return {registry.input_key(s): registry.experiment_path(s) for s in sources}
+def matrices_files(wildcards):
+    return {"matrices": paths.DATA}
 
 
-def figure_inputs(wildcards):
-    return {registry.input_key(s): registry.experiment_path(s) for s in registry.FIGURES[wildcards.figure]}
+def no_files(wildcards):
+    return {}
+
+
+def sources_files(sources):
+    return {s: registry.experiment_path(s) for s in sources}
 
 
 def sources_config(sources):
     """The config slices a table or figure depends on: its experiments, language and seed."""
-    slices = {registry.experiment_of(s): config[registry.experiment_of(s)] for s in sources}
-    return {"experiments": slices, "language": config["language"], "seed": config["seed"]}
+    slices = {
+        registry.experiment_of(s): config[registry.experiment_of(s)] for s in sources
+    }
+    return {
+        "experiments": slices,
+        "language": config["language"],
+        "seed": config["seed"],
+    }
+
+
+def table_files(wildcards):
+    return sources_files(registry.TABLES[wildcards.table])
 
 
 def table_params(wildcards):
-    return sources_config(registry.table_sources(wildcards.table, config))
+    return sources_config(registry.TABLES[wildcards.table])
+
+
+def figure_files(wildcards):
+    return sources_files(registry.FIGURES[wildcards.figure])
 
 
 def figure_params(wildcards):
     return sources_config(registry.FIGURES[wildcards.figure])
 
 
+def claims_files(wildcards):
+    return sources_files(registry.claims_sources(config))
+
+
+def claims_params(wildcards):
+    return sources_config(registry.claims_sources(config))
+
+
 def step_manifests():
     """Manifests of every job in the build: what the tracking step logs."""
     steps = ["data"] + registry.enabled_experiments(config)
-    if "training" in steps:  # training runs as one job per dataset (workflow/rules/training.smk)
+    if "training" in steps:  # training runs as one job per dataset (rules/training.smk)
         steps += [f"training_part_{d}" for d in config["training"]["datasets"]]
     steps += [f"table_{t}" for t in registry.enabled_tables(config)]
     steps += [f"figure_{f}" for f in registry.enabled_figures(config)]
     steps += ["numbers"]
-    steps += ["runtime"]  # per-step cost table (workflow/rules/runtime.smk)
-    return [step_files(s)["manifest"] for s in steps]
+    steps += ["runtime"]  # per-step cost table (rules/runtime.smk)
+    return [paths.manifest_file(s) for s in steps]
 
 
-def runtime_inputs(wildcards):
+def runtime_files(wildcards):
     """Benchmark file of every step tracking logs, except the runtime step itself."""
     steps = [Path(m).stem for m in step_manifests()]
-    return {f"bench__{s}": step_files(s)["benchmark"] for s in steps if s != "runtime"}
+    return {"benchmarks": {s: paths.benchmark_file(s) for s in steps if s != "runtime"}}
+
+
+MANUSCRIPT_OUTPUTS = [
+    "numbers.tex",
+    "numbers.json",
+    "paper.html",
+    "paper.pdf",
+    "bundle.zip",
+]
 
 
 def all_targets():
-    targets = ["results/data/matrices.parquet"]
+    targets = [paths.DATA]
     for exp in registry.enabled_experiments(config):
         targets += experiment_outputs(exp).values()
     for table in registry.enabled_tables(config):
-        targets += [f"results/tables/{table}.{ext}" for ext in ("csv", "md", "tex")]
+        targets += [paths.table_file(table, ext) for ext in ("csv", "md", "tex")]
     for fig in registry.enabled_figures(config):
-        targets += [f"results/figures/{fig}.{ext}" for ext in ("png", "pdf")]
-    targets += ["results/tables/runtime.csv", "results/tables/runtime.md"]
+        targets += [paths.figure_file(fig, ext) for ext in ("png", "pdf")]
+    targets += [paths.RUNTIME_CSV, paths.RUNTIME_MD]
     if config["mlflow"]["enabled"]:
-        targets.append("results/tracking/build.json")
-    targets += [f"results/manuscript/{f}" for f in MANUSCRIPT_OUTPUTS]
+        targets.append(paths.TRACKING_BUILD)
+    targets += [paths.manuscript_file(f) for f in MANUSCRIPT_OUTPUTS]
     return targets
 
 
-# ---- manuscript (workflow/rules/manuscript.smk)
-MANUSCRIPT_OUTPUTS = ["numbers.tex", "numbers.json", "paper.html", "paper.pdf", "bundle.zip"]
+# ---- manuscript (rules/manuscript.smk)
+def numbers_files(wildcards):
+    from lnpaper.report import numbers
 
-
-def numbers_inputs():
-    from lnpaper import numbers
-
-    return numbers.input_files(config)
+    return numbers.source_files(config)
 
 
 def numbers_params():
     """The config values quoted as numbers, and which numbers this build has."""
-    from lnpaper import numbers
+    from lnpaper.report import numbers
 
-    return {"config": numbers.config_slice(config),
-            "names": [n.name for n in numbers.available(config)]}
+    return {
+        "config": numbers.config_slice(config),
+        "names": [n.name for n in numbers.in_build(config)],
+    }
 
 
 def enabled_flags():
-    """experiment -> {enabled}: enough for lnpaper.registry to tell what the build contains."""
-    return {e: {"enabled": config.get(e, {}).get("enabled", True)} for e in registry.EXPERIMENTS}
+    """experiment -> {enabled}: enough for lnpaper.pipeline.registry to tell what is built."""
+    return {
+        e: {"enabled": config.get(e, {}).get("enabled", True)}
+        for e in registry.EXPERIMENTS
+    }
 
 
-def manuscript_files():
+def manuscript_text_files():
     root = Path(workflow.basedir)
-    return sorted(str(p.relative_to(root)) for p in (root / "manuscript").glob("*") if p.is_file())
+    return sorted(
+        str(p.relative_to(root)) for p in (root / "manuscript").glob("*") if p.is_file()
+    )
 
 
-def manuscript_inputs():
-    """Every enabled table and figure (with its manifest), and the tracking summary if any."""
-    files = {}
-    for t in registry.enabled_tables(config):
-        files.update({f"table__{t}__{ext}": f"results/tables/{t}.{ext}" for ext in ("csv", "md", "tex")})
-        files[f"table__{t}__manifest"] = step_files(f"table_{t}")["manifest"]
-    for f in registry.enabled_figures(config):
-        files.update({f"figure__{f}__{ext}": f"results/figures/{f}.{ext}" for ext in ("png", "pdf")})
-        files[f"figure__{f}__manifest"] = step_files(f"figure_{f}")["manifest"]
+def manuscript_files(wildcards):
+    """Every enabled table and figure (with its manifest), the template, numbers, tracking."""
+    tables = {
+        t: {
+            **{ext: paths.table_file(t, ext) for ext in ("csv", "md", "tex")},
+            "manifest": paths.manifest_file(f"table_{t}"),
+        }
+        for t in registry.enabled_tables(config)
+    }
+    figures = {
+        f: {
+            **{ext: paths.figure_file(f, ext) for ext in ("png", "pdf")},
+            "manifest": paths.manifest_file(f"figure_{f}"),
+        }
+        for f in registry.enabled_figures(config)
+    }
+    files = {
+        "tables": tables,
+        "figures": figures,
+        "template": f"manuscript/paper.{config['language']}.md",
+        "captions": "manuscript/captions.yaml",
+        "numbers": paths.manuscript_file("numbers.parquet"),
+        "numbers_tex": paths.manuscript_file("numbers.tex"),
+    }
     if config["mlflow"]["enabled"]:
-        files["tracking"] = "results/tracking/build.json"
+        files["tracking"] = paths.TRACKING_BUILD
     return files
 
 
-# ---- training (workflow/rules/training.smk): one job per dataset, joined by rule training
-def training_part_files(dataset):
-    base = f"results/experiments/training/parts/{dataset}"
-    return {name: f"{base}/{name}.parquet" for name in registry.EXPERIMENTS["training"]}
-
-
-def training_parts(wildcards):
-    """Every dataset's part outputs and manifest, as inputs of the merge step."""
-    inputs = {}
-    for dataset in config["training"]["datasets"]:
-        for name, path in training_part_files(dataset).items():
-            inputs[f"{dataset}__{name}"] = path
-        inputs[f"{dataset}__manifest"] = step_files(f"training_part_{dataset}")["manifest"]
-    return inputs
+# ---- training (rules/training.smk): one job per dataset, joined by rule training
+def training_merge_files(wildcards):
+    """Every dataset's part outputs and manifest: the inputs of the merge step."""
+    datasets = config["training"]["datasets"]
+    return {
+        "parts": {
+            d: {
+                n: paths.training_part_file(d, n)
+                for n in registry.EXPERIMENTS["training"]
+            }
+            for d in datasets
+        },
+        "manifests": {d: paths.manifest_file(f"training_part_{d}") for d in datasets},
+    }

@@ -3,18 +3,18 @@
 
 rule data:
     input:
-        src=src("data", "step"),
+        src=src("data.py"),
     output:
-        matrices="results/data/matrices.parquet",
+        matrices=paths.DATA,
         manifest=step_files("data")["manifest"],
-    params:
-        data=config["data"],
-        seed=config["seed"],
-    conda:
-        "../../environment.yml"
     log:
         step_files("data")["log"],
     benchmark:
         step_files("data")["benchmark"]
+    conda:
+        "../../environment.yml"
+    params:
+        data=config["data"],
+        seed=config["seed"],
     script:
         "../scripts/data.py"

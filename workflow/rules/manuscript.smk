@@ -5,51 +5,50 @@
 
 rule numbers:
     input:
-        **numbers_inputs(),
-        src=src("numbers", "step"),
+        flat_files(numbers_files),
+        src=src("numbers.py"),
     output:
-        values="results/manuscript/numbers.parquet",
-        tex="results/manuscript/numbers.tex",
+        values=paths.manuscript_file("numbers.parquet"),
+        tex=paths.manuscript_file("numbers.tex"),
         manifest=step_files("numbers")["manifest"],
-    params:
-        numbers=numbers_params(),
-    conda:
-        "../../environment.yml"
     log:
         step_files("numbers")["log"],
     benchmark:
         step_files("numbers")["benchmark"]
+    conda:
+        "../../environment.yml"
+    params:
+        numbers=numbers_params(),
+        files=numbers_files,
     script:
         "../scripts/numbers.py"
 
 
 rule manuscript:
     input:
-        **manuscript_inputs(),
-        template=f"manuscript/paper.{config['language']}.md",
-        captions="manuscript/captions.yaml",
-        text=manuscript_files(),
-        numbers="results/manuscript/numbers.parquet",
-        numbers_tex="results/manuscript/numbers.tex",
-        src=src("manuscript", "numbers", "tables"),
+        flat_files(manuscript_files),
+        text=manuscript_text_files(),
+        src=src("manuscript.py"),
     output:
-        numbers_json="results/manuscript/numbers.json",
-        markdown="results/manuscript/paper.md",
-        html=report("results/manuscript/paper.html", caption="../report/manuscript.rst",
-                    category="Manuscript"),
-        pdf="results/manuscript/paper.pdf",
-        bundle="results/manuscript/bundle.zip",
-        figures=directory("results/manuscript/figures"),
+        numbers_json=paths.manuscript_file("numbers.json"),
+        markdown=paths.manuscript_file("paper.md"),
+        html=report(
+            paths.manuscript_file("paper.html"),
+            caption="../report/manuscript.rst",
+            category="Manuscript",
+        ),
+        pdf=paths.manuscript_file("paper.pdf"),
+        bundle=paths.manuscript_file("bundle.zip"),
+        figures=directory(paths.manuscript_file("figures")),
+    log:
+        paths.log_file("manuscript"),
+    benchmark:
+        paths.benchmark_file("manuscript")
+    conda:
+        "../../environment.yml"
     params:
         language=config["language"],
         enabled=enabled_flags(),
-        tables=registry.enabled_tables(config),
-        figures=registry.enabled_figures(config),
-    conda:
-        "../../environment.yml"
-    log:
-        "results/logs/manuscript.log",
-    benchmark:
-        "results/benchmarks/manuscript.tsv"
+        files=manuscript_files,
     script:
         "../scripts/manuscript.py"

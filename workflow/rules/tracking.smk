@@ -4,7 +4,7 @@ import json as _json
 import os as _os
 import uuid as _uuid
 
-from lnpaper.config import config_hash, flatten
+from lnpaper.pipeline.config import config_hash, flatten
 
 # Invocation metadata reaches the tracking job through the environment (inherited by local
 # jobs, exported by sbatch), not params: a different command line must not force a rerun.
@@ -15,18 +15,18 @@ _os.environ.setdefault("LNPAPER_SNAKEMAKE_ARGV", _json.dumps(sys.argv))
 rule track:
     input:
         manifests=step_manifests(),
-        src=src("tracking"),
+        src=src("track.py"),
     output:
-        "results/tracking/build.json",
+        paths.TRACKING_BUILD,
+    log:
+        paths.log_file("track"),
+    benchmark:
+        paths.benchmark_file("track")
+    conda:
+        "../../environment.yml"
     params:
         mlflow=config["mlflow"],
         config_hash=config_hash(config),
         config=flatten(config),
-    conda:
-        "../../environment.yml"
-    log:
-        "results/logs/track.log",
-    benchmark:
-        "results/benchmarks/track.tsv"
     script:
         "../scripts/track.py"

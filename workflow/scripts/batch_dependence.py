@@ -1,15 +1,6 @@
-"""Adapter: rule batch_dependence -> lnpaper.batch_dependence.run."""
-from lnpaper import batch_dependence
-from lnpaper.runtime import setup_torch
-from lnpaper.step import StepResult, run_step
+"""Adapter: rule batch_dependence -> lnpaper.experiments.batch_dependence (the uniform experiment interface)."""
 
-# PyTorch's own modules on CPU: the measurement is of their semantics, not of speed
-device = setup_torch(snakemake.threads, "cpu")
+from lnpaper.experiments import batch_dependence
+from lnpaper.pipeline.step import run_experiment
 
-
-def compute(params, inputs, outputs, threads):
-    frames = batch_dependence.run(params["batch_dependence"], params["seed"])
-    return StepResult(frames=frames, metrics=batch_dependence.summary_metrics(frames["stats"]))
-
-
-run_step(snakemake, "experiment", compute, device_used=device)
+run_experiment(snakemake, batch_dependence)

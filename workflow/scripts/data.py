@@ -1,12 +1,6 @@
-"""Adapter: rule data -> lnpaper.data.generate_matrices."""
-from lnpaper.data import generate_matrices
-from lnpaper.step import StepResult, run_step
+"""Adapter: rule data -> lnpaper.experiments.data (the seeded input matrices)."""
 
+from lnpaper.experiments import data
+from lnpaper.pipeline.step import experiment_compute, run_step
 
-def compute(params, inputs, outputs, threads):
-    d = params["data"]
-    frame = generate_matrices(d["shapes"], d["n_seeds"], params["seed"], d["mean"], d["std"])
-    return StepResult(frames={"matrices": frame}, metrics={"n_values": len(frame)})
-
-
-run_step(snakemake, "data", compute)
+run_step(snakemake, "data", experiment_compute(data, kind="data"), uses_torch=True)

@@ -1,17 +1,23 @@
-"""Adapter: rule figure -> lnpaper.figures (draw one figure, save PNG and PDF)."""
-from lnpaper import figures, io, registry
-from lnpaper.config import config_hash
-from lnpaper.step import StepResult, run_step
+"""Adapter: rule figure -> lnpaper.report.figures (draw one figure, save PNG and PDF)."""
+
+from lnpaper.pipeline import io
+from lnpaper.pipeline.config import config_hash
+from lnpaper.pipeline.step import StepContext, StepResult, run_step
+from lnpaper.report import figures
 
 
-def compute(params, inputs, outputs, threads):
-    p = params["figure"]
-    frames = {registry.source_of(key): io.read_parquet(path) for key, path in inputs.items()}
+def compute(ctx: StepContext) -> StepResult:
+    p = ctx.params["figure"]
+    frames = {source: io.read_parquet(path) for source, path in ctx.inputs.items()}
     cfg = {k: v for exp in p["experiments"].values() for k, v in exp.items()}
-    name = snakemake.wildcards.figure
+    name = ctx.wildcards["figure"]
     fig = figures.draw(name, frames, cfg, p["language"])
-    figures.save_figure(fig, outputs["png"], outputs["pdf"],
-                        {"rule": f"figure_{name}", "config_hash": config_hash(params)[:12]})
+    figures.save_figure(
+        fig,
+        ctx.outputs["png"],
+        ctx.outputs["pdf"],
+        {"rule": f"figure_{name}", "config_hash": config_hash(ctx.params)[:12]},
+    )
     return StepResult()
 
 

@@ -1,14 +1,6 @@
-"""Adapter: rule layernorm_stats -> lnpaper.layernorm_stats.run."""
-from lnpaper import io, layernorm_stats
-from lnpaper.runtime import setup_torch
-from lnpaper.step import StepResult, run_step
+"""Adapter: rule layernorm_stats -> lnpaper.experiments.layernorm_stats (the uniform experiment interface)."""
 
+from lnpaper.experiments import layernorm_stats
+from lnpaper.pipeline.step import run_experiment
 
-def compute(params, inputs, outputs, threads):
-    setup_torch(threads, "cpu")
-    frames = layernorm_stats.run(params["layernorm_stats"], io.read_parquet(inputs["matrices"]),
-                                 params["seed"])
-    return StepResult(frames=frames, metrics=layernorm_stats.summary_metrics(frames))
-
-
-run_step(snakemake, "experiment", compute)
+run_experiment(snakemake, layernorm_stats)

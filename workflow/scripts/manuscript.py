@@ -1,20 +1,30 @@
-"""Adapter: rule manuscript -> lnpaper.manuscript.render (numbers.json, paper.html/pdf, bundle)."""
+"""Adapter: rule manuscript -> lnpaper.manuscript.build (numbers.json, paper.html/pdf, bundle).
+
+Not a run_step step: it runs after tracking and writes no manifest, because its captions and
+numbers.json name the MLflow runs of the build it belongs to.
+"""
+
 import logging
 from pathlib import Path
 
-from lnpaper import manuscript
-from lnpaper.provenance import git_state
-from lnpaper.runtime import setup_logging
+from lnpaper.manuscript import build
+from lnpaper.pipeline.provenance import git_state
+from lnpaper.pipeline.runtime import setup_logging
 
 setup_logging(snakemake.log[0])
-inp, p = snakemake.input, snakemake.params
-tables = {t: {ext: inp[f"table__{t}__{ext}"] for ext in ("csv", "md", "tex", "manifest")}
-          for t in p.tables}
-figures = {f: {ext: inp[f"figure__{f}__{ext}"] for ext in ("png", "pdf", "manifest")}
-           for f in p.figures}
-counts = manuscript.render(
-    config=p.enabled, language=p.language, template=Path(inp.template), captions_file=Path(inp.captions),
-    numbers_file=Path(inp.numbers), numbers_tex=Path(inp.numbers_tex), tables=tables, figures=figures,
-    tracking_file=inp.get("tracking"), git=git_state(str(Path(snakemake.scriptdir).parents[1])),
-    out=dict(snakemake.output.items()))
+p = snakemake.params
+files = p.files  # {"tables": {name: {csv, md, tex, manifest}}, "figures": {...}, ...}
+counts = build.render(
+    config=p.enabled,
+    language=p.language,
+    template=Path(files["template"]),
+    captions_file=Path(files["captions"]),
+    numbers_file=Path(files["numbers"]),
+    numbers_tex=Path(files["numbers_tex"]),
+    tables=files["tables"],
+    figures=files["figures"],
+    tracking_file=files.get("tracking"),
+    git=git_state(str(Path(snakemake.scriptdir).parents[1])),
+    out=dict(snakemake.output.items()),
+)
 logging.getLogger("lnpaper").info("manuscript: %s", counts)

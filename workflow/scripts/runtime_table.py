@@ -1,12 +1,12 @@
-"""Adapter: rule runtime -> lnpaper.runtime_table (benchmark files -> runtime.{csv,md})."""
-from lnpaper import runtime_table
-from lnpaper.step import StepResult, run_step
+"""Adapter: rule runtime -> lnpaper.report.runtime_table (benchmark files -> runtime.{csv,md})."""
+
+from lnpaper.pipeline.step import StepContext, StepResult, run_step
+from lnpaper.report import runtime_table
 
 
-def compute(params, inputs, outputs, threads):
-    benchmarks = {k.split("__", 1)[1]: v for k, v in inputs.items() if k.startswith("bench__")}
-    df = runtime_table.build(benchmarks)
-    runtime_table.write(df, outputs["csv"], outputs["md"])
+def compute(ctx: StepContext) -> StepResult:
+    df = runtime_table.build(ctx.inputs["benchmarks"])
+    runtime_table.write(df, ctx.outputs["csv"], ctx.outputs["md"])
     return StepResult(metrics=runtime_table.metrics(df))
 
 

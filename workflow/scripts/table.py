@@ -1,15 +1,18 @@
-"""Adapter: rule table -> lnpaper.tables (build one table, write csv/md/tex)."""
-from lnpaper import io, registry, tables
-from lnpaper.step import StepResult, run_step
+"""Adapter: rule table -> lnpaper.report.tables (build one table, write csv/md/tex)."""
+
+from lnpaper.pipeline import io
+from lnpaper.pipeline.step import StepContext, StepResult, run_step
+from lnpaper.report import formatting, tables
 
 
-def compute(params, inputs, outputs, threads):
-    p = params["table"]
-    frames = {registry.source_of(key): io.read_parquet(path) for key, path in inputs.items()}
+def compute(ctx: StepContext) -> StepResult:
+    p = ctx.params["table"]
+    frames = {source: io.read_parquet(path) for source, path in ctx.inputs.items()}
     cfg = {k: v for exp in p["experiments"].values() for k, v in exp.items()}
     cfg.update(language=p["language"], seed=p["seed"])
-    df = tables.build(snakemake.wildcards.table, frames, cfg)
-    tables.write_table(df, outputs["csv"], outputs["md"], outputs["tex"], p["language"])
+    df = tables.build(ctx.wildcards["table"], frames, cfg)
+    out = ctx.outputs
+    formatting.write_table(df, out["csv"], out["md"], out["tex"], p["language"])
     return StepResult(metrics={"rows": len(df)})
 
 

@@ -1,19 +1,26 @@
-"""Adapter: rule training -> lnpaper.training.merge (join the per-dataset parts)."""
-from lnpaper import io, training
-from lnpaper.step import StepResult, run_step
+"""Adapter: rule training -> lnpaper.experiments.training.merge (join the per-dataset parts)."""
 
-DATASETS = snakemake.params["training"]["datasets"]
-# the parts ran the torch work: their device is this step's device
-DEVICE_USED = ",".join(sorted({io.read_json(snakemake.input[f"{d}__manifest"])["device_used"]
-                               for d in DATASETS}))
+from lnpaper.experiments import training
+from lnpaper.pipeline import io
+from lnpaper.pipeline.step import StepContext, StepResult, run_step
 
 
-def compute(params, inputs, outputs, threads):
-    parts = [{name: io.read_parquet(inputs[f"{d}__{name}"]) for name in training.OUTPUTS}
-             for d in DATASETS]
-    frames = training.merge(parts)
-    return StepResult(frames=frames, metrics=training.summary_metrics(frames["summary"]),
-                      conditions=training.CONDITIONS)
+def compute(ctx: StepContext) -> StepResult:
+    parts = ctx.inputs["parts"]  # dataset -> {output name: path}
+    frames = training.merge(
+        [
+            {name: io.read_parquet(part[name]) for name in training.OUTPUTS}
+            for part in parts.values()
+        ]
+    )
+    # the parts ran the torch work: their device is this step's device
+    used = sorted({io.read_json(path)["device_used"] for path in ctx.inputs["manifests"].values()})
+    return StepResult(
+        frames=frames,
+        metrics=training.summary_metrics(frames),
+        conditions=training.CONDITIONS,
+        extra={"device_used": ",".join(used)},
+    )
 
 
-run_step(snakemake, "experiment", compute, device_used=DEVICE_USED)
+run_step(snakemake, "experiment", compute)

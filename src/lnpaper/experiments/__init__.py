@@ -1,0 +1,1 @@
+"""The experiments of the paper: pure functions from a config slice to tidy frames."""

@@ -1,0 +1,1 @@
+"""The paper as a pipeline target: fill the template, render, stamp, bundle."""

@@ -1,0 +1,219 @@
+"""Fill ``manuscript/paper.<lang>.md``: numbers, tables and figures by name, provenance traces,
+blocks kept only when what they require is built, and numbers.json.
+
+The template refers to everything by name only:
+- ``{{num:MatmulRateNormalOne}}``: a number from numbers.py (its formatted text);
+- ``{{table:scale_behavior}}`` / ``{{figure:matmul_norms}}`` on a line of their own: the table or
+  figure with its caption (manuscript/captions.yaml) and a provenance trace (rule, config hash,
+  git commit, MLflow run id);
+- ``{{#requires matmul table:claims}} ... {{/requires}}``: text kept only when every listed
+  experiment, table or figure is part of the build.
+Whatever belongs to a disabled (or not yet existing) experiment is replaced by a short note, never
+by a broken reference.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from lnpaper.pipeline import registry
+
+NOTES = {
+    "table_off": {
+        "vi": "Bảng *{name}* được lược bỏ: thí nghiệm {exps} bị tắt trong cấu hình.",
+        "en": "Table *{name}* is left out: experiment {exps} is disabled in the config.",
+    },
+    "figure_off": {
+        "vi": "Hình *{name}* được lược bỏ: thí nghiệm {exps} bị tắt trong cấu hình.",
+        "en": "Figure *{name}* is left out: experiment {exps} is disabled in the config.",
+    },
+    "absent": {
+        "vi": "*{name}* chưa có trong pipeline này.",
+        "en": "*{name}* is not part of this pipeline yet.",
+    },
+    "block_off": {
+        "vi": "Phần này được lược bỏ vì {what} không có trong lần dựng này.",
+        "en": "This part is left out because {what} is not part of this build.",
+    },
+    "number_off": {"vi": "không có", "en": "n/a"},
+    "trace": {"vi": "Nguồn gốc", "en": "Provenance"},
+    "config": {"vi": "cấu hình", "en": "config"},
+    "untracked": {"vi": "không theo dõi", "en": "untracked"},
+}
+
+DIRECTIVE = re.compile(r"\{\{(num|table|figure):([A-Za-z_]+)\}\}")
+COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
+BLOCK = re.compile(r"\{\{#requires ([^}]*)\}\}(.*?)\{\{/requires\}\}", re.S)
+
+
+def note(key: str, language: str, **kw) -> str:
+    return NOTES[key].get(language, NOTES[key]["en"]).format(**kw)
+
+
+@dataclass
+class Build:
+    """What this build contains and who made it: the inputs of the fill step."""
+
+    config: dict
+    language: str
+    numbers: pd.DataFrame  # numbers.parquet: name, value, text, ...
+    tables: dict[str, str]  # enabled table -> its Markdown
+    captions: dict[str, dict[str, str]]  # "table:x" / "figure:x" -> {vi, en}
+    traces: dict[str, dict[str, str]]  # step -> {rule, config_hash, git_commit, mlflow_run_id}
+
+
+# ---------------------------------------------------------------- provenance
+
+
+def trace(step: str, manifest: dict | None, tracking: dict | None, git: dict) -> dict[str, str]:
+    """rule, config hash, git commit and MLflow run id of one step ("untracked" without MLflow)."""
+    run = (tracking or {}).get("steps", {}).get(step, {}).get("run_id", "untracked")
+    commit = git.get("commit", "unknown")[:12]
+    if git.get("dirty") == "true":
+        commit += "+dirty"  # built from uncommitted changes
+    return {
+        "rule": step,
+        "config_hash": (manifest or {}).get("params_hash", "unknown")[:12],
+        "git_commit": commit,
+        "mlflow_run_id": run,
+    }
+
+
+def trace_text(t: dict[str, str], language: str) -> str:
+    run = t["mlflow_run_id"]
+    run = note("untracked", language) if run == "untracked" else run
+    return (
+        f"{note('trace', language)}: `{t['rule']}` · {note('config', language)} "
+        f"`{t['config_hash']}` · commit `{t['git_commit']}` · MLflow `{run}`"
+    )
+
+
+# ---------------------------------------------------------------- availability
+
+
+def status(kind: str, name: str, config: dict) -> tuple[bool, str]:
+    """(available, reason) of a table or figure under this config."""
+    if kind == "table":
+        known = name in registry.TABLES or name == "claims"
+        on = name in registry.enabled_tables(config)
+    else:
+        known = name in registry.FIGURES
+        on = name in registry.enabled_figures(config)
+    if on:
+        return True, ""
+    if not known:
+        return False, "absent"
+    sources = registry.TABLES.get(name, []) if kind == "table" else registry.FIGURES[name]
+    off = sorted(
+        {registry.experiment_of(s) for s in sources} - set(registry.enabled_experiments(config))
+    )
+    return False, ", ".join(f"`{e}`" for e in off) or "?"
+
+
+def requirement_met(token: str, config: dict) -> bool:
+    if ":" in token:
+        kind, name = token.split(":", 1)
+        return status(kind, name, config)[0]
+    return token in registry.enabled_experiments(config)
+
+
+# ---------------------------------------------------------------- filling the template
+
+
+def _caption(build: Build, kind: str, name: str) -> str:
+    text = build.captions.get(f"{kind}:{name}", {})
+    return text.get(build.language) or text.get("en") or name
+
+
+def _table_block(build: Build, name: str) -> str:
+    ok, why = status("table", name, build.config)
+    if not ok:
+        key = "absent" if why == "absent" else "table_off"
+        return f"> {note(key, build.language, name=name, exps=why)}"
+    t = trace_text(build.traces[f"table_{name}"], build.language)
+    return f"{build.tables[name].rstrip()}\n\n: {_caption(build, 'table', name)} [{t}]{{.trace}}"
+
+
+def _figure_block(build: Build, name: str, ext: str) -> str:
+    ok, why = status("figure", name, build.config)
+    if not ok:
+        key = "absent" if why == "absent" else "figure_off"
+        return f"> {note(key, build.language, name=name, exps=why)}"
+    t = trace_text(build.traces[f"figure_{name}"], build.language)
+    return (
+        f"![{_caption(build, 'figure', name)} [{t}]{{.trace}}](figures/{name}.{ext})"
+        f"{{#fig:{name} width=3.5in}}"
+    )
+
+
+def _number(build: Build, name: str) -> str:
+    rows = build.numbers[build.numbers["name"] == name]
+    if len(rows) == 0:
+        from lnpaper.report.numbers import SPEC
+
+        if not any(n.name == name for n in SPEC):
+            raise KeyError(f"manuscript refers to unknown number {name!r}")
+        return f'[{note("number_off", build.language)}]{{.num-missing data-name="{name}"}}'
+    return f'[{rows["text"].iloc[0]}]{{.num data-name="{name}"}}'
+
+
+def fill(template: str, build: Build, figure_ext: str = "png") -> str:
+    """The template with every directive replaced (see the module docstring)."""
+
+    def block(m):
+        missing = [tok for tok in m.group(1).split() if not requirement_met(tok, build.config)]
+        if not missing:
+            return m.group(2)
+        what = ", ".join(f"`{tok}`" for tok in missing)
+        return f"\n> {note('block_off', build.language, what=what)}\n"
+
+    text = BLOCK.sub(block, COMMENT.sub("", template))  # comments are notes to authors
+
+    def directive(m):
+        kind, name = m.groups()
+        if kind == "num":
+            return _number(build, name)
+        if kind == "table":
+            return _table_block(build, name)
+        return _figure_block(build, name, figure_ext)
+
+    return DIRECTIVE.sub(directive, text)
+
+
+def referenced(template: str, kind: str) -> list[str]:
+    """Names of the numbers / tables / figures a template refers to, in order of first use."""
+    seen: dict[str, None] = {}
+    for m in DIRECTIVE.finditer(COMMENT.sub("", template)):
+        if m.group(1) == kind:
+            seen.setdefault(m.group(2))
+    return list(seen)
+
+
+# ---------------------------------------------------------------- numbers.json
+
+
+def numbers_json(numbers: pd.DataFrame, tracking: dict | None, git: dict) -> dict:
+    """Every quoted number with its text, source file, producing step and MLflow run."""
+    runs = (tracking or {}).get("steps", {})
+    out = {}
+    for r in numbers.itertuples():
+        out[r.name] = {
+            "value": None if math.isnan(r.value) else float(r.value),
+            "text": r.text,
+            "tex": r.tex,
+            "source": r.source,
+            "file": r.file,
+            "step": r.step,
+            "mlflow_run_id": runs.get(r.step, {}).get("run_id", "untracked"),
+        }
+    return {
+        "numbers": out,
+        "order": list(numbers["name"]),
+        "mlflow_build_run_id": (tracking or {}).get("build_run_id", "untracked"),
+        "git_commit": git.get("commit", "unknown"),
+        "git_dirty": git.get("dirty", "unknown"),
+    }

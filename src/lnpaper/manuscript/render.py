@@ -1,0 +1,128 @@
+"""Render the filled Markdown: HTML (pandoc, self-contained) and PDF (pandoc -> Typst)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lnpaper.pipeline import io
+
+TITLE = {
+    "vi": "Layer Normalization: ổn định số học, kiểm chứng lại bằng thực nghiệm",
+    "en": "Layer Normalization: numerical stability, re-examined by experiment",
+}
+
+HTML_STYLE = """<style>
+body { max-width: 48em; }
+table { font-size: 0.75em; }
+.trace { font-size: 0.8em; color: #555; }
+figure img { width: 3.5in; max-width: 100%; }
+blockquote { color: #555; font-style: italic; }
+</style>
+"""
+
+TYPST_HEADER = """#set text(font: ("Libertinus Serif", "DejaVu Serif"))
+#show figure.where(kind: table): set text(size: 6pt)
+#show figure.where(kind: table): set block(breakable: true)
+#show table: set par(justify: false)
+#show figure.caption: set text(size: 8pt)
+#show math.equation: set text(font: ("New Computer Modern Math", "DejaVu Serif"))
+"""
+
+
+def _pandoc_args(language: str, title: str) -> list[str]:
+    # --columns: pipe tables wider than this get fixed relative widths; we want natural widths
+    return [
+        "--standalone",
+        "--columns=100000",
+        "--metadata",
+        f"lang={language}",
+        "--metadata",
+        f"title={title}",
+    ]
+
+
+def render_html(
+    markdown: str, html_path: Path, resource_dir: Path, language: str, title: str
+) -> None:
+    """Self-contained HTML: images embedded, math as MathML (nothing fetched from the network)."""
+    import pypandoc
+
+    header = resource_dir / ".style.html"
+    header.write_text(HTML_STYLE, encoding="utf-8")
+    try:
+        with io.atomic_path(html_path) as tmp:
+            pypandoc.convert_text(
+                markdown,
+                "html5",
+                format="markdown",
+                outputfile=str(tmp),
+                extra_args=_pandoc_args(language, title)
+                + [
+                    "--embed-resources",
+                    "--mathml",
+                    "--include-in-header",
+                    str(header),
+                    f"--resource-path={resource_dir}",
+                ],
+            )
+    finally:
+        header.unlink(missing_ok=True)
+
+
+def typst_source(markdown: str, language: str, title: str) -> str:
+    import pypandoc
+
+    return pypandoc.convert_text(
+        markdown,
+        "typst",
+        format="markdown",
+        extra_args=_pandoc_args(language, title)
+        + ["-V", "papersize=a4", "-V", f"header-includes={TYPST_HEADER}"],
+    )
+
+
+def font_paths() -> list[str]:
+    """DejaVu fonts shipped with matplotlib: full Vietnamese coverage without system packages."""
+    import matplotlib
+
+    return [str(Path(matplotlib.__file__).parent / "mpl-data/fonts/ttf")]
+
+
+def render_pdf(
+    markdown: str, pdf_path: Path, resource_dir: Path, language: str, title: str
+) -> None:
+    """PDF through Typst (installed from PyPI by the project's own set-up)."""
+    import typst
+
+    src = resource_dir / ".paper.typ"
+    src.write_text(typst_source(markdown, language, title), encoding="utf-8")
+    try:
+        with io.atomic_path(pdf_path) as tmp:
+            typst.compile(
+                str(src), output=str(tmp), root=str(resource_dir), font_paths=font_paths()
+            )
+    finally:
+        src.unlink(missing_ok=True)
+
+
+def render_pages(
+    markdown: str, out_pattern: str, resource_dir: Path, language: str, ppi: int = 80
+) -> None:
+    """PNG images of the PDF's pages (``out_pattern`` like 'page{p}.png'), to look at them."""
+    import typst
+
+    src = resource_dir / ".pages.typ"
+    src.write_text(
+        typst_source(markdown, language, TITLE.get(language, TITLE["en"])), encoding="utf-8"
+    )
+    try:
+        typst.compile(
+            str(src),
+            output=out_pattern,
+            format="png",
+            ppi=ppi,
+            root=str(resource_dir),
+            font_paths=font_paths(),
+        )
+    finally:
+        src.unlink(missing_ok=True)

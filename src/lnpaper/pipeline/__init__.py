@@ -1,0 +1,1 @@
+"""Infrastructure every step shares: config, paths, registry, step runner, io, deps."""

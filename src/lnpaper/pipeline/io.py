@@ -1,0 +1,112 @@
+"""Atomic, deterministic file writes: a killed job never leaves a half-written output behind.
+
+Every writer goes to a temporary name in the destination folder, then ``os.replace`` renames
+it, so readers see either the old file or the complete new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import glob
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from lnpaper.pipeline.faults import pause_point
+
+# What to do when the disk refuses a write (the message is all the user sees of it).
+_REMEDY = {
+    errno.ENOSPC: "the disk is full: free space (or move results/ to a bigger disk) and rerun snakemake",
+    errno.EDQUOT: "the disk quota is used up: free space and rerun snakemake",
+    errno.EROFS: "the file system is read-only: remount it read-write (or run from a writable copy) "
+    "and rerun snakemake",
+    errno.EACCES: "permission denied: make the folder writable (chmod u+w) and rerun snakemake",
+    errno.EPERM: "operation not permitted (immutable file?): make it writable (chattr -i) and rerun "
+    "snakemake",
+}
+
+
+class OutputWriteError(OSError):
+    """An output could not be written; the message names the file and the remedy."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # a writer killed (SIGKILL, power loss) before its rename leaves its temporary file; the
+        # rule that owns ``path`` is the only writer of these names, so they are safe to remove
+        for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        try:
+            yield tmp
+            pause_point(path.name)  # test-only hook (inert by default), see lnpaper.faults
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise _write_error(path, exc) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _write_error(path: Path, exc: OSError) -> OSError:
+    if exc.errno not in _REMEDY:
+        return exc
+    return OutputWriteError(
+        exc.errno,
+        f"cannot write {path}: {exc.strerror}; {_REMEDY[exc.errno]}. "
+        f"Nothing was half-written: the previous version of this file, if "
+        f"any, is unchanged",
+    )
+
+
+def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Parquet without the pandas index; same frame, same bytes."""
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+
+
+def read_parquet(path: str | os.PathLike) -> pd.DataFrame:
+    return pd.read_parquet(path, engine="pyarrow")
+
+
+def write_text(text: str, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_bytes(data: bytes, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_json(obj: object, path: str | os.PathLike) -> None:
+    write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", path)
+
+
+def read_json(path: str | os.PathLike) -> object:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,46 @@
+"""Every path under ``results/``, spelled once. The rules, the registry, the numbers and the claims
+table's ``source`` column all ask this module; wildcards pass through as ``{name}``.
+"""
+
+from __future__ import annotations
+
+RESULTS = "results"
+DATA = f"{RESULTS}/data/matrices.parquet"
+TRACKING_BUILD = f"{RESULTS}/tracking/build.json"
+RUNTIME_CSV = f"{RESULTS}/tables/runtime.csv"
+RUNTIME_MD = f"{RESULTS}/tables/runtime.md"
+REPORT_ZIP = f"{RESULTS}/report.zip"
+
+
+def experiment_file(source: str) -> str:
+    """'matmul/growth' -> results/experiments/matmul/growth.parquet."""
+    return f"{RESULTS}/experiments/{source}.parquet"
+
+
+def training_part_file(dataset: str, name: str) -> str:
+    """One dataset's share of a training output (joined by rule training)."""
+    return f"{RESULTS}/experiments/training/parts/{dataset}/{name}.parquet"
+
+
+def table_file(name: str, ext: str) -> str:
+    return f"{RESULTS}/tables/{name}.{ext}"
+
+
+def figure_file(name: str, ext: str) -> str:
+    return f"{RESULTS}/figures/{name}.{ext}"
+
+
+def manuscript_file(name: str) -> str:
+    return f"{RESULTS}/manuscript/{name}"
+
+
+def manifest_file(step: str) -> str:
+    return f"{RESULTS}/manifests/{step}.json"
+
+
+def log_file(step: str) -> str:
+    return f"{RESULTS}/logs/{step}.log"
+
+
+def benchmark_file(step: str) -> str:
+    return f"{RESULTS}/benchmarks/{step}.tsv"

@@ -1,0 +1,103 @@
+"""What the pipeline produces: experiments with their Parquet outputs, and the tables and figures
+built from them. The Snakefile, the manuscript and the tests all read this one map.
+
+An experiment switched off in config (``<experiment>.enabled: false``) removes its tables and
+figures from the build; a table or figure that needs several experiments appears once all exist.
+"""
+
+from __future__ import annotations
+
+from lnpaper.pipeline import paths
+
+# experiment -> Parquet outputs (results/experiments/<experiment>/<name>.parquet)
+EXPERIMENTS: dict[str, list[str]] = {
+    "matmul": ["trajectories", "growth"],
+    "layernorm_stats": ["stats", "correlation", "eps_placement", "invariances"],
+    "affine": ["stats"],
+    "precision": ["errors"],
+    "training": ["summary", "curves", "layer_grads"],
+    "batch_dependence": ["stats"],
+    "transformer": ["grads", "summary", "curves"],
+}
+
+# table -> the experiment outputs it is built from ("experiment/name")
+TABLES: dict[str, list[str]] = {
+    "scale_behavior": ["matmul/growth"],
+    "ln_before_after": ["layernorm_stats/stats"],
+    "ln_correlation": ["layernorm_stats/stats", "layernorm_stats/correlation"],
+    "affine_grid": ["affine/stats"],
+    "eps_placement": ["layernorm_stats/eps_placement"],
+    "invariances": ["layernorm_stats/invariances"],
+    "precision": ["precision/errors"],
+    "normalizer_comparison": ["training/summary"],
+    "bn_vs_ln": ["batch_dependence/stats"],
+    "transformer_pre_post": ["transformer/summary", "transformer/grads"],
+}
+
+# figure -> the experiment outputs it is drawn from
+FIGURES: dict[str, list[str]] = {
+    "matmul_norms": ["matmul/trajectories", "matmul/growth"],
+    "ln_distributions": ["layernorm_stats/stats"],
+    "ln_correlation": ["layernorm_stats/correlation"],
+    "affine_grid": ["affine/stats"],
+    "eps_placement": ["layernorm_stats/eps_placement"],
+    "precision": ["precision/errors"],
+    "training_curves": ["training/curves"],
+    "grad_norms": ["training/layer_grads"],
+    "batch_dependence": ["batch_dependence/stats"],
+    "transformer_grads": ["transformer/grads"],
+}
+
+# The claims table checks the paper's statements against whichever of these exist: its sources
+# are optional, so it is built from the enabled experiments (claims.py marks the others).
+CLAIMS_SOURCES: list[str] = [
+    "matmul/growth",
+    "layernorm_stats/stats",
+    "layernorm_stats/correlation",
+    "layernorm_stats/eps_placement",
+    "affine/stats",
+    "precision/errors",
+    "training/summary",
+    "batch_dependence/stats",
+    "transformer/grads",
+    "transformer/summary",
+]
+
+
+def experiment_of(source: str) -> str:
+    return source.split("/", 1)[0]
+
+
+def enabled_experiments(config: dict) -> list[str]:
+    return [e for e in EXPERIMENTS if config.get(e, {}).get("enabled", True)]
+
+
+def available(sources: list[str], config: dict) -> bool:
+    """True when every experiment the sources come from is enabled."""
+    on = set(enabled_experiments(config))
+    return all(experiment_of(s) in on for s in sources)
+
+
+def claims_sources(config: dict) -> list[str]:
+    """The experiment outputs the claims table reads under this config (enabled ones only)."""
+    on = set(enabled_experiments(config))
+    return [s for s in CLAIMS_SOURCES if experiment_of(s) in on]
+
+
+def enabled_tables(config: dict) -> list[str]:
+    """Every table of this build; ``claims`` (its own rule) last, when any source exists."""
+    tables = [t for t, src in TABLES.items() if available(src, config)]
+    return tables + (["claims"] if claims_sources(config) else [])
+
+
+def table_sources(table: str, config: dict) -> list[str]:
+    """The experiment outputs a table is built from under this config."""
+    return claims_sources(config) if table == "claims" else TABLES[table]
+
+
+def enabled_figures(config: dict) -> list[str]:
+    return [f for f, src in FIGURES.items() if available(src, config)]
+
+
+def experiment_path(source: str) -> str:
+    return paths.experiment_file(source)

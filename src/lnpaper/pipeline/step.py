@@ -1,0 +1,202 @@
+"""Run one pipeline step from a Snakemake script: set up threads and device, time it, write its
+outputs atomically, and leave a manifest (params, metrics, versions, digests) that the tracking
+step logs to MLflow.
+
+Compute jobs never talk to MLflow themselves: tracking is its own step, so a tracking outage or
+a locked store can never fail or roll back a finished computation.
+
+The rule-script contract: a rule passes its config slice as params, and the files it reads as
+one params entry ``files`` (a name -> path mapping, nested where a step reads groups of files,
+e.g. ``{"tables": {"claims": {"csv": ..., "md": ...}}}``); its ``input`` lists the same paths
+flat (``common.smk: flat_files``) so Snakemake sees them. Scripts get that structure back as
+``ctx.inputs``, never by splitting input names apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+
+from lnpaper.pipeline import io
+from lnpaper.pipeline.config import config_hash, flatten
+from lnpaper.pipeline.provenance import host_info, versions
+from lnpaper.pipeline.runtime import Progress, setup_logging, setup_torch
+
+log = logging.getLogger("lnpaper")
+
+
+@dataclass
+class StepResult:
+    """What a step computed: Parquet frames by output name, summary metrics, extra files."""
+
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    conditions: dict[str, Any] | None = None  # how tracking splits results into condition runs
+    extra: dict[str, Any] = field(default_factory=dict)  # more manifest keys, e.g. device_used
+
+
+@dataclass
+class StepContext:
+    """Everything a step's compute function may use; no compute reads the snakemake object."""
+
+    step: str  # "matmul", "table_scale_behavior", ...
+    params: dict  # the rule's config slice (without ``files``)
+    inputs: dict  # the rule's ``files`` structure: name -> path, or nested groups of them
+    outputs: dict[str, str]  # output name -> path (without the manifest)
+    threads: int
+    wildcards: dict[str, str]
+    device: str = "cpu"  # the torch device set up for this step (experiments only)
+
+
+def flat_paths(tree: Any) -> list[str]:
+    """Every path in a ``files`` structure, in a fixed order."""
+    if isinstance(tree, dict):
+        return [p for key in sorted(tree) for p in flat_paths(tree[key])]
+    if isinstance(tree, (list, tuple)):
+        return [p for item in tree for p in flat_paths(item)]
+    return [str(tree)]
+
+
+def build_manifest(
+    step: str,
+    kind: str,
+    params: dict,
+    result: StepResult,
+    inputs: dict,
+    outputs: dict,
+    timing: dict,
+    extra: dict | None = None,
+) -> dict:
+    return {
+        "step": step,
+        "kind": kind,
+        "params": flatten(params),
+        "params_hash": config_hash(params),
+        "metrics": {k: float(v) for k, v in sorted(result.metrics.items())},
+        "conditions": result.conditions,
+        "inputs": {
+            name: {"path": str(p), "sha256": io.file_digest(p)} for name, p in inputs.items()
+        },
+        "outputs": {
+            name: {"path": str(p), "sha256": io.file_digest(p)} for name, p in outputs.items()
+        },
+        "versions": versions(),
+        "host": host_info(),
+        "timing": timing,
+        **(extra or {}),
+    }
+
+
+def named_items(namedlist) -> dict[str, str]:
+    """Snakemake's Namedlist -> {name: path} for its named entries."""
+    return {name: str(path) for name, path in namedlist.items()}
+
+
+def context_from(smk, uses_torch: bool) -> StepContext:
+    """The StepContext of a Snakemake job (threads and device set up when it runs torch)."""
+    params = dict(smk.params.items())
+    files = params.pop("files", {})
+    outputs = named_items(smk.output)
+    outputs.pop("manifest", None)
+    device = setup_torch(smk.threads, params.get("device", "cpu")) if uses_torch else "cpu"
+    return StepContext(
+        step=Path(smk.output.manifest).stem,
+        params=params,
+        inputs=files,
+        outputs=outputs,
+        threads=smk.threads,
+        wildcards=dict(smk.wildcards.items()),
+        device=device,
+    )
+
+
+def _flat_inputs(tree: Any, prefix: str = "") -> dict[str, str]:
+    """{"a": {"b": path}} -> {"a/b": path}: manifest names of the input files."""
+    if isinstance(tree, dict):
+        out: dict[str, str] = {}
+        for key in sorted(tree):
+            out.update(_flat_inputs(tree[key], f"{prefix}/{key}" if prefix else str(key)))
+        return out
+    return {prefix: str(tree)}
+
+
+def execute(
+    ctx: StepContext, kind: str, compute: Callable[[StepContext], StepResult], manifest: str
+) -> None:
+    """Compute, write the frames to the outputs of the same name, then the manifest (last, so its
+    presence means success)."""
+    log.info("step %s: start (threads=%s, device=%s)", ctx.step, ctx.threads, ctx.device)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    result = compute(ctx)
+    for name, frame in result.frames.items():
+        if name not in ctx.outputs:
+            raise KeyError(
+                f"step {ctx.step} produced '{name}' but the rule declares no such output"
+            )
+        io.write_parquet(frame, ctx.outputs[name])
+    timing = {
+        "wall_s": time.perf_counter() - wall0,
+        "cpu_s": time.process_time() - cpu0,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "threads": ctx.threads,
+        "pid": os.getpid(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    extra = {
+        **({"device_used": ctx.device} if kind.startswith("experiment") else {}),
+        **result.extra,
+    }
+    doc = build_manifest(
+        ctx.step, kind, ctx.params, result, _flat_inputs(ctx.inputs), ctx.outputs, timing, extra
+    )
+    io.write_json(doc, manifest)
+    log.info("step %s: done in %.2f s", ctx.step, timing["wall_s"])
+
+
+def run_step(
+    smk, kind: str, compute: Callable[[StepContext], StepResult], uses_torch: bool = False
+) -> None:
+    """Adapter body for ``workflow/scripts``: build the context, compute, write everything."""
+    setup_logging(smk.log[0] if smk.log else None)
+    execute(context_from(smk, uses_torch), kind, compute, smk.output.manifest)
+
+
+def experiment_compute(
+    module: ModuleType, kind: str = "experiment"
+) -> Callable[[StepContext], StepResult]:
+    """The compute function of an experiment module with the uniform interface
+    ``run(cfg, *, seed, inputs, device, progress)`` and ``summary_metrics(frames)``."""
+    name = module.__name__.rsplit(".", 1)[-1]
+
+    def compute(ctx: StepContext) -> StepResult:
+        cfg = ctx.params[name]
+        if hasattr(module, "for_wildcards"):
+            cfg = module.for_wildcards(cfg, ctx.wildcards)
+        frames_in = {key: io.read_parquet(path) for key, path in ctx.inputs.items()}
+        frames = module.run(
+            cfg,
+            seed=ctx.params.get("seed", 0),
+            inputs=frames_in,
+            device=ctx.device,
+            progress=Progress(ctx.step),
+        )
+        conditions = getattr(module, "CONDITIONS", None) if kind == "experiment" else None
+        return StepResult(
+            frames=frames, metrics=module.summary_metrics(frames), conditions=conditions
+        )
+
+    return compute
+
+
+def run_experiment(smk, module: ModuleType, kind: str = "experiment") -> None:
+    """The whole adapter of an experiment rule: ``run_experiment(snakemake, matmul)``."""
+    run_step(smk, kind, experiment_compute(module, kind), uses_torch=True)

@@ -1,0 +1,1 @@
+"""Tables, figures, claims and quoted numbers, built from the experiments' frames."""

@@ -1,0 +1,492 @@
+"""Every number the manuscript quotes, defined once: name -> (source file, extraction, format).
+
+The ``numbers`` rule reads the sources (table CSVs, experiment Parquet, the config) and writes
+``results/manuscript/numbers.tex`` (one ``\\newcommand`` per number, fixed precision, spec order,
+so unchanged numbers give unchanged bytes) and ``numbers.parquet`` (value, text, source, step).
+The manuscript rule adds the MLflow run of each source step and writes ``numbers.json``.
+
+A number belongs to a table, an experiment or the config: when its table or experiment is not in
+the build (disabled, or not yet part of the pipeline) it simply drops out. A number whose source
+exists but lacks the row it needs (a scale not in the config) has value NaN and renders as "–".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from lnpaper.pipeline import paths, registry
+from lnpaper.report.summaries import (
+    reference_dataset,
+    reference_depth,
+    reference_layers,
+    reference_n,
+)
+
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+@dataclass(frozen=True)
+class Number:
+    """One quoted number. ``source`` is "table:<name>", "experiment:<exp>/<output>", "config"
+    or "config:<exp>" (a config value of one experiment: it drops out with the experiment)."""
+
+    name: str
+    source: str
+    extract: Callable[[object], float]
+    digits: int = 3  # decimals for "fixed", significant decimals of the mantissa for "sci"
+    style: str = "fixed"  # fixed | int | sci
+
+    @property
+    def kind(self) -> str:
+        return self.source.split(":", 1)[0]
+
+    @property
+    def ref(self) -> str:
+        return self.source.split(":", 1)[1] if ":" in self.source else ""
+
+
+SPEC: list[Number] = []
+MACRO_NAME = re.compile(r"^[A-Za-z]+$")  # TeX control words: letters only
+
+
+def number(name: str, source: str, digits: int = 3, style: str = "fixed"):
+    def register(fn):
+        if not MACRO_NAME.match(name) or any(n.name == name for n in SPEC):
+            raise ValueError(f"number name {name!r} must be letters only and unique")
+        SPEC.append(Number(name, source, fn, digits, style))
+        return fn
+
+    return register
+
+
+# ---------------------------------------------------------------- extraction helpers
+
+
+def pick(df: pd.DataFrame, col: str, **where) -> float:
+    """The single value of ``col`` in the row matching ``where`` (floats compared with isclose)."""
+    mask = pd.Series(True, index=df.index)
+    for key, want in where.items():
+        if isinstance(want, float):
+            mask &= (
+                df[key].astype(float).map(lambda v, want=want: math.isclose(v, want, abs_tol=1e-12))
+            )
+        else:
+            mask &= df[key] == want
+    rows = df.loc[mask, col]
+    if len(rows) != 1:
+        raise LookupError(f"{len(rows)} rows for {where} (need exactly 1)")
+    return float(rows.iloc[0])
+
+
+# ---------------------------------------------------------------- the numbers, by experiment
+
+
+@number("Seed", "config", style="int")
+def _seed(cfg):
+    return cfg["seed"]
+
+
+# matmul: Table 5.1 of the paper, measured growth rates of ln||A_k|| (table scale_behavior)
+SCALE_WORDS = {0.5: "Half", 1.0: "One", 1.5: "OneHalf", 2.0: "Two"}
+DIST_WORDS = {"normal": "Normal", "scaled_normal": "Scaled", "orthogonal": "Orthogonal"}
+
+number("MatmulRefN", "table:scale_behavior", style="int")(lambda t: reference_n(t))
+number("MatmulSteps", "config:matmul", style="int")(lambda cfg: cfg["matmul"]["steps"])
+number("MatmulSeeds", "config:matmul", style="int")(lambda cfg: cfg["matmul"]["n_seeds"])
+
+
+def _growth(col: str, dist: str, scale: float):
+    return lambda t: pick(t, col, b_dist=dist, n=reference_n(t), scale=scale)
+
+
+# the paper's four scales with N(0,1) entries; N(0,1/n) only at its near-critical s = 1
+for _dist, _scales in (("normal", SCALE_WORDS), ("scaled_normal", {1.0: "One"})):
+    for _scale, _word in _scales.items():
+        number(f"MatmulRate{DIST_WORDS[_dist]}{_word}", "table:scale_behavior")(
+            _growth("growth_rate_mean", _dist, _scale)
+        )
+        number(f"MatmulTheory{DIST_WORDS[_dist]}{_word}", "table:scale_behavior")(
+            _growth("growth_rate_theory", _dist, _scale)
+        )
+for _scale, _word in SCALE_WORDS.items():
+    number(f"MatmulOverflowNormal{_word}", "table:scale_behavior", style="int")(
+        _growth("overflow_step_median", "normal", _scale)
+    )
+for _scale, _word in ((0.5, "Half"), (2.0, "Two")):  # the range of growth factors
+    number(f"MatmulFactorNormal{_word}", "table:scale_behavior", digits=2)(
+        _growth("growth_factor", "normal", _scale)
+    )
+number("MatmulCriticalTheoryNormal", "table:scale_behavior", digits=4)(
+    lambda t: pick(t, "critical_scale_theory", b_dist="normal", n=reference_n(t), scale=1.0)
+)
+number("MatmulCriticalMeasuredNormal", "table:scale_behavior", digits=4)(
+    lambda t: pick(t, "critical_scale_measured", b_dist="normal", n=reference_n(t), scale=1.0)
+)
+number("MatmulLnNorm", "table:scale_behavior", digits=2)(
+    lambda t: pick(t, "ln_norm", b_dist="normal", n=reference_n(t), scale=2.0)
+)
+
+
+# layernorm_stats: section 4.1.2 of the paper (tables ln_before_after, ln_correlation)
+def _after(col: str, shape: str, over: str):
+    return lambda t: pick(t, col, shape=shape, normalized_over=over, stage="after")
+
+
+number("LnEps", "config", digits=0, style="sci")(lambda cfg: cfg["layernorm_stats"]["eps"])
+number("LnStdUnbiasedTen", "table:ln_before_after", digits=4)(_after("std_unbiased", "3x10", "row"))
+number("LnStdUnbiasedThirty", "table:ln_before_after", digits=4)(
+    _after("std_unbiased", "30x30", "row")
+)
+number("LnStdBiasedThirty", "table:ln_before_after", digits=4)(_after("std_biased", "30x30", "row"))
+number("LnMaxAbsMeanAfter", "table:ln_before_after", digits=1, style="sci")(
+    lambda t: t.loc[t["stage"] == "after", "max_abs_group_mean"].max()
+)
+
+
+def _pearson(col: str, k: int):
+    return lambda t: pick(t, col, source="iid", group_size=k, input_mean=0.0)
+
+
+for _k, _word in ((3, "Three"), (10, "Ten")):
+    number(f"LnPearsonK{_word}", "table:ln_correlation", digits=4)(_pearson("pearson_r_mean", _k))
+    number(f"LnPearsonTheoryK{_word}", "table:ln_correlation", digits=4)(
+        _pearson("pearson_r_theory", _k)
+    )
+number("LnPearsonWhole", "table:ln_correlation", digits=4)(
+    lambda t: t.loc[t["normalized_over"] == "all", "pearson_r_mean"].min()
+)
+
+
+def _eps_sigma(e: pd.DataFrame) -> float:
+    """The sigma the text quotes: the 1e-3 of the science notes when it was run, else the smallest."""
+    return 1e-3 if (e["sigma"] - 1e-3).abs().min() < 1e-12 else float(e["sigma"].min())
+
+
+number("LnEpsSigma", "experiment:layernorm_stats/eps_placement", digits=0, style="sci")(_eps_sigma)
+number("LnEpsStdTorch", "experiment:layernorm_stats/eps_placement", digits=3)(
+    lambda e: pick(e, "output_std", sigma=_eps_sigma(e), formula="torch")
+)
+number("LnEpsStdPaper", "experiment:layernorm_stats/eps_placement", digits=3)(
+    lambda e: pick(e, "output_std", sigma=_eps_sigma(e), formula="paper")
+)
+
+
+# affine: section 4.1.3, gamma and beta set by hand (table affine_grid)
+number("AffineSeeds", "table:affine_grid", style="int")(lambda t: t["n_seeds"].max())
+number("AffineMeanGammaThreeBetaFive", "table:affine_grid", digits=4)(
+    lambda t: pick(t, "mean", gamma=3.0, beta=5.0)
+)
+number("AffineStdGammaThreeBetaFive", "table:affine_grid", digits=4)(
+    lambda t: pick(t, "std_biased", gamma=3.0, beta=5.0)
+)
+number("AffineMaxMeanError", "table:affine_grid", digits=1, style="sci")(
+    lambda t: t["max_abs_mean_error"].max()
+)
+number("AffineMaxStdError", "table:affine_grid", digits=1, style="sci")(
+    lambda t: t["max_abs_std_error"].max()
+)
+
+
+# claims audit (table claims, built by the lead's step once it exists)
+for _verdict, _word in (("holds", "Hold"), ("fails", "Fail"), ("holds_only_if", "HoldOnlyIf")):
+    number(f"Claims{_word}", "table:claims", style="int")(
+        lambda t, v=_verdict: float((t["verdict"] == v).sum())
+    )
+number("ClaimsTotal", "table:claims", style="int")(lambda t: float(len(t)))
+
+
+# training: section 4.1.4, deep ReLU MLPs with each normalization (table normalizer_comparison,
+# means over seeds); the text quotes the plain MLP on digits at the reference depth
+NORM_WORDS = {
+    "none": "None",
+    "layernorm": "LayerNorm",
+    "rmsnorm": "RmsNorm",
+    "batchnorm": "BatchNorm",
+    "groupnorm": "GroupNorm",
+    "dyt": "Dyt",
+}
+CONFIG_KEYS = {
+    "training": ["lr", "steps", "batch_size", "width"],
+    "transformer": ["lr", "steps", "warmup_steps"],
+}
+
+
+def _train(col: str, norm: str, deepest: bool = False, arch: str = "plain"):
+    def get(t):
+        depth = int(t["depth"].max()) if deepest else reference_depth(t)
+        return pick(t, col, dataset=reference_dataset(t), arch=arch, depth=depth, norm=norm)
+
+    return get
+
+
+def _runs(t: pd.DataFrame, diverged: bool) -> float:
+    """Number of runs (seeds x conditions) in a table, or of those that diverged."""
+    n = t["n_seeds"].astype(float)
+    return float(round((n * t["diverged_fraction"]).sum() if diverged else n.sum()))
+
+
+number("TrainSteps", "config:training", style="int")(lambda cfg: cfg["training"]["steps"])
+number("TrainBatch", "config:training", style="int")(lambda cfg: cfg["training"]["batch_size"])
+number("TrainWidth", "config:training", style="int")(lambda cfg: cfg["training"]["width"])
+number("TrainLr", "config:training", digits=0, style="sci")(lambda cfg: cfg["training"]["lr"])
+number("TrainSeeds", "table:normalizer_comparison", style="int")(lambda t: t["n_seeds"].max())
+number("TrainRefDepth", "table:normalizer_comparison", style="int")(reference_depth)
+number("TrainDeepDepth", "table:normalizer_comparison", style="int")(lambda t: t["depth"].max())
+for _norm, _word in NORM_WORDS.items():
+    number(f"TrainAcc{_word}", "table:normalizer_comparison")(_train("test_accuracy_mean", _norm))
+for _norm, _word in (("none", "None"), ("layernorm", "LayerNorm")):
+    number(f"TrainGradInit{_word}", "table:normalizer_comparison", digits=1, style="sci")(
+        _train("grad_norm_first_layer_init_mean", _norm)
+    )
+    number(f"TrainDeepAcc{_word}", "table:normalizer_comparison")(
+        _train("test_accuracy_mean", _norm, deepest=True)
+    )
+    number(f"TrainResidualAcc{_word}", "table:normalizer_comparison")(
+        _train("test_accuracy_mean", _norm, arch="residual")
+    )
+number("TrainDeepGradInitLayerNorm", "table:normalizer_comparison", digits=1, style="sci")(
+    _train("grad_norm_first_layer_init_mean", "layernorm", deepest=True)
+)
+number("TrainRuns", "table:normalizer_comparison", style="int")(lambda t: _runs(t, False))
+number("TrainDiverged", "table:normalizer_comparison", style="int")(lambda t: _runs(t, True))
+
+
+# batch_dependence: section 6.2, one sample's output over random batches (table bn_vs_ln)
+def _batch_sizes(t: pd.DataFrame) -> list[int]:
+    return sorted(int(c.rsplit("b", 1)[1]) for c in t.columns if c.startswith("output_std_b"))
+
+
+def _smallest(t: pd.DataFrame) -> int:
+    """The smallest batch with a spread (BatchNorm's train mode cannot run at batch size 1)."""
+    return [b for b in _batch_sizes(t) if b >= 2][0]
+
+
+def _bn_std(size: Callable[[pd.DataFrame], int]):
+    """BatchNorm (train mode) output SD at the batch size ``size(table)``."""
+    return lambda t: pick(t, f"output_std_b{size(t)}", norm="batchnorm", mode="train")
+
+
+number("BatchSmallest", "table:bn_vs_ln", style="int")(_smallest)
+number("BatchLargest", "table:bn_vs_ln", style="int")(lambda t: _batch_sizes(t)[-1])
+number("BatchStdBnSmallest", "table:bn_vs_ln")(_bn_std(_smallest))
+number("BatchStdBnLargest", "table:bn_vs_ln")(_bn_std(lambda t: _batch_sizes(t)[-1]))
+number("BatchSlopeBn", "table:bn_vs_ln", digits=2)(
+    lambda t: pick(t, "loglog_slope", norm="batchnorm", mode="train")
+)
+# the largest spread of LayerNorm/RMSNorm/GroupNorm (any mode and size): 0 when batch-independent
+number("BatchStdOthersMax", "table:bn_vs_ln", digits=1, style="sci")(
+    lambda t: (
+        t.loc[t["norm"] != "batchnorm", [c for c in t.columns if c.startswith("output_std_b")]]
+        .max()
+        .max()
+    )
+)
+
+
+# transformer: section 6.3, Post-LN vs Pre-LN (table transformer_pre_post)
+
+
+def _tf_grad(col: str, arch: str):
+    """Gradient at init (the same in every warm-up row of one architecture)."""
+
+    def get(t):
+        rows = t[(t["layers"] == reference_layers(t)) & (t["arch"] == arch)]
+        if rows.empty:
+            raise LookupError(f"no {arch} rows")
+        return float(rows[col].iloc[0])
+
+    return get
+
+
+def _tf_loss(arch: str, warmup: bool):
+    return lambda t: pick(
+        t, "final_loss_mean", layers=reference_layers(t), arch=arch, warmup=warmup
+    )
+
+
+number("TransformerSteps", "config:transformer", style="int")(
+    lambda cfg: cfg["transformer"]["steps"]
+)
+number("TransformerWarmupSteps", "config:transformer", style="int")(
+    lambda cfg: cfg["transformer"]["warmup_steps"]
+)
+number("TransformerLr", "config:transformer", digits=0, style="sci")(
+    lambda cfg: cfg["transformer"]["lr"]
+)
+number("TransformerRefLayers", "table:transformer_pre_post", style="int")(reference_layers)
+number("TransformerSeeds", "table:transformer_pre_post", style="int")(lambda t: t["n_seeds"].max())
+for _arch, _word in (("post_ln", "Post"), ("pre_ln", "Pre")):
+    for _end in ("Top", "Bottom"):
+        number(f"TransformerGrad{_word}{_end}", "table:transformer_pre_post")(
+            _tf_grad(f"grad_ffn_{_end.lower()}_init", _arch)
+        )
+    for _warm, _wword in ((False, "NoWarmup"), (True, "Warmup")):
+        number(f"TransformerLoss{_word}{_wword}", "table:transformer_pre_post")(
+            _tf_loss(_arch, _warm)
+        )
+number("TransformerAccMax", "table:transformer_pre_post")(
+    lambda t: t.loc[t["layers"] == reference_layers(t), "test_accuracy_mean"].max()
+)
+number("TransformerChanceLoss", "table:transformer_pre_post")(lambda t: t["chance_loss"].iloc[0])
+number("TransformerRuns", "table:transformer_pre_post", style="int")(lambda t: _runs(t, False))
+number("TransformerDiverged", "table:transformer_pre_post", style="int")(lambda t: _runs(t, True))
+
+
+# ---------------------------------------------------------------- availability and sources
+
+
+def source_path(n: Number) -> str:
+    """Path of the file a number is read from (relative to the workflow root)."""
+    if n.kind == "table":
+        return paths.table_file(n.ref, "csv")
+    if n.kind == "experiment":
+        return registry.experiment_path(n.ref)
+    return "config.yaml"
+
+
+def source_step(n: Number) -> str:
+    """The pipeline step that wrote the source file (its MLflow run is the number's run)."""
+    return {"table": f"table_{n.ref}", "experiment": n.ref.split("/")[0]}.get(n.kind, "numbers")
+
+
+def in_build(config: dict) -> list[Number]:
+    """The numbers whose source is part of this build, in spec order."""
+    tables = set(registry.enabled_tables(config))
+    experiments = set(registry.enabled_experiments(config))
+    out = []
+    for n in SPEC:
+        if n.kind == "table" and n.ref not in tables:
+            continue
+        if n.kind == "config" and n.ref and n.ref not in experiments:
+            continue
+        if n.kind == "experiment" and (
+            n.ref.split("/")[0] not in experiments
+            or n.ref.split("/")[1] not in registry.EXPERIMENTS.get(n.ref.split("/")[0], [])
+        ):
+            continue
+        out.append(n)
+    return out
+
+
+def source_files(config: dict) -> dict[str, str]:
+    """Source -> file of every number in this build that is read from a file (the rule's files)."""
+    files = {n.source: source_path(n) for n in in_build(config) if n.kind != "config"}
+    return dict(sorted(files.items()))
+
+
+def config_slice(config: dict) -> dict:
+    """The config values that config-sourced numbers read (the rule's params); an experiment's
+    values only while it is enabled (so they drop out, and their changes rerun nothing)."""
+    out = {
+        "seed": config["seed"],
+        "matmul": {k: config["matmul"][k] for k in ("steps", "n_seeds")},
+        "layernorm_stats": {"eps": config["layernorm_stats"]["eps"]},
+    }
+    on = set(registry.enabled_experiments(config))
+    for exp, keys in CONFIG_KEYS.items():
+        if exp in on and exp in config:
+            out[exp] = {k: config[exp][k] for k in keys if k in config[exp]}
+    return out
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def format_text(value: float, n: Number) -> str:
+    """Plain text as the manuscript prints it (fixed precision; NaN -> '–')."""
+    if value is None or math.isnan(value):
+        return "–"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    if n.style == "int":
+        return str(int(round(value)))
+    if n.style == "sci" and value == 0:
+        return "0"  # an exact zero (e.g. LayerNorm's batch dependence), not "0·10⁰"
+    if n.style == "sci":
+        mant, exp = _sci(value, n.digits)
+        power = f"10{str(exp).translate(SUPERSCRIPT)}"
+        if exp == 0:
+            return mant
+        return power if mant == "1" else f"{mant}·{power}"
+    text = f"{value:.{n.digits}f}"
+    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text.replace("-", "−")
+
+
+def format_tex(value: float, n: Number) -> str:
+    if value is None or math.isnan(value):
+        return "--"
+    if math.isinf(value):
+        return r"\ensuremath{\infty}" if value > 0 else r"\ensuremath{-\infty}"
+    if n.style == "sci" and value == 0:
+        return "0"
+    if n.style == "sci":
+        mant, exp = _sci(value, n.digits)
+        power = rf"10^{{{exp}}}"
+        if exp == 0:
+            return rf"\ensuremath{{-{mant[1:]}}}" if mant.startswith("−") else mant
+        return (
+            rf"\ensuremath{{{power}}}" if mant == "1" else rf"\ensuremath{{{mant}\times {power}}}"
+        )
+    text = format_text(value, n).replace("−", "-")
+    return rf"\ensuremath{{{text}}}" if text.startswith("-") else text
+
+
+def _sci(value: float, digits: int) -> tuple[str, int]:
+    mant, exp = f"{value:.{digits}e}".split("e")
+    if float(mant) == 1.0 and digits == 0:
+        mant = "1"
+    return mant.replace("-", "−"), int(exp)
+
+
+# ---------------------------------------------------------------- compute and write
+
+
+def compute(sources: dict[str, pd.DataFrame], config: dict, names: list[str]) -> pd.DataFrame:
+    """Evaluate the named numbers (those ``available`` in this build).
+
+    ``sources``: source string -> DataFrame; ``config``: the ``config_slice``. Returns one row
+    per number in spec order: name, value, text, tex, source, file, step.
+    """
+    rows = []
+    wanted = set(names)
+    for n in (n for n in SPEC if n.name in wanted):
+        data = config if n.kind == "config" else sources[n.source]
+        try:
+            value = float(n.extract(data))
+        except (LookupError, ValueError):
+            value = float("nan")  # the row this number needs is not in this build's config
+        rows.append(
+            {
+                "name": n.name,
+                "value": value,
+                "text": format_text(value, n),
+                "tex": format_tex(value, n),
+                "source": n.source,
+                "file": source_path(n),
+                "step": source_step(n),
+            }
+        )
+    return pd.DataFrame(rows, columns=["name", "value", "text", "tex", "source", "file", "step"])
+
+
+def to_tex(numbers: pd.DataFrame) -> str:
+    """One \\newcommand per number, in spec order; no times, run ids or paths that vary."""
+    lines = [
+        "% Numbers quoted by the manuscript; generated by the `numbers` rule. Do not edit.",
+        "% Each macro's source file is in numbers.json.",
+    ]
+    lines += [f"\\newcommand{{\\{r.name}}}{{{r.tex}}}" for r in numbers.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
+def parse_tex(text: str) -> dict[str, list[str]]:
+    """name -> list of definitions in a numbers.tex (a test helper: each list must have length 1)."""
+    found: dict[str, list[str]] = {}
+    for m in re.finditer(r"\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}\s*$", text, flags=re.M):
+        found.setdefault(m.group(1), []).append(m.group(2))
+    return found

@@ -1,0 +1,1 @@
+"""Command-line tools (benchmark, CLI). Nothing in the package imports this layer."""

@@ -1,0 +1,504 @@
+"""``lnpaper bench``: how the build feels, as one Markdown table (README "Performance").
+
+Measures, in throw-away copies of the workflow (never in the checkout itself), each repeated:
+- the full build from clean (``snakemake --cores 4``, default config, tracking on) against the
+  same step functions called in one Python process (no Snakemake, no MLflow);
+- a no-change rerun; a one-parameter edit (one ``affine.gamma`` value): jobs run and wall time;
+- the tracking step's share of the build (its Snakemake benchmark);
+- matmul at scale: 1000 seeds, n = 1024, batched, as a fraction of the raw ``torch.bmm`` FLOP rate
+  measured on the same shapes in the same process, and the peak memory of that process.
+
+Targets: build/compute <= 1.25, rerun <= 3 s, edit <= 20 % of the build, tracking
+<= 10 %, matmul >= 0.7 of raw bmm. The table says which are met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import runpy
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lnpaper.pipeline import paths
+
+ROOT = Path(__file__).resolve().parents[3]
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "environment.yml", "pyproject.toml")
+WORKFLOW_DIRS = ("workflow", "src", "manuscript")
+
+
+def copy_workflow(dest: Path, root: Path = ROOT) -> Path:
+    """The workflow as a fresh clone has it (no results, no MLflow store)."""
+    for name in WORKFLOW_FILES:
+        shutil.copy2(root / name, dest / name)
+    for name in WORKFLOW_DIRS:
+        if (root / name).exists():
+            shutil.copytree(
+                root / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+            )
+    return dest
+
+
+def snakemake_exe() -> str:
+    return str(Path(sys.executable).with_name("snakemake"))
+
+
+def run_snakemake(cwd: Path, *args: str) -> tuple[float, list[str]]:
+    """Wall time and the rules of the jobs that ran (``all`` left out)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [snakemake_exe(), "--cores", "4", *args], cwd=cwd, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"snakemake failed in {cwd}:\n{proc.stderr[-3000:]}")
+    rules = re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", proc.stderr + proc.stdout)
+    return wall, [r for r in rules if r != "all"]
+
+
+def benchmark_seconds(path: Path) -> float:
+    from lnpaper.report.runtime_table import read_benchmark
+
+    return read_benchmark(path)["wall_s"] if path.exists() else float("nan")
+
+
+# ---- compute only: every science step's adapter, in this one process --------------------------
+
+
+class _Captured(Exception):
+    pass
+
+
+def load_compute(script: Path):
+    """The compute function a workflow adapter hands to ``run_step``, without running Snakemake.
+
+    The adapter runs with ``run_step`` swapped for a catcher, so the benchmark calls exactly the
+    code the rule calls; returns ``(compute, kind, uses_torch)``.
+    """
+    from lnpaper.pipeline import step
+
+    captured = {}
+
+    def catch(smk, kind, compute, uses_torch=False):
+        captured.update(compute=compute, kind=kind, uses_torch=uses_torch)
+        raise _Captured
+
+    real, step.run_step = step.run_step, catch
+    try:
+        runpy.run_path(str(script), init_globals={"snakemake": None})
+    except _Captured:
+        pass
+    finally:
+        step.run_step = real
+    return captured["compute"], captured["kind"], captured["uses_torch"]
+
+
+def rule_threads(workdir: Path, step: str, cores: int) -> int:
+    """The ``threads:`` a rule declares (1 if none), capped at ``cores``: what Snakemake gives it."""
+    rule = re.sub(r"_(digits|synthetic)$", "", step) if step.startswith("training_part") else step
+    rule = (
+        "table" if rule.startswith("table_") else "figure" if rule.startswith("figure_") else rule
+    )
+    for smk in (Path(workdir) / "workflow/rules").glob("*.smk"):
+        m = re.search(rf"(?ms)^rule {rule}:\n(.*?)(?=^rule |\Z)", smk.read_text())
+        if m:
+            t = re.search(r"^\s+threads:\s*(\d+)", m.group(1), re.M)
+            return min(cores, int(t.group(1))) if t else 1
+    return 1
+
+
+def compute_only(workdir: Path, threads: int) -> dict[str, float]:
+    """data, every enabled experiment, table and figure of ``workdir/config.yaml``: seconds each.
+
+    Each step gets the threads its rule declares (capped at ``threads``), as under Snakemake.
+    """
+    from lnpaper.pipeline import io, registry
+    from lnpaper.pipeline.config import load_yaml, validate
+    from lnpaper.pipeline.runtime import setup_torch
+    from lnpaper.pipeline.step import StepContext
+
+    workdir = Path(workdir)
+    cfg = validate(
+        load_yaml(workdir / "config.yaml"),
+        load_yaml(workdir / "workflow/schemas/config.schema.yaml"),
+    )
+    scripts = workdir / "workflow/scripts"
+    out = Path(tempfile.mkdtemp(prefix="compute-only-"))
+    matrices = str(out / "data/matrices.parquet")
+    exp_path = {}
+    times = {}
+
+    def call(name, script, params, files, outputs, wildcards=None):
+        t0 = time.perf_counter()
+        for p in outputs.values():
+            Path(p).parent.mkdir(parents=True, exist_ok=True)
+        n = rule_threads(workdir, name, threads)
+        compute, _, uses_torch = load_compute(scripts / script)
+        device = setup_torch(n, params.get("device", "cpu")) if uses_torch else "cpu"
+        ctx = StepContext(name, params, files, outputs, n, wildcards or {}, device)
+        result = compute(ctx)
+        for key, frame in result.frames.items():
+            io.write_parquet(frame, outputs[key])
+        times[name] = time.perf_counter() - t0
+
+    common = {"seed": cfg["seed"], "device": cfg["device"]}
+    call("data", "data.py", {"data": cfg["data"], **common}, {}, {"matrices": matrices})
+    for exp in registry.enabled_experiments(cfg):
+        outputs = {
+            name: str(out / f"experiments/{exp}/{name}.parquet")
+            for name in registry.EXPERIMENTS[exp]
+        }
+        exp_path.update({f"{exp}/{k}": v for k, v in outputs.items()})
+        files = {"matrices": matrices} if exp in ("layernorm_stats", "affine") else {}
+        if exp == "training":  # one part per dataset, then the join (workflow/rules/training.smk)
+            files = {"parts": {}, "manifests": {}}
+            for d in cfg["training"]["datasets"]:
+                part = {name: str(out / f"parts/{d}/{name}.parquet") for name in outputs}
+                call(
+                    f"training_part_{d}",
+                    "training_part.py",
+                    {exp: cfg[exp], **common},
+                    {},
+                    part,
+                    {"dataset": d},
+                )
+                files["parts"][d] = part
+                files["manifests"][d] = str(out / f"parts/{d}/manifest.json")
+                io.write_json({"device_used": "cpu"}, files["manifests"][d])
+        call(exp, f"{exp}.py", {exp: cfg[exp], **common}, files, outputs)
+
+    def sources_params(sources):
+        slices = {registry.experiment_of(s): cfg[registry.experiment_of(s)] for s in sources}
+        return {"experiments": slices, "language": cfg["language"], "seed": cfg["seed"]}
+
+    for table in registry.enabled_tables(cfg):
+        srcs = registry.table_sources(table, cfg)
+        script, key = ("claims.py", "claims") if table == "claims" else ("table.py", "table")
+        call(
+            f"table_{table}",
+            script,
+            {key: sources_params(srcs)},
+            {s: exp_path[s] for s in srcs},
+            {ext: str(out / f"tables/{table}.{ext}") for ext in ("csv", "md", "tex")},
+            {"table": table},
+        )
+    for fig in registry.enabled_figures(cfg):
+        srcs = registry.FIGURES[fig]
+        call(
+            f"figure_{fig}",
+            "figure.py",
+            {"figure": sources_params(srcs)},
+            {s: exp_path[s] for s in srcs},
+            {ext: str(out / f"figures/{fig}.{ext}") for ext in ("png", "pdf")},
+            {"figure": fig},
+        )
+    shutil.rmtree(out, ignore_errors=True)
+    return times
+
+
+# ---- matmul at scale ----------------------------------------------------------------------------
+
+
+def timed_bmm(a, b, device: str) -> float:
+    """Wall seconds of one raw ``torch.bmm(a, b)``."""
+    import torch
+
+    if device != "cpu":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    torch.bmm(a, b)
+    if device != "cpu":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
+
+
+def scale_run(n_seeds: int, n: int, steps: int, threads: int, device: str) -> dict:
+    """matmul.simulate at scale vs raw bmm on the same shapes, in this process.
+
+    Each step costs one float64 bmm (exact track) and two float32 bmms (naive, LayerNorm) per
+    seed batch. Right after each batch the same three raw bmms are timed on random operands of the
+    batch's shape, so a change in machine load hits both sides; efficiency of a batch = the raw
+    time of its bmms / the time simulate took for it.
+    """
+    import torch
+
+    from lnpaper.experiments import matmul, theory
+    from lnpaper.pipeline.runtime import setup_torch
+
+    device = setup_torch(threads, device)
+    scales = [theory.critical_scale("normal", n)]
+    per = matmul.seeds_per_batch(n, len(scales))
+    ops = {
+        dt: (
+            torch.randn(per, n, n, dtype=dt, device=device),
+            torch.randn(per, n, n, dtype=dt, device=device),
+        )
+        for dt in (torch.float64, torch.float32)
+    }
+    for a, b in ops.values():
+        torch.bmm(a, b)  # warm-up
+    matmul.simulate_batch("normal", n, scales, range(1), 1, 42, device=device)
+    batch_eff, raw64, raw32, total = [], [], [], 0.0
+    for lo in range(0, n_seeds, per):
+        seeds = range(lo, min(lo + per, n_seeds))
+        t0 = time.perf_counter()
+        matmul.simulate_batch("normal", n, scales, seeds, steps, 42, device=device)
+        if device != "cpu":
+            torch.cuda.synchronize()
+        dt = time.perf_counter() - t0
+        total += dt
+        raw64.append(timed_bmm(*ops[torch.float64], device))
+        raw32.append(timed_bmm(*ops[torch.float32], device))
+        batch_eff.append(steps * (raw64[-1] + 2 * raw32[-1]) * len(seeds) / per / dt)
+    flop = 3 * 2 * n**3 * n_seeds * steps * len(scales)
+    return {
+        "seconds": total,
+        "efficiency": batch_eff,
+        "tflop": flop / 1e12,
+        "raw_gflops_f64": [2 * per * n**3 / t / 1e9 for t in raw64],
+        "raw_gflops_f32": [2 * per * n**3 / t / 1e9 for t in raw32],
+        "seeds_per_batch": per,
+        "device": device,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+# ---- the whole benchmark ------------------------------------------------------------------------
+
+
+def edit_gamma(workdir: Path) -> None:
+    """Change one gamma value of config.yaml (the last one, 3.0 -> 4.0 by default)."""
+    import yaml
+
+    cfg_path = workdir / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    gammas = list(cfg["affine"]["gamma"])
+    gammas[-1] = float(gammas[-1]) + 1.0
+    text = cfg_path.read_text()
+    new = re.sub(
+        r"(?m)^(\s+gamma:\s*).*$", lambda m: m.group(1) + json.dumps(gammas), text, count=1
+    )
+    cfg_path.write_text(new)
+
+
+def in_subprocess(fn_name: str, **kwargs) -> dict:
+    """Run ``fn_name`` of this module in a fresh interpreter; its result and wall time."""
+    code = (
+        f"import json,sys; from lnpaper import benchmark as b; "
+        f"r = b.{fn_name}(**json.loads(sys.argv[1])); print('RESULT' + json.dumps(r))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(kwargs, default=str)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=kwargs.get("workdir", None),
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{fn_name} failed:\n{proc.stderr[-3000:]}")
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")][-1]
+    return {"wall": wall, "result": json.loads(line[len("RESULT") :])}
+
+
+def build_round(threads: int, log) -> dict:
+    """One round in a fresh copy: full build, rerun, gamma edit, compute only."""
+    with tempfile.TemporaryDirectory(prefix="lnpaper-bench-") as tmp:
+        work = copy_workflow(Path(tmp))
+        full, jobs = run_snakemake(work)
+        log(f"  full build {full:.1f} s, {len(jobs)} jobs")
+        track = benchmark_seconds(work / paths.benchmark_file("track"))
+        rerun, rerun_jobs = run_snakemake(work)
+        log(f"  no-change rerun {rerun:.2f} s, {len(rerun_jobs)} jobs")
+        edit_gamma(work)
+        edit, edit_jobs = run_snakemake(work)
+        log(f"  gamma edit {edit:.1f} s: {' '.join(edit_jobs)}")
+        compute = in_subprocess("compute_only", workdir=str(work), threads=threads)
+        log(f"  compute only {compute['wall']:.1f} s")
+    return {
+        "full": full,
+        "jobs": len(jobs),
+        "track": track,
+        "rerun": rerun,
+        "rerun_jobs": len(rerun_jobs),
+        "edit": edit,
+        "edit_jobs": sorted(edit_jobs),
+        "compute": compute["wall"],
+        "compute_steps": compute["result"],
+    }
+
+
+def spread(values, fmt="{:.2f}") -> str:
+    v = sorted(values)
+    return " / ".join(fmt.format(x) for x in (v[0], statistics.median(v), v[-1]))
+
+
+def verdict(values, target, at_most=True) -> str:
+    med = statistics.median(values)
+    ok = med <= target if at_most else med >= target
+    if ok:
+        return "met"
+    miss = (med / target - 1) if at_most else (1 - med / target)
+    return f"missed by {100 * miss:.0f} %"
+
+
+def table(rounds: list[dict], scale: list[dict]) -> str:
+    full = [r["full"] for r in rounds]
+    rows = [
+        ("full build, `snakemake --cores 4` (s)", spread(full, "{:.1f}"), "", ""),
+        ("compute only, one process (s)", spread([r["compute"] for r in rounds], "{:.1f}"), "", ""),
+        (
+            "build / compute",
+            spread([r["full"] / r["compute"] for r in rounds]),
+            "<= 1.25",
+            verdict([r["full"] / r["compute"] for r in rounds], 1.25),
+        ),
+        (
+            "no-change rerun (s)",
+            spread([r["rerun"] for r in rounds]),
+            "<= 3 s",
+            verdict([r["rerun"] for r in rounds], 3.0),
+        ),
+        ("one gamma edit (s)", spread([r["edit"] for r in rounds], "{:.1f}"), "", ""),
+        (
+            "one gamma edit / full build",
+            spread([r["edit"] / r["full"] for r in rounds]),
+            "<= 0.20",
+            verdict([r["edit"] / r["full"] for r in rounds], 0.20),
+        ),
+        (
+            "tracking / full build",
+            spread([r["track"] / r["full"] for r in rounds], "{:.3f}"),
+            "<= 0.10",
+            verdict([r["track"] / r["full"] for r in rounds], 0.10),
+        ),
+    ]
+    if scale:
+        eff = [e for s in scale for e in s["efficiency"]]
+        s0 = scale[0]
+        rows += [
+            (
+                f"matmul at scale: {s0['n_seeds']} seeds, n = {s0['n']}, {s0['steps']} step(s), "
+                f"{s0['tflop']:.1f} TFLOP, {s0['device']} (s)",
+                spread([s["seconds"] for s in scale], "{:.1f}"),
+                "",
+                "",
+            ),
+            (
+                "raw bmm float64 / float32 (GFLOP/s, median)",
+                f"{statistics.median([g for s in scale for g in s['raw_gflops_f64']]):.0f} / "
+                f"{statistics.median([g for s in scale for g in s['raw_gflops_f32']]):.0f}",
+                "",
+                "",
+            ),
+            (
+                "matmul / raw bmm FLOP rate (per seed batch)",
+                spread(eff),
+                ">= 0.7",
+                verdict(eff, 0.7, False),
+            ),
+            (
+                "peak memory of the scale run (MB)",
+                spread([s["peak_rss_mb"] for s in scale], "{:.0f}"),
+                "",
+                "",
+            ),
+        ]
+    r0 = rounds[0]
+    out = ["| measure | min / median / max | target | verdict |", "|---|---|---|---|"]
+    out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    out.append("")
+    out.append(
+        f"{len(rounds)} round(s); full build ran {r0['jobs']} jobs; no-change rerun ran "
+        f"{r0['rerun_jobs']}; the gamma edit ran: {', '.join(r0['edit_jobs'])}."
+    )
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lnpaper bench", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of build measurements")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="torch threads for compute-only and the scale run (default: cores, at most 4)",
+    )
+    parser.add_argument("--scale-seeds", type=int, default=1000)
+    parser.add_argument("--scale-n", type=int, default=1024)
+    parser.add_argument("--scale-steps", type=int, default=2)
+    parser.add_argument("--scale-repeats", type=int, default=1)
+    parser.add_argument("--device", default="auto", help="device of the scale run (auto|cpu|cuda)")
+    parser.add_argument("--skip-build", action="store_true", help="only the scale run")
+    parser.add_argument("--skip-scale", action="store_true", help="only the build measurements")
+    parser.add_argument("--json", help="also write the raw measurements here")
+
+
+def run(args) -> int:
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    rounds, scale = [], []
+    if not args.skip_build:
+        for i in range(args.repeats):
+            log(f"round {i + 1}/{args.repeats}")
+            rounds.append(build_round(args.threads, log))
+    if not args.skip_scale:
+        for i in range(args.scale_repeats):
+            log(f"scale run {i + 1}/{args.scale_repeats}")
+            r = in_subprocess(
+                "scale_run",
+                n_seeds=args.scale_seeds,
+                n=args.scale_n,
+                steps=args.scale_steps,
+                threads=args.threads,
+                device=args.device,
+            )
+            res = {
+                **r["result"],
+                "n_seeds": args.scale_seeds,
+                "n": args.scale_n,
+                "steps": args.scale_steps,
+            }
+            log(
+                f"  {res['seconds']:.1f} s, efficiency median {statistics.median(res['efficiency']):.2f}"
+            )
+            scale.append(res)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rounds": rounds, "scale": scale}, indent=1))
+    if rounds:
+        sys.stdout.write(table(rounds, scale))
+    else:
+        sys.stdout.write(table_scale_only(scale))
+    return 0
+
+
+def table_scale_only(scale: list[dict]) -> str:
+    eff = [e for s in scale for e in s["efficiency"]]
+    s0 = scale[0]
+    return (
+        "| measure | min / median / max |\n|---|---|\n"
+        f"| matmul at scale, {s0['n_seeds']} seeds, n = {s0['n']}, {s0['steps']} step(s), {s0['device']} (s) | "
+        f"{spread([s['seconds'] for s in scale], '{:.1f}')} |\n"
+        f"| matmul / raw bmm FLOP rate | {spread(eff)} |\n"
+        f"| peak memory (MB) | {spread([s['peak_rss_mb'] for s in scale], '{:.0f}')} |\n"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

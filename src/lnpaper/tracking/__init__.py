@@ -1,0 +1,1 @@
+"""MLflow: log a build from the step manifests, compare builds."""
