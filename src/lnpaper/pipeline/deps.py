@@ -15,20 +15,20 @@ PACKAGE = "lnpaper"
 SRC = Path(__file__).resolve().parents[1]  # src/lnpaper
 
 
-def module_path(dotted: str) -> Path | None:
+def module_path(dotted: str, pkg: Path | None = None) -> Path | None:
     """'lnpaper.report.tables' -> its file (a module or a package's __init__), None if absent."""
     parts = dotted.split(".")
     if parts[0] != PACKAGE:
         return None
-    base = SRC.joinpath(*parts[1:])
+    base = (pkg or SRC).joinpath(*parts[1:])
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if candidate.is_file():
             return candidate
     return None
 
 
-def dotted_name(path: Path) -> str:
-    rel = path.relative_to(SRC.parent).with_suffix("")
+def dotted_name(path: Path, pkg: Path | None = None) -> str:
+    rel = path.relative_to((pkg or SRC).parent).with_suffix("")
     parts = list(rel.parts)
     if parts[-1] == "__init__":
         parts.pop()
@@ -44,10 +44,10 @@ def _resolve_relative(current: str, is_package: bool, level: int, module: str | 
     return ".".join(base + ([module] if module else []))
 
 
-def imports_of(path: Path) -> set[str]:
+def imports_of(path: Path, pkg: Path | None = None) -> set[str]:
     """Dotted names of the lnpaper modules a file imports (anywhere in the file)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    current = dotted_name(path)
+    current = dotted_name(path, pkg)
     is_package = path.name == "__init__.py"
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -60,7 +60,7 @@ def imports_of(path: Path) -> set[str]:
                 base = node.module or ""
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)  # `from pkg import mod`
-    return {name for name in found if module_path(name) is not None}
+    return {name for name in found if module_path(name, pkg) is not None}
 
 
 def _with_packages(dotted: str) -> list[str]:
@@ -71,20 +71,22 @@ def _with_packages(dotted: str) -> list[str]:
 
 def module_files(*modules: str, root: str | Path | None = None) -> list[str]:
     """Sorted paths (relative to ``root`` if given) of the modules, their lnpaper imports and the
-    packages' ``__init__`` files. Names may omit the ``lnpaper.`` prefix."""
+    packages' ``__init__`` files. Names may omit the ``lnpaper.`` prefix. With ``root``, the
+    package is ``root/src/lnpaper`` (the checkout being built), else this one."""
+    pkg = Path(root).resolve() / "src" / PACKAGE if root is not None else SRC
     todo = [m if m.startswith(PACKAGE + ".") else f"{PACKAGE}.{m}" for m in modules]
     seen: set[str] = set()
     while todo:
         mod = todo.pop()
         if mod in seen:
             continue
-        path = module_path(mod)
+        path = module_path(mod, pkg)
         if path is None:
-            raise FileNotFoundError(f"no module {mod} under {SRC}")
+            raise FileNotFoundError(f"no module {mod} under {pkg}")
         seen.add(mod)
         todo.extend(p for p in _with_packages(mod) if p not in seen)
-        todo.extend(imports_of(path) - seen)
-    paths = sorted({module_path(m) for m in seen})
+        todo.extend(imports_of(path, pkg) - seen)
+    paths = sorted({module_path(m, pkg) for m in seen})
     if root is not None:
         return [str(p.relative_to(Path(root).resolve())) for p in paths]
     return [str(p) for p in paths]
@@ -100,5 +102,6 @@ def script_files(script: str | Path, root: str | Path | None = None) -> list[str
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    modules = sorted(name for name in found if module_path(name) is not None)
+    pkg = Path(root).resolve() / "src" / PACKAGE if root is not None else SRC
+    modules = sorted(name for name in found if module_path(name, pkg) is not None)
     return module_files(*modules, root=root) if modules else []
