@@ -229,9 +229,7 @@ def train_runs(
                 sq = torch.stack([p.grad.flatten(1).pow(2).sum(1) for p in params]).sum(0)
                 gnorm = sq.sqrt().cpu().numpy().astype(np.float64)
             for i in np.flatnonzero(diverged_step < 0):
-                curve.append(
-                    _curve_row(layers, arch, warmup, seeds[i], step, values[i], gnorm[i])
-                )
+                curve.append(_curve_row(layers, arch, warmup, seeds[i], step, values[i], gnorm[i]))
         opt.step()
         sched.step()
     with torch.no_grad():
@@ -339,6 +337,8 @@ def run(
         "summary": pd.DataFrame(summary),
         "curves": pd.DataFrame(curves),
     }
+
+
 # Tracking: one child run per (layers, arch, warmup), loss and total gradient norm per logged
 # step, mean over seeds (per-seed curves stay in curves.parquet).
 CONDITIONS = {
