@@ -108,7 +108,11 @@ def test_seeds_stacked_train_as_each_seed_alone(data, arch):
             np.testing.assert_allclose(
                 lg[lg["seed"] == k]["grad_norm"], lg1["grad_norm"], rtol=1e-5, err_msg=norm
             )
-            assert both[k]["test_loss"] == pytest.approx(alone[0]["test_loss"], rel=1e-5)
+            # batchnorm: the bias before the norm has zero gradient up to rounding, so Adam
+            # (which divides by |g|) moves it by +-lr on rounding noise; in training mode the
+            # norm cancels it, but the eval-mode running mean follows it only partly
+            rel = 1e-3 if norm == "batchnorm" else 1e-5
+            assert both[k]["test_loss"] == pytest.approx(alone[0]["test_loss"], rel=rel)
         # the seeds themselves differ far more: a leak between slices would show
         assert both[0]["test_loss"] != pytest.approx(both[1]["test_loss"], rel=1e-3)
 
