@@ -55,21 +55,30 @@ def test_stacked_model_is_each_seeds_encoder(arch):
 
 
 @pytest.mark.parametrize("arch", list(transformer.ARCHS))
-def test_seeds_stacked_train_as_each_seed_alone(arch):
-    rows, curve = transformer.train_runs(CFG, 2, arch, True, 42, [0, 1, 2])
+def test_runs_stacked_train_as_each_run_alone(arch):
+    """Three seeds with and without warm-up trained side by side (two optimizers over slices of
+    one stacked model) give each run's own result within 1e-5."""
+    rows, curve = transformer.train_runs(CFG, 2, arch, [True, False], 42, [0, 1, 2])
     curve = pd.DataFrame(curve)
-    assert len(curve) == 3 * 5  # steps 0, 2, 4, 6 (log_every) and the last, 7
-    for k in range(3):
-        row, c1 = transformer.train_run(CFG, 2, arch, True, 42, k)
+    assert len(curve) == 6 * 5  # steps 0, 2, 4, 6 (log_every) and the last, 7
+    assert [(r["warmup"], r["seed"]) for r in rows] == [
+        (w, s) for w in (True, False) for s in range(3)
+    ]
+    for row in rows:
+        warm, k = row["warmup"], row["seed"]
+        alone, c1 = transformer.train_run(CFG, 2, arch, warm, 42, k)
         c1 = pd.DataFrame(c1)
-        mine = curve[curve["seed"] == k]
+        mine = curve[(curve["seed"] == k) & (curve["warmup"] == warm)]
         np.testing.assert_allclose(mine["loss"], c1["loss"], rtol=1e-5)
         np.testing.assert_allclose(mine["grad_norm"], c1["grad_norm"], rtol=1e-5)
-        assert rows[k]["test_loss"] == pytest.approx(row["test_loss"], rel=1e-5)
-        assert rows[k]["final_loss"] == pytest.approx(row["final_loss"], rel=1e-5)
-    # the seeds themselves differ far more: a leak between slices would show
-    seed0, seed1 = (curve[curve["seed"] == k]["loss"].to_numpy() for k in (0, 1))
+        assert row["test_loss"] == pytest.approx(alone["test_loss"], rel=1e-5)
+        assert row["final_loss"] == pytest.approx(alone["final_loss"], rel=1e-5)
+    # the runs themselves differ far more: a leak between slices would show
+    by_run = curve.groupby(["warmup", "seed"])["loss"]
+    seed0, seed1 = (by_run.get_group((True, k)).to_numpy() for k in (0, 1))
     assert np.abs(seed0 - seed1).max() > 1e-2
+    warm, cold = (by_run.get_group((w, 0)).to_numpy() for w in (True, False))
+    assert warm[0] == cold[0] and np.abs(warm - cold).max() > 1e-3  # same start, other lr
 
 
 def test_no_norm_baseline_has_no_layernorm_and_the_same_rows():
@@ -96,7 +105,7 @@ def test_a_diverged_run_stops_and_keeps_its_last_finite_weights():
     """lr so large that the runs blow up: each run's curve ends at its diverged step, whose loss
     is the non-finite one; the other runs are unaffected by it."""
     cfg = {**CFG, "lr": 1e6, "steps": 20, "log_every": 1}
-    rows, curve = transformer.train_runs(cfg, 2, "none", False, 42, [0, 1])
+    rows, curve = transformer.train_runs(cfg, 2, "none", [False], 42, [0, 1])
     curve = pd.DataFrame(curve)
     for k, row in enumerate(rows):
         c = curve[curve["seed"] == k]

@@ -187,51 +187,65 @@ def train_runs(
     cfg: dict,
     layers: int,
     arch: str,
-    warmup: bool,
+    warmups: list[bool],
     base_seed: int,
     seeds: list[int],
     device: str = "cpu",
 ):
-    """The runs of ``seeds`` for one (layers, arch, warmup), trained side by side; returns
-    (summary rows, curve rows), as training each seed alone would (within rounding)."""
-    singles = [build_model(cfg, layers, arch, base_seed, s, "cpu") for s in seeds]
+    """The runs (warm-up, seed) for every warm-up setting and seed of one (layers, arch), trained
+    side by side; returns (summary rows, curve rows) in that order, as training each run alone
+    would (within rounding). One fused Adam per warm-up setting updates its runs' slices of the
+    stacked weights in place (the learning-rate schedule is the only difference)."""
+    runs = [(warm, s) for warm in warmups for s in seeds]
+    singles = [build_model(cfg, layers, arch, base_seed, s, "cpu") for _, s in runs]
     model = StackedSeqModel(singles, arch, cfg["heads"]).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"], betas=(0.9, 0.98), fused=True)
-    w = cfg["warmup_steps"] if warmup else 0
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, w))
+    params = list(model.parameters())
+    for p in params:  # kept for the whole run: backward adds into them in place
+        p.grad = torch.zeros_like(p)
+    optimizers, schedulers, n = [], [], len(seeds)
+    for g, warm in enumerate(warmups):
+        views = []
+        for p in params:  # this setting's runs: slices sharing the stacked weights' memory
+            v = p.detach()[g * n : (g + 1) * n]
+            v.grad = p.grad[g * n : (g + 1) * n]
+            views.append(v)
+        opt = torch.optim.Adam(views, lr=cfg["lr"], betas=(0.9, 0.98), fused=True)
+        w = cfg["warmup_steps"] if warm else 0
+        optimizers.append(opt)
+        schedulers.append(torch.optim.lr_scheduler.LambdaLR(opt, lambda s, w=w: lr_factor(s, w)))
     # each seed's own batches, the same for every arch and warm-up (common random numbers)
     gens = [torch_generator(base_seed, "transformer-batches", s) for s in seeds]
-    steps, every, n = cfg["steps"], cfg["log_every"], len(seeds)
-    losses = np.full((steps, n), np.nan)
-    diverged_step = np.full(n, -1)
-    frozen = {}  # seed index -> its weights when it diverged (a diverged run stops there)
+    steps, every, m = cfg["steps"], cfg["log_every"], len(runs)
+    losses = np.full((steps, m), np.nan)
+    diverged_step = np.full(m, -1)
+    frozen = {}  # run index -> its weights when it diverged (a diverged run stops there)
     curve = []
-    params = list(model.parameters())
     for step in range(steps):
         batch = [task_batch(g, cfg, cfg["batch_size"]) for g in gens]
-        x = torch.stack([xb for xb, _ in batch]).to(device)  # S,B,T
-        y = torch.stack([yb for _, yb in batch]).to(device)
-        loss_s = _per_model_ce(model(x), y)  # S
-        values = loss_s.detach().cpu().numpy().astype(np.float64)
+        x = torch.stack([xb for xb, _ in batch]).repeat(len(warmups), 1, 1).to(device)  # M,B,T
+        y = torch.stack([yb for _, yb in batch]).repeat(len(warmups), 1, 1).to(device)
+        loss_m = _per_model_ce(model(x), y)  # M
+        values = loss_m.detach().cpu().numpy().astype(np.float64)
         alive = diverged_step < 0
         losses[step, alive] = values[alive]
-        bad = alive & ~np.isfinite(values)
-        for i in np.flatnonzero(bad):
+        for i in np.flatnonzero(alive & ~np.isfinite(values)):
             diverged_step[i] = step
             frozen[i] = [p[i].detach().clone() for p in params]
-            curve.append(_curve_row(layers, arch, warmup, seeds[i], step, values[i], np.nan))
+            curve.append(_curve_row(layers, arch, *runs[i], step, values[i], np.nan))
         if not (diverged_step < 0).any():
             break
-        opt.zero_grad()
-        loss_s.sum().backward()
+        for p in params:
+            p.grad.zero_()
+        loss_m.sum().backward()
         if step % every == 0 or step == steps - 1:
             with torch.no_grad():  # each run's total gradient norm (clip_grad_norm_'s)
                 sq = torch.stack([p.grad.flatten(1).pow(2).sum(1) for p in params]).sum(0)
                 gnorm = sq.sqrt().cpu().numpy().astype(np.float64)
             for i in np.flatnonzero(diverged_step < 0):
-                curve.append(_curve_row(layers, arch, warmup, seeds[i], step, values[i], gnorm[i]))
-        opt.step()
-        sched.step()
+                curve.append(_curve_row(layers, arch, *runs[i], step, values[i], gnorm[i]))
+        for opt, sched in zip(optimizers, schedulers):
+            opt.step()
+            sched.step()
     with torch.no_grad():
         for i, weights in frozen.items():
             for p, v in zip(params, weights):
@@ -239,20 +253,20 @@ def train_runs(
         test = [
             task_batch(torch_generator(base_seed, "transformer-test", s), cfg, 256) for s in seeds
         ]
-        x = torch.stack([xb for xb, _ in test]).to(device)
-        y = torch.stack([yb for _, yb in test]).to(device)
+        x = torch.stack([xb for xb, _ in test]).repeat(len(warmups), 1, 1).to(device)
+        y = torch.stack([yb for _, yb in test]).repeat(len(warmups), 1, 1).to(device)
         logits = model(x)
         test_loss = _per_model_ce(logits, y).cpu().numpy().astype(np.float64)
         acc = (logits.argmax(-1) == y.flatten(1)).float().mean(-1).cpu().numpy()
     rows = []
-    for i, s in enumerate(seeds):
+    for i, (warm, s) in enumerate(runs):
         last = steps if diverged_step[i] < 0 else diverged_step[i] + 1
         tail = losses[:last, i][-cfg["final_window"] :]
         rows.append(
             {
                 "layers": layers,
                 "arch": arch,
-                "warmup": warmup,
+                "warmup": warm,
                 "seed": s,
                 "final_loss": float(tail.mean()),
                 "test_loss": float(test_loss[i]),
@@ -262,7 +276,8 @@ def train_runs(
                 "chance_loss": float(np.log(cfg["vocab"])),
             }
         )
-    curve.sort(key=lambda r: (r["seed"], r["step"]))
+    order = {run: i for i, run in enumerate(runs)}
+    curve.sort(key=lambda r: (order[(r["warmup"], r["seed"])], r["step"]))
     return rows, curve
 
 
@@ -288,7 +303,7 @@ def train_run(
     cfg: dict, layers: int, arch: str, warmup: bool, base_seed: int, seed: int, device: str = "cpu"
 ):
     """One training run alone; returns (summary row, curve rows)."""
-    rows, curve = train_runs(cfg, layers, arch, warmup, base_seed, [seed], device)
+    rows, curve = train_runs(cfg, layers, arch, [warmup], base_seed, [seed], device)
     return rows[0], curve
 
 
@@ -317,21 +332,19 @@ def run(
         for arch in cfg["archs"]:
             for seed in range(cfg["grad_seeds"]):
                 grads += init_grads(cfg, layers, arch, base_seed, seed, device)
-    summary, curves, done = [], [], 0
+    summary, curves = [], []
     seeds = list(range(cfg["n_seeds"]))
     for layers in cfg["layers"]:
         for arch in cfg["archs"]:
-            for warm in cfg["warmup"]:
-                rows, curve = train_runs(cfg, layers, arch, warm, base_seed, seeds, device)
-                summary += rows
-                curves += curve
-                done += len(rows)
-                if progress:
-                    progress.update(
-                        done,
-                        f"layers={layers} arch={arch} warmup={warm} final_loss="
-                        f"{np.nanmean([r['final_loss'] for r in rows]):.3f}",
-                    )
+            rows, curve = train_runs(cfg, layers, arch, cfg["warmup"], base_seed, seeds, device)
+            summary += rows
+            curves += curve
+            if progress:
+                progress.update(
+                    len(summary),
+                    f"layers={layers} arch={arch} final_loss="
+                    f"{np.nanmean([r['final_loss'] for r in rows]):.3f}",
+                )
     return {
         "grads": pd.DataFrame(grads),
         "summary": pd.DataFrame(summary),

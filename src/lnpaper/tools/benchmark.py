@@ -333,27 +333,27 @@ def model_rates(threads: int = 1, steps: int = 100, depth: int = 20) -> dict:
             out["training"].append(_rate_row(f"{arch}, {norm}, depth {depth}", cpu, counts, raw))
 
     xc = {**cfg["transformer"], "steps": steps}
-    s, n = xc["n_seeds"], xc["batch_size"] * xc["seq_len"]
+    runs = list(range(xc["n_seeds"]))
+    s, n = len(xc["warmup"]) * len(runs), xc["batch_size"] * xc["seq_len"]
     d, f, v, t, h = xc["d_model"], xc["ffn"], xc["vocab"], xc["seq_len"], xc["heads"]
-    per_layer = {  # (batch, m, k, n) of one forward matmul -> calls per layer
-        (s, n, d, 3 * d): 1,
-        (s, n, d, d): 1,
-        (s, n, d, f): 1,
-        (s, n, f, d): 1,
-        (s * xc["batch_size"] * h, t, d // h, t): 1,
-        (s * xc["batch_size"] * h, t, t, d // h): 1,
-    }
+    per_layer = [  # (batch, m, k, n) of each forward matmul of one encoder layer
+        (s, n, d, 3 * d),
+        (s, n, d, d),
+        (s, n, d, f),
+        (s, n, f, d),
+        (s * xc["batch_size"] * h, t, d // h, t),
+        (s * xc["batch_size"] * h, t, t, d // h),
+    ]
     layers = max(xc["layers"])
     for arch in xc["archs"]:
-        for warm in xc["warmup"]:
-            t0 = time.process_time()
-            transformer.train_runs(xc, layers, arch, warm, 42, list(range(s)))
-            cpu = time.process_time() - t0
-            counts = {k: 3 * c * layers * steps for k, c in per_layer.items()}
-            counts[(s, n, d, v)] = 3 * steps
-            raw = dict(zip(counts, raw_bmm_seconds(list(counts))))
-            name = f"{arch}, {layers} layers, warm-up {'on' if warm else 'off'}"
-            out["transformer"].append(_rate_row(name, cpu, counts, raw))
+        t0 = time.process_time()
+        transformer.train_runs(xc, layers, arch, xc["warmup"], 42, runs)
+        cpu = time.process_time() - t0
+        counts = {k: 3 * layers * steps for k in per_layer}
+        counts[(s, n, d, v)] = 3 * steps
+        raw = dict(zip(counts, raw_bmm_seconds(list(counts))))
+        name = f"{arch}, {layers} layers, {s} runs"
+        out["transformer"].append(_rate_row(name, cpu, counts, raw))
     return out
 
 
