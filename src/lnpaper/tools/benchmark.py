@@ -328,6 +328,8 @@ def model_rates(threads: int = 1, steps: int = 100, depth: int = 20) -> dict:
     seeds = list(range(tc["n_seeds"]))
     s, b, w = len(seeds), tc["batch_size"], tc["width"]
     shape = (s, b, w, w)
+    # warm-up (first-call costs: allocator, kernels' one-time set-up), not timed
+    training.train_condition(data, "digits", "layernorm", 2, "plain", seeds, {**tc, "steps": 2}, 42)
     for arch in tc["archs"]:
         for norm in tc["norms"]:
             t0 = time.process_time()
@@ -350,6 +352,7 @@ def model_rates(threads: int = 1, steps: int = 100, depth: int = 20) -> dict:
         (s * xc["batch_size"] * h, t, t, d // h),
     ]
     layers = max(xc["layers"])
+    transformer.train_runs({**xc, "steps": 2}, 1, xc["archs"][0], xc["warmup"], 42, runs)
     for arch in xc["archs"]:
         t0 = time.process_time()
         transformer.train_runs(xc, layers, arch, xc["warmup"], 42, runs)
