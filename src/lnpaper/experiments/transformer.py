@@ -1,5 +1,6 @@
 """Experiment `transformer` (paper 6.3): Post-LN, the paper's form x <- LN(x + Sublayer(x)), vs
-Pre-LN, x <- x + Sublayer(LN(x)), in a small ``nn.TransformerEncoder`` (d_model 64, 4 heads).
+Pre-LN, x <- x + Sublayer(LN(x)), in a small ``nn.TransformerEncoder`` (d_model 64, 4 heads),
+and a baseline with no normalization at all (``none``: x <- x + Sublayer(x)).
 
 Two measurements (Xiong et al. 2020):
 - gradient norm of every layer's weights at initialisation, on one seeded batch;
@@ -8,6 +9,13 @@ Two measurements (Xiong et al. 2020):
   learning rate: final loss, accuracy, and whether the run diverged (NaN/inf, recorded as data).
 Module weights use PyTorch's default init, drawn inside ``torch.random.fork_rng`` from a seed
 derived from the run's identity, so the global RNG is left as it was.
+
+Training stacks the runs of one (layers, arch), every seed with and without warm-up, into one
+model whose weights carry a leading model axis (as the MLPs of ``training``): each run starts
+from the weights of its own ``nn.TransformerEncoder`` (``build_model``) and sees its own batches;
+the summed loss gives each slice exactly its own gradient and Adam is elementwise, so runs share
+nothing but the kernel calls. The stacked forward is the encoder layer's training-mode
+computation written with batched matmuls.
 """
 
 from __future__ import annotations
@@ -15,17 +23,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lnpaper.experiments.seeding import derive_seed, torch_generator
 
-ARCHS = {"post_ln": False, "pre_ln": True}  # arch -> norm_first
+ARCHS = {"post_ln": False, "pre_ln": True, "none": False}  # arch -> norm_first
 PARAMS = {
     "ffn_w2": "linear2.weight",
     "ffn_w1": "linear1.weight",
     "attn_in": "self_attn.in_proj_weight",
     "attn_out": "self_attn.out_proj.weight",
 }
+LN_EPS = 1e-5  # nn.TransformerEncoderLayer's layer_norm_eps
 
 
 class SeqModel(nn.Module):
@@ -45,8 +55,11 @@ class SeqModel(nn.Module):
             layer,
             layers,
             enable_nested_tensor=False,
-            norm=nn.LayerNorm(d_model) if ARCHS[arch] else None,
+            norm=nn.LayerNorm(d_model) if arch == "pre_ln" else None,
         )
+        if arch == "none":  # x <- x + f(x): the Post-LN layer with its LayerNorms taken out
+            for block in self.encoder.layers:
+                block.norm1, block.norm2 = nn.Identity(), nn.Identity()
         self.head = nn.Linear(d_model, vocab)
 
     def forward(self, tokens):  # B,T -> B,T,V
@@ -107,48 +120,194 @@ def lr_factor(step: int, warmup: int) -> float:
     return min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
 
 
+# ---------------------------------------------------------------- stacked runs
+
+
+class StackedSeqModel(nn.Module):
+    """S ``SeqModel`` of one (layers, arch) evaluated together: every parameter of the single
+    model, stacked along a new leading axis (starting from the single models' own values)."""
+
+    def __init__(self, models: list[SeqModel], arch: str, heads: int):
+        super().__init__()
+        self.arch, self.heads = arch, heads
+        self.names = [n for n, _ in models[0].named_parameters()]
+        self.flat = nn.ParameterList(
+            torch.stack([dict(m.named_parameters())[n].detach() for m in models])
+            for n in self.names
+        )
+        self.n_layers = len(models[0].encoder.layers)
+
+    def forward(self, tokens):  # S,B,T -> S,B*T,V
+        p = dict(zip(self.names, self.flat))
+        s, b, t = tokens.shape
+        vocab, d = p["embed.weight"].shape[1:]
+        # one embedding table of S*V rows: model i's token k is row i*V + k
+        offset = torch.arange(s, device=tokens.device).view(s, 1, 1) * vocab
+        x = F.embedding(tokens + offset, p["embed.weight"].reshape(s * vocab, d))  # S,B,T,D
+        x = (x + p["pos"].unsqueeze(1)).reshape(s, b * t, d)
+        for i in range(self.n_layers):
+            q = f"encoder.layers.{i}."
+            if self.arch == "pre_ln":
+                x = x + self._sa(_ln(x, p, q + "norm1"), p, q, b, t)
+                x = x + self._ff(_ln(x, p, q + "norm2"), p, q)
+            elif self.arch == "post_ln":
+                x = _ln(x + self._sa(x, p, q, b, t), p, q + "norm1")
+                x = _ln(x + self._ff(x, p, q), p, q + "norm2")
+            else:
+                x = x + self._sa(x, p, q, b, t)
+                x = x + self._ff(x, p, q)
+        if self.arch == "pre_ln":
+            x = _ln(x, p, "encoder.norm")
+        return _linear(x, p, "head.")
+
+    def _sa(self, x, p, q, b, t):  # multi-head self-attention, as nn.MultiheadAttention
+        s, _, d = x.shape
+        h = self.heads
+        qkv = _linear(x, p, q + "self_attn.in_proj_")  # S,B*T,3D: [q | k | v]
+        qkv = qkv.view(s * b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)  # 3,S*B,H,T,D/H
+        # softmax(q k^T / sqrt(D/H)) v written out: at T = 8 the two small matmuls cost less
+        # than the fused CPU attention kernel's set-up (measured, forward and backward)
+        scores = torch.matmul(qkv[0], qkv[1].transpose(-1, -2)) * (d // h) ** -0.5
+        o = torch.matmul(torch.softmax(scores, dim=-1), qkv[2])  # S*B,H,T,D/H
+        o = o.transpose(1, 2).reshape(s, b * t, d)
+        return _linear(o, p, q + "self_attn.out_proj.")
+
+    def _ff(self, x, p, q):
+        return _linear(torch.relu(_linear(x, p, q + "linear1.")), p, q + "linear2.")
+
+
+def _linear(x, p, prefix):  # x: S,N,in; weight S,out,in (nn.Linear's layout); bias S,out
+    w = p[prefix + "weight"]
+    return torch.baddbmm(p[prefix + "bias"].unsqueeze(1), x, w.transpose(1, 2))
+
+
+def _ln(x, p, prefix):
+    y = F.layer_norm(x, x.shape[-1:], eps=LN_EPS)
+    return torch.addcmul(p[prefix + ".bias"].unsqueeze(1), y, p[prefix + ".weight"].unsqueeze(1))
+
+
+def train_runs(
+    cfg: dict,
+    layers: int,
+    arch: str,
+    warmups: list[bool],
+    base_seed: int,
+    seeds: list[int],
+    device: str = "cpu",
+):
+    """The runs (warm-up, seed) for every warm-up setting and seed of one (layers, arch), trained
+    side by side; returns (summary rows, curve rows) in that order, as training each run alone
+    would (within rounding). One fused Adam per warm-up setting updates its runs' slices of the
+    stacked weights in place (the learning-rate schedule is the only difference)."""
+    runs = [(warm, s) for warm in warmups for s in seeds]
+    singles = [build_model(cfg, layers, arch, base_seed, s, "cpu") for _, s in runs]
+    model = StackedSeqModel(singles, arch, cfg["heads"]).to(device)
+    params = list(model.parameters())
+    for p in params:  # kept for the whole run: backward adds into them in place
+        p.grad = torch.zeros_like(p)
+    optimizers, schedulers, n = [], [], len(seeds)
+    for g, warm in enumerate(warmups):
+        views = []
+        for p in params:  # this setting's runs: slices sharing the stacked weights' memory
+            v = p.detach()[g * n : (g + 1) * n]
+            v.grad = p.grad[g * n : (g + 1) * n]
+            views.append(v)
+        opt = torch.optim.Adam(views, lr=cfg["lr"], betas=(0.9, 0.98), fused=True)
+        w = cfg["warmup_steps"] if warm else 0
+        optimizers.append(opt)
+        schedulers.append(torch.optim.lr_scheduler.LambdaLR(opt, lambda s, w=w: lr_factor(s, w)))
+    # each seed's own batches, the same for every arch and warm-up (common random numbers)
+    gens = [torch_generator(base_seed, "transformer-batches", s) for s in seeds]
+    steps, every, m = cfg["steps"], cfg["log_every"], len(runs)
+    losses = np.full((steps, m), np.nan)
+    diverged_step = np.full(m, -1)
+    frozen = {}  # run index -> its weights when it diverged (a diverged run stops there)
+    curve = []
+    for step in range(steps):
+        batch = [task_batch(g, cfg, cfg["batch_size"]) for g in gens]
+        x = torch.stack([xb for xb, _ in batch]).repeat(len(warmups), 1, 1).to(device)  # M,B,T
+        y = torch.stack([yb for _, yb in batch]).repeat(len(warmups), 1, 1).to(device)
+        loss_m = _per_model_ce(model(x), y)  # M
+        values = loss_m.detach().cpu().numpy().astype(np.float64)
+        alive = diverged_step < 0
+        losses[step, alive] = values[alive]
+        for i in np.flatnonzero(alive & ~np.isfinite(values)):
+            diverged_step[i] = step
+            frozen[i] = [p[i].detach().clone() for p in params]
+            curve.append(_curve_row(layers, arch, *runs[i], step, values[i], np.nan))
+        if not (diverged_step < 0).any():
+            break
+        for p in params:
+            p.grad.zero_()
+        loss_m.sum().backward()
+        if step % every == 0 or step == steps - 1:
+            with torch.no_grad():  # each run's total gradient norm (clip_grad_norm_'s)
+                sq = torch.stack([p.grad.flatten(1).pow(2).sum(1) for p in params]).sum(0)
+                gnorm = sq.sqrt().cpu().numpy().astype(np.float64)
+            for i in np.flatnonzero(diverged_step < 0):
+                curve.append(_curve_row(layers, arch, *runs[i], step, values[i], gnorm[i]))
+        for opt, sched in zip(optimizers, schedulers):
+            opt.step()
+            sched.step()
+    with torch.no_grad():
+        for i, weights in frozen.items():
+            for p, v in zip(params, weights):
+                p[i] = v
+        test = [
+            task_batch(torch_generator(base_seed, "transformer-test", s), cfg, 256) for s in seeds
+        ]
+        x = torch.stack([xb for xb, _ in test]).repeat(len(warmups), 1, 1).to(device)
+        y = torch.stack([yb for _, yb in test]).repeat(len(warmups), 1, 1).to(device)
+        logits = model(x)
+        test_loss = _per_model_ce(logits, y).cpu().numpy().astype(np.float64)
+        acc = (logits.argmax(-1) == y.flatten(1)).float().mean(-1).cpu().numpy()
+    rows = []
+    for i, (warm, s) in enumerate(runs):
+        last = steps if diverged_step[i] < 0 else diverged_step[i] + 1
+        tail = losses[:last, i][-cfg["final_window"] :]
+        rows.append(
+            {
+                "layers": layers,
+                "arch": arch,
+                "warmup": warm,
+                "seed": s,
+                "final_loss": float(tail.mean()),
+                "test_loss": float(test_loss[i]),
+                "test_accuracy": float(acc[i]) if np.isfinite(test_loss[i]) else float("nan"),
+                "diverged": bool(diverged_step[i] >= 0),
+                "diverged_step": int(diverged_step[i]),
+                "chance_loss": float(np.log(cfg["vocab"])),
+            }
+        )
+    order = {run: i for i, run in enumerate(runs)}
+    curve.sort(key=lambda r: (order[(r["warmup"], r["seed"])], r["step"]))
+    return rows, curve
+
+
+def _per_model_ce(logits, y):  # logits S,N,V; y S,B,T -> mean cross-entropy per model, S
+    s, _, v = logits.shape
+    ce = F.cross_entropy(logits.reshape(-1, v), y.reshape(-1), reduction="none")
+    return ce.view(s, -1).mean(1)
+
+
+def _curve_row(layers, arch, warmup, seed, step, loss, gnorm) -> dict:
+    return {
+        "layers": layers,
+        "arch": arch,
+        "warmup": warmup,
+        "seed": seed,
+        "step": step,
+        "loss": float(loss),
+        "grad_norm": float(gnorm),
+    }
+
+
 def train_run(
     cfg: dict, layers: int, arch: str, warmup: bool, base_seed: int, seed: int, device: str = "cpu"
 ):
-    """One training run; returns (summary row, curve rows)."""
-    model = build_model(cfg, layers, arch, base_seed, seed, device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"], betas=(0.9, 0.98), fused=True)
-    w = cfg["warmup_steps"] if warmup else 0
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, w))
-    gen = torch_generator(base_seed, "transformer-batches", seed)  # same data for every arch
-    ident = {"layers": layers, "arch": arch, "warmup": warmup, "seed": seed}
-    losses, curve, diverged_step = [], [], -1
-    for step in range(cfg["steps"]):
-        x, y = task_batch(gen, cfg, cfg["batch_size"], device)
-        loss, _ = loss_fn(model, x, y)
-        value = float(loss.detach())
-        losses.append(value)
-        if not np.isfinite(value):  # diverged: recorded, and the run stops here
-            diverged_step = step
-            curve.append({**ident, "step": step, "loss": value, "grad_norm": float("nan")})
-            break
-        opt.zero_grad()
-        loss.backward()
-        gnorm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf")))
-        if step % cfg["log_every"] == 0 or step == cfg["steps"] - 1:
-            curve.append({**ident, "step": step, "loss": value, "grad_norm": gnorm})
-        opt.step()
-        sched.step()
-    x, y = task_batch(torch_generator(base_seed, "transformer-test", seed), cfg, 256, device)
-    with torch.no_grad():
-        test_loss, logits = loss_fn(model, x, y)
-        acc = float((logits.argmax(-1) == y).float().mean())
-    tail = np.asarray(losses[-cfg["final_window"] :], dtype=np.float64)
-    row = {
-        **ident,
-        "final_loss": float(tail.mean()),
-        "test_loss": float(test_loss),
-        "test_accuracy": acc if np.isfinite(float(test_loss)) else float("nan"),
-        "diverged": diverged_step >= 0,
-        "diverged_step": diverged_step,
-        "chance_loss": float(np.log(cfg["vocab"])),
-    }
-    return row, curve
+    """One training run alone; returns (summary row, curve rows)."""
+    rows, curve = train_runs(cfg, layers, arch, [warmup], base_seed, [seed], device)
+    return rows[0], curve
 
 
 def training_runs(cfg: dict) -> list[tuple]:
@@ -177,16 +336,18 @@ def run(
             for seed in range(cfg["grad_seeds"]):
                 grads += init_grads(cfg, layers, arch, base_seed, seed, device)
     summary, curves = [], []
-    for i, (layers, arch, warm, seed) in enumerate(training_runs(cfg)):
-        row, curve = train_run(cfg, layers, arch, warm, base_seed, seed, device)
-        summary.append(row)
-        curves += curve
-        if progress:
-            progress.update(
-                i + 1,
-                f"layers={layers} arch={arch} warmup={warm} seed={seed} "
-                f"final_loss={row['final_loss']:.3f}",
-            )
+    seeds = list(range(cfg["n_seeds"]))
+    for layers in cfg["layers"]:
+        for arch in cfg["archs"]:
+            rows, curve = train_runs(cfg, layers, arch, cfg["warmup"], base_seed, seeds, device)
+            summary += rows
+            curves += curve
+            if progress:
+                progress.update(
+                    len(summary),
+                    f"layers={layers} arch={arch} final_loss="
+                    f"{np.nanmean([r['final_loss'] for r in rows]):.3f}",
+                )
     return {
         "grads": pd.DataFrame(grads),
         "summary": pd.DataFrame(summary),

@@ -482,6 +482,7 @@ def transformer_grads(frames: dict, cfg: dict, language: str):
     g = g[g["param"] == "ffn_w2"]
     fig, ax = new_figure(height=2.4)
     colors = {"post_ln": "#d95f02", "pre_ln": "#1b9e77"}
+    g = g[g["arch"].isin(colors)]  # the no-LayerNorm baseline is not drawn
     styles = dict(zip(sorted(set(g["layers"])), ["--", "-", ":", "-."]))
     for (layers, arch), sub in g.groupby(["layers", "arch"], sort=True):
         m = sub.groupby("layer")["grad_norm"]

@@ -286,6 +286,7 @@ def bn_vs_ln(frames: dict, cfg: dict) -> pd.DataFrame:
 @builder("transformer_pre_post")
 def transformer_pre_post(frames: dict, cfg: dict) -> pd.DataFrame:
     s = frames["transformer/summary"]
+    s = s[s["arch"].isin(["post_ln", "pre_ln"])]  # the no-LayerNorm baseline is not in this table
     prof = transformer_grad_profile(frames["transformer/grads"])
     rows = []
     for (layers, arch, warm), g in s.groupby(["layers", "arch", "warmup"], sort=True):

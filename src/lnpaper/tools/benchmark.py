@@ -6,10 +6,15 @@ Measures, in throw-away copies of the workflow (never in the checkout itself), e
 - a no-change rerun; a one-parameter edit (one ``affine.gamma`` value): jobs run and wall time;
 - the tracking step's share of the build (its Snakemake benchmark);
 - matmul at scale: 1000 seeds, n = 1024, batched, as a fraction of the raw ``torch.bmm`` FLOP rate
-  measured on the same shapes in the same process, and the peak memory of that process.
+  measured on the same shapes in the same process, and the peak memory of that process;
+- the training loops of ``training`` (per arch x norm, at depth 20) and ``transformer`` (per
+  arch, deepest encoder): effective GFLOP/s of their matmuls and the ratio of raw ``torch.bmm``
+  on the same shapes to the loop's CPU seconds (``--models`` runs only this part; use
+  ``--threads 1`` to compare with the targets).
 
 Targets: build/compute <= 1.25, rerun <= 3 s, edit <= 20 % of the build, tracking
-<= 10 %, matmul >= 0.7 of raw bmm. The table says which are met.
+<= 10 %, matmul >= 0.7 of raw bmm, training loop >= 0.5 of raw bmm (median over condition
+classes). The table says which are met.
 """
 
 from __future__ import annotations
@@ -271,6 +276,117 @@ def scale_run(n_seeds: int, n: int, steps: int, threads: int, device: str) -> di
     }
 
 
+# ---- the training experiments against raw bmm --------------------------------------------------
+
+
+def raw_bmm_seconds(shapes: list[tuple], reps: int = 20) -> list[float]:
+    """CPU seconds of one raw ``torch.bmm`` per (batch, m, k, n) shape, best of ``reps``."""
+    import torch
+
+    out = []
+    for s, m, k, n in shapes:
+        a, b = torch.randn(s, m, k), torch.randn(s, k, n)
+        torch.bmm(a, b)  # warm-up
+        best = float("inf")
+        for _ in range(reps):
+            t0 = time.process_time()
+            torch.bmm(a, b)
+            best = min(best, time.process_time() - t0)
+        out.append(best)
+    return out
+
+
+def _rate_row(name: str, cpu: float, counts: dict, raw: dict) -> dict:
+    """One condition class: its matmul FLOPs over its CPU seconds, and raw bmm's time for the
+    same calls over the model's time (1 = the training loop costs only its matmuls)."""
+    flop = sum(c * 2 * s * m * k * n for (s, m, k, n), c in counts.items())
+    raw_s = sum(c * raw[shape] for shape, c in counts.items())
+    return {"class": name, "cpu_s": cpu, "gflops": flop / cpu / 1e9, "ratio": raw_s / cpu}
+
+
+def model_rates(threads: int = 1, steps: int = 100, depth: int = 20) -> dict:
+    """Effective matmul rate of ``training`` and ``transformer`` per condition class (default
+    config, ``steps`` training steps), against raw ``torch.bmm`` on the same shapes timed in this
+    process right after each class (so machine load hits both sides). CPU seconds
+    (``time.process_time``), ``threads`` torch threads.
+
+    Counted matmuls: training, the hidden layers' W h products at ``depth`` (forward and the two
+    backward products, (S, B, W) x (S, W, W)); transformer, every encoder matmul (projections,
+    feed-forward, attention scores and mixing) and the read-out, forward and backward.
+    """
+    import yaml
+
+    from lnpaper.experiments import training, transformer
+    from lnpaper.pipeline.runtime import setup_torch
+
+    setup_torch(threads, "cpu")
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    out = {"threads": threads, "steps": steps, "training": [], "transformer": []}
+
+    tc = {**cfg["training"], "steps": steps}
+    data = training.load_dataset("digits", 42, tc["test_fraction"], tc["synthetic"])
+    seeds = list(range(tc["n_seeds"]))
+    s, b, w = len(seeds), tc["batch_size"], tc["width"]
+    shape = (s, b, w, w)
+    # warm-up (first-call costs: allocator, kernels' one-time set-up), not timed
+    training.train_condition(data, "digits", "layernorm", 2, "plain", seeds, {**tc, "steps": 2}, 42)
+    for arch in tc["archs"]:
+        for norm in tc["norms"]:
+            t0 = time.process_time()
+            training.train_condition(data, "digits", norm, depth, arch, seeds, tc, 42)
+            cpu = time.process_time() - t0
+            raw = dict(zip([shape], raw_bmm_seconds([shape])))
+            counts = {shape: 3 * (depth - 1) * steps}
+            out["training"].append(_rate_row(f"{arch}, {norm}, depth {depth}", cpu, counts, raw))
+
+    xc = {**cfg["transformer"], "steps": steps}
+    runs = list(range(xc["n_seeds"]))
+    s, n = len(xc["warmup"]) * len(runs), xc["batch_size"] * xc["seq_len"]
+    d, f, v, t, h = xc["d_model"], xc["ffn"], xc["vocab"], xc["seq_len"], xc["heads"]
+    per_layer = [  # (batch, m, k, n) of each forward matmul of one encoder layer
+        (s, n, d, 3 * d),
+        (s, n, d, d),
+        (s, n, d, f),
+        (s, n, f, d),
+        (s * xc["batch_size"] * h, t, d // h, t),
+        (s * xc["batch_size"] * h, t, t, d // h),
+    ]
+    layers = max(xc["layers"])
+    transformer.train_runs({**xc, "steps": 2}, 1, xc["archs"][0], xc["warmup"], 42, runs)
+    for arch in xc["archs"]:
+        t0 = time.process_time()
+        transformer.train_runs(xc, layers, arch, xc["warmup"], 42, runs)
+        cpu = time.process_time() - t0
+        counts = {k: 3 * layers * steps for k in per_layer}
+        counts[(s, n, d, v)] = 3 * steps
+        raw = dict(zip(counts, raw_bmm_seconds(list(counts))))
+        name = f"{arch}, {layers} layers, {s} runs"
+        out["transformer"].append(_rate_row(name, cpu, counts, raw))
+    return out
+
+
+def table_models(rates: dict) -> str:
+    """The per-class rows and, per experiment, min / median / max over classes."""
+    lines = [
+        f"Training loops vs raw bmm ({rates['steps']} steps, {rates['threads']} thread(s), CPU s):",
+        "",
+        "| experiment | condition class | CPU s | GFLOP/s | / raw bmm |",
+        "|---|---|---|---|---|",
+    ]
+    for exp in ("training", "transformer"):
+        for r in rates[exp]:
+            lines.append(
+                f"| {exp} | {r['class']} | {r['cpu_s']:.2f} | {r['gflops']:.1f} | {r['ratio']:.2f} |"
+            )
+    lines += ["", "| experiment | / raw bmm, min / median / max over classes | target | verdict |"]
+    lines.append("|---|---|---|---|")
+    ratios = [r["ratio"] for r in rates["training"]]
+    lines.append(f"| training | {spread(ratios)} | >= 0.5 | {verdict(ratios, 0.5, False)} |")
+    ratios = [r["ratio"] for r in rates["transformer"]]
+    lines.append(f"| transformer | {spread(ratios)} | | |")
+    return "\n".join(lines) + "\n"
+
+
 # ---- the whole benchmark ------------------------------------------------------------------------
 
 
@@ -292,7 +408,7 @@ def edit_gamma(workdir: Path) -> None:
 def in_subprocess(fn_name: str, **kwargs) -> dict:
     """Run ``fn_name`` of this module in a fresh interpreter; its result and wall time."""
     code = (
-        f"import json,sys; from lnpaper import benchmark as b; "
+        f"import json,sys; from lnpaper.tools import benchmark as b; "
         f"r = b.{fn_name}(**json.loads(sys.argv[1])); print('RESULT' + json.dumps(r))"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -446,6 +562,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="device of the scale run (auto|cpu|cuda)")
     parser.add_argument("--skip-build", action="store_true", help="only the scale run")
     parser.add_argument("--skip-scale", action="store_true", help="only the build measurements")
+    parser.add_argument(
+        "--models",
+        action="store_true",
+        help="only the training/transformer loops against raw bmm (no build, no scale run)",
+    )
+    parser.add_argument("--skip-models", action="store_true", help="leave out the --models part")
+    parser.add_argument("--model-steps", type=int, default=100, help="steps per class (--models)")
     parser.add_argument("--json", help="also write the raw measurements here")
 
 
@@ -453,6 +576,13 @@ def run(args) -> int:
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
+    if args.models:
+        log(f"training loops vs raw bmm, {args.threads} thread(s)")
+        r = in_subprocess("model_rates", threads=args.threads, steps=args.model_steps)["result"]
+        if args.json:
+            Path(args.json).write_text(json.dumps({"models": r}, indent=1))
+        sys.stdout.write(table_models(r))
+        return 0
     rounds, scale = [], []
     if not args.skip_build:
         for i in range(args.repeats):
@@ -479,12 +609,21 @@ def run(args) -> int:
                 f"  {res['seconds']:.1f} s, efficiency median {statistics.median(res['efficiency']):.2f}"
             )
             scale.append(res)
+    models = None
+    if not args.skip_models:
+        log(f"training loops vs raw bmm, {args.threads} thread(s)")
+        models = in_subprocess("model_rates", threads=args.threads, steps=args.model_steps)
+        models = models["result"]
     if args.json:
-        Path(args.json).write_text(json.dumps({"rounds": rounds, "scale": scale}, indent=1))
+        Path(args.json).write_text(
+            json.dumps({"rounds": rounds, "scale": scale, "models": models}, indent=1)
+        )
     if rounds:
         sys.stdout.write(table(rounds, scale))
-    else:
+    elif scale:
         sys.stdout.write(table_scale_only(scale))
+    if models:
+        sys.stdout.write("\n" + table_models(models))
     return 0
 
 

@@ -1,0 +1,28 @@
+"""lnpaper bench's training-loop part: FLOP counting, the ratio to raw bmm and its verdict."""
+
+from __future__ import annotations
+
+import pytest
+
+from lnpaper.tools import benchmark
+
+
+def test_rate_row_counts_flops_and_compares_with_raw_time():
+    counts = {(5, 64, 64, 64): 300, (2, 8, 4, 8): 10}
+    raw = {(5, 64, 64, 64): 1e-4, (2, 8, 4, 8): 1e-6}
+    r = benchmark._rate_row("x", 0.2, counts, raw)
+    flop = 300 * 2 * 5 * 64**3 + 10 * 2 * 2 * 8 * 4 * 8
+    assert r["gflops"] == pytest.approx(flop / 0.2 / 1e9)
+    assert r["ratio"] == pytest.approx((300 * 1e-4 + 10 * 1e-6) / 0.2)
+
+
+def test_models_table_gives_the_median_over_classes_and_the_verdict():
+    rows = [
+        {"class": f"c{i}", "cpu_s": 1.0, "gflops": 10.0, "ratio": r}
+        for i, r in enumerate((0.2, 0.6, 0.7))
+    ]
+    rates = {"steps": 5, "threads": 1, "training": rows, "transformer": rows[:1]}
+    text = benchmark.table_models(rates)
+    assert "| training | 0.20 / 0.60 / 0.70 | >= 0.5 | met |" in text
+    rates["training"] = rows[:2]  # median 0.4
+    assert "missed by 20 %" in benchmark.table_models(rates)
