@@ -47,7 +47,7 @@ def test_scale_claim_verdict_follows_the_measured_behaviour():
         )
     }
     below = run_claim("5.1-s-below-1-decays", frames)
-    assert below["verdict"] == "holds_only_if" and "scaled_normal" in below["condition"]
+    assert below["verdict"] == "holds_only_if" and "N(0,1/n)" in below["condition"]
     assert run_claim("5.1-s-above-1-explodes", frames)["verdict"] == "holds"
     frames_all_explode = {
         "matmul/growth": growth({("normal", 0.5): 1.0, ("normal", 1.0): 1.7, ("normal", 2.0): 2.4})
