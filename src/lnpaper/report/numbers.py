@@ -132,12 +132,7 @@ for _dist, _scales in (("normal", SCALE_WORDS), ("scaled_normal", {1.0: "One"}))
             "table:scale_behavior",
             uncertainty=_growth_pm("growth_rate", _dist, _scale),
         )(_growth("growth_rate_mean", _dist, _scale))
-        # the paper's quantity: the Frobenius norm's rate after the burn-in (biased upward)
-        number(
-            f"MatmulFrobRate{DIST_WORDS[_dist]}{_word}",
-            "table:scale_behavior",
-            uncertainty=_growth_pm("frobenius_rate", _dist, _scale),
-        )(_growth("frobenius_rate_mean", _dist, _scale))
+
         number(f"MatmulTheory{DIST_WORDS[_dist]}{_word}", "table:scale_behavior")(
             _growth("growth_rate_theory", _dist, _scale)
         )
@@ -152,6 +147,12 @@ for _scale, _word in ((0.5, "Half"), (2.0, "Two")):  # the range of growth facto
 number("MatmulCriticalTheoryNormal", "table:scale_behavior", digits=4)(
     lambda t: pick(t, "critical_scale_theory", b_dist="normal", n=reference_n(t), scale=1.0)
 )
+# the paper's quantity: the Frobenius norm's rate after the burn-in (biased upward), at s = 1
+number(
+    "MatmulFrobRateNormalOne",
+    "table:scale_behavior",
+    uncertainty=_growth_pm("frobenius_rate", "normal", 1.0),
+)(_growth("frobenius_rate_mean", "normal", 1.0))
 # s* = s exp(-rate): its interval is the rate's, mapped through the (decreasing) exponential
 number(
     "MatmulCriticalMeasuredNormal",
@@ -233,6 +234,36 @@ number("AffineMaxMeanError", "table:affine_grid", digits=1, style="sci")(
 number("AffineMaxStdError", "table:affine_grid", digits=1, style="sci")(
     lambda t: t["max_abs_std_error"].max()
 )
+
+
+# precision: float32 error of each way of computing LayerNorm, worst over the offsets run
+PRECISION_WORDS = {"naive": "Naive", "two_pass": "TwoPass", "welford": "Welford", "torch": "Torch"}
+
+
+def _precision_worst(method: str):
+    def get(t):
+        rows = t[(t["dtype"] == "float32") & (t["method"] == method)]
+        if rows.empty:
+            raise LookupError(f"no float32 rows for {method}")
+        return float(rows["max_abs_error_total"].max())
+
+    return get
+
+
+for _method, _word in PRECISION_WORDS.items():
+    number(f"PrecisionError{_word}", "table:precision", digits=1, style="sci")(
+        _precision_worst(_method)
+    )
+number("PrecisionMaxOffset", "table:precision", digits=0, style="sci")(lambda t: t["offset"].max())
+
+
+def _precision_threshold(_t) -> float:
+    from lnpaper.report.claims_matrices import PRECISION_THRESHOLD
+
+    return PRECISION_THRESHOLD
+
+
+number("PrecisionThreshold", "table:precision", digits=1)(_precision_threshold)
 
 
 # claims audit (table claims, built by the lead's step once it exists)
