@@ -251,7 +251,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
 VERDICT_WORDS = {
     "holds": {"vi": "đúng", "en": "holds"},
     "fails": {"vi": "sai", "en": "fails"},
-    "holds_only_if": {"vi": "đúng có điều kiện", "en": "holds only if"},
+    "holds_only_if": {"vi": "chỉ đúng nếu", "en": "holds only if"},
     "inconclusive": {"vi": "chưa kết luận", "en": "inconclusive"},
 }
 
@@ -297,5 +297,9 @@ def render(text: Text | None, language: str) -> str:
 
 
 def verdict_word(verdict: str, language: str) -> str:
+    """The verdict as the claims table shows it (labels.py), else the word above."""
+    shown = label(verdict, language)
+    if shown != verdict or language == "en":
+        return shown
     words = VERDICT_WORDS[verdict]
     return words.get(language, words["en"])
