@@ -76,7 +76,7 @@ def test_scale_rules_reach_every_verdict(claim_id, want):
     row = verdict(claim_id, {"matmul/growth": growth(MATMUL[claim_id][want])})
     assert row["verdict"] == want
     # the scales of one distribution are one draw set: the text says so
-    assert "share one draw of B_k" in row["measured"]
+    assert "one draw set: all its scales multiply the same B_k" in row["measured"]
 
 
 def test_scale_condition_names_the_distribution_and_is_localized():
@@ -96,7 +96,7 @@ def test_one_failing_draw_set_is_one_failure_not_one_per_scale():
         "5.1-s-below-1-decays", {"matmul/growth": growth(cis)}, {**CFG, "scales": [0.25, 0.5, 0.75]}
     )
     assert row["verdict"] == "holds_only_if"
-    assert row["measured"].count("share one draw") == 2  # two draw sets, not four conditions
+    assert row["measured"].count("one draw set") == 2  # two draw sets, not four conditions
 
 
 @pytest.mark.parametrize("final,want", [(30.0, "holds"), (25.0, "fails")])

@@ -22,10 +22,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "{dist} s={scale}: {behaviour}, {ci}/step",
     },
     "draw_set": {
-        "vi": "{dist} (n={n}, {count} tỉ lệ dùng chung một bộ B_k, tốc độ chỉ khác nhau đúng ln s): "
-        "{rates}",
-        "en": "{dist} (n={n}, {count} scales share one draw of B_k, rates differ by exactly ln s): "
-        "{rates}",
+        "vi": "{dist}, n={n} (một bộ rút: mọi hệ số tỉ lệ của nó nhân cùng các B_k, tốc độ chỉ "
+        "khác nhau đúng ln s): {rates}",
+        "en": "{dist}, n={n} (one draw set: all its scales multiply the same B_k, rates differ "
+        "by exactly ln s): {rates}",
     },
     "rate_theory": {
         "vi": "{dist}: ln s + ln b + lambda_1(n) = {rate}/bước tại s={scale}",

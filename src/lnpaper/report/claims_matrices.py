@@ -73,7 +73,7 @@ def scale_claim(frames, cfg, predicate, expected: str) -> ClaimResult | None:
             )
             for r in rows
         ]
-        parts.append(t("draw_set", dist=dist, n=n, count=len(rows), rates=join(rates, ", ")))
+        parts.append(t("draw_set", dist=dist, n=n, rates=join(rates, ", ")))
         theory_parts.append(
             t("rate_theory", dist=dist, rate=rows[0].growth_rate_theory, scale=float(rows[0].scale))
         )
