@@ -95,3 +95,41 @@ def test_seed_batches_bound_memory_at_scale():
     per = matmul.seeds_per_batch(1024, 1)
     assert per == 16  # 16 x 1024^2 float64 = 128 MiB per state tensor
     assert matmul.seeds_per_batch(10, 9) >= 1000  # the default build runs in one batch
+
+
+def test_vector_steps_are_exact_chi_n_log_ratios(small):
+    # ||v_k|| / ||v_{k-1}|| = s b chi_n at every step: pooled over steps and seeds its log has
+    # the mean ln s + ln b + lambda_1(n) and the variance trigamma(n/2) / 4
+    from scipy.special import polygamma
+
+    _, out = small
+    t = out["trajectories"]
+    v = t[(t["b_dist"] == "normal") & (t["n"] == 30) & (t["scale"] == 1.0) & ~t["layernorm"]]
+    inc = v.sort_values(["seed", "step"]).groupby("seed")["log_vector_norm"].diff().dropna()
+    sd = math.sqrt(float(polygamma(1, 15)) / 4)
+    assert abs(inc.mean() - theory.lyapunov_top(30)) < 4 * sd / math.sqrt(len(inc))
+    assert abs(inc.std() / sd - 1) < 0.15
+
+
+def test_scales_of_one_draw_set_differ_by_exactly_log_s(small):
+    _, out = small
+    g = out["growth"][~out["growth"]["layernorm"]]
+    for _, d in g.groupby("draw_set"):
+        spread = d["rate_minus_log_scale"].max() - d["rate_minus_log_scale"].min()
+        assert spread < 1e-12
+        assert d["draw_set"].nunique() == 1 and d["b_dist"].nunique() == 1
+
+
+def test_unbiased_rate_covers_theory_and_frobenius_rate_is_kept(small):
+    _, out = small
+    g = out["growth"][~out["growth"]["layernorm"]]
+    gauss = g[g["b_dist"] != "orthogonal"]
+    inside = (gauss["growth_rate_ci_low"] <= gauss["growth_rate_theory"]) & (
+        gauss["growth_rate_theory"] <= gauss["growth_rate_ci_high"]
+    )
+    cov = matmul.theory_coverage(out["growth"])
+    assert cov["theory_inside_ci"] == inside.sum() and cov["draw_sets"] == 4
+    assert cov["draw_sets_theory_inside_ci"] >= 3  # 4 independent 95% intervals
+    # the Frobenius rate after the burn-in is a different, upward-biased estimate
+    assert (gauss["frobenius_rate_mean"] - gauss["growth_rate_theory"]).mean() > 0
+    assert not np.allclose(gauss["frobenius_rate_mean"], gauss["growth_rate_mean"])

@@ -37,3 +37,23 @@ def test_unbiased_std_after_ln_explains_paper_1_02():
 def test_eps_placement_formulas_at_sigma_1e_3():
     assert theory.ln_output_std(1e-3, 1e-5, "pytorch") == pytest.approx(0.3015, abs=1e-4)
     assert theory.ln_output_std(1e-3, 1e-5, "paper") == pytest.approx(0.990, abs=1e-3)
+
+
+def test_finite_group_pearson_matches_monte_carlo_and_tends_to_the_limit():
+    import numpy as np
+
+    rng = np.random.default_rng(12345)
+    k, groups, reps = 10, 3, 100_000
+    x = rng.standard_normal((reps, groups, k))
+    y = (x - x.mean(-1, keepdims=True)) / x.std(-1, keepdims=True)
+    xc = x.reshape(reps, -1) - x.reshape(reps, -1).mean(1, keepdims=True)
+    yc = y.reshape(reps, -1) - y.reshape(reps, -1).mean(1, keepdims=True)
+    r = (xc * yc).sum(1) / np.sqrt((xc**2).sum(1) * (yc**2).sum(1))
+    se = r.std() / np.sqrt(reps)
+    assert abs(r.mean() - theory.pearson_r_finite_groups(k, groups)) < 4 * se
+    assert abs(r.mean() - theory.pearson_r_groupwise(k)) > 20 * se  # the limit does not apply
+    # rows of 300 entries with 10 groups sit above the many-groups limit
+    assert theory.pearson_r_finite_groups(300, 10) == pytest.approx(0.997747, abs=2e-6)
+    assert theory.pearson_r_finite_groups(30, 10**6) == pytest.approx(
+        theory.pearson_r_groupwise(30), abs=1e-7
+    )

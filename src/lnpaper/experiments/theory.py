@@ -67,3 +67,22 @@ def ln_output_std(sigma: float, eps: float, formula: str) -> float:
     if formula == "paper":  # (x - mu) / (sigma + eps), section 3.1 of the paper
         return sigma / (sigma + eps)
     raise ValueError(f"unknown formula {formula!r}")
+
+
+def pearson_r_finite_groups(k: int, groups: int) -> float:
+    """E[r] between N = groups * k iid Gaussian entries and their LayerNorm over groups of k.
+
+    With per-group biased std s_g and total (biased) std S of all entries, r = mean_g(s_g) / S.
+    Writing k s_g^2 = q_g ~ chi2_{k-1}, T = sum q_g and U = chi2_{groups-1} the spread of the
+    group means (all independent), the shares q_g / T are Dirichlet and independent of T, and
+    T / (T + U) ~ Beta(groups (k-1)/2, (groups-1)/2) is independent of both; the expectation
+    factorises into Gamma-function ratios:
+        E[r] = sqrt(groups) * Gamma(k/2) / Gamma((k-1)/2) * Gamma((N-1)/2) / Gamma(N/2).
+    For groups -> infinity this tends to ``pearson_r_groupwise(k)`` (eps neglected).
+    """
+    if k < 2 or groups < 1:
+        raise ValueError("need k >= 2 and at least one group")
+    n = groups * k
+    return math.sqrt(groups) * math.exp(
+        gammaln(k / 2.0) - gammaln((k - 1) / 2.0) + gammaln((n - 1) / 2.0) - gammaln(n / 2.0)
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lnpaper.manuscript.bundle import latex_main, write_bundle
-from lnpaper.manuscript.fill import Build, fill, numbers_json, trace
+from lnpaper.manuscript.fill import Build, fill, numbers_json, read_claim_verdicts, trace
 from lnpaper.manuscript.render import TITLE, render_html, render_pdf
 from lnpaper.manuscript.stamp import stamp_pdf, stamp_png
 from lnpaper.pipeline import io
@@ -60,6 +60,7 @@ def render(
         tables={t: Path(f["md"]).read_text(encoding="utf-8") for t, f in tables.items()},
         captions=captions,
         traces=traces,
+        claims=read_claim_verdicts(tables["claims"]["csv"]) if "claims" in tables else None,
     )
     text = template.read_text(encoding="utf-8")
     io.write_json(numbers_json(numbers, tracking, git), out["numbers_json"])

@@ -7,7 +7,12 @@ The template refers to everything by name only:
   figure with its caption (manuscript/captions.yaml) and a provenance trace (rule, config hash,
   git commit, MLflow run id);
 - ``{{#requires matmul table:claims}} ... {{/requires}}``: text kept only when every listed
-  experiment, table or figure is part of the build.
+  experiment, table or figure is part of the build;
+- ``{{claim:ID}}``: the verdict the claims table gives claim ID (localized word);
+- ``{{#claim ID holds}} ... {{/claim}}``: a sentence asserting claim ID with that verdict (one
+  or more verdicts separated by ``|``). Consecutive blocks of one claim are its variants: the one
+  matching the claims table is kept, the others dropped; when no variant matches, the build stops
+  with ``ClaimMismatch`` naming the sentence (see ``bind_claims``).
 Whatever belongs to a disabled (or not yet existing) experiment is replaced by a short note, never
 by a broken reference.
 """
@@ -64,6 +69,7 @@ class Build:
     tables: dict[str, str]  # enabled table -> its Markdown
     captions: dict[str, dict[str, str]]  # "table:x" / "figure:x" -> {vi, en}
     traces: dict[str, dict[str, str]]  # step -> {rule, config_hash, git_commit, mlflow_run_id}
+    claims: dict[str, str] | None = None  # claim_id -> verdict (tables/claims.csv), if built
 
 
 # ---------------------------------------------------------------- provenance
@@ -172,6 +178,7 @@ def fill(template: str, build: Build, figure_ext: str = "png") -> str:
         return f"\n> {note('block_off', build.language, what=what)}\n"
 
     text = BLOCK.sub(block, COMMENT.sub("", template))  # comments are notes to authors
+    text = bind_claims(text, build.claims, build.language)
 
     def directive(m):
         kind, name = m.groups()
@@ -217,3 +224,72 @@ def numbers_json(numbers: pd.DataFrame, tracking: dict | None, git: dict) -> dic
         "git_commit": git.get("commit", "unknown"),
         "git_dirty": git.get("dirty", "unknown"),
     }
+
+
+# ---------------------------------------------------------------- prose bound to verdicts
+
+CLAIM_BLOCK = re.compile(r"\{\{#claim ([^\s}]+) ([a-z_|]+)\}\}(.*?)\{\{/claim\}\}", re.S)
+CLAIM_INLINE = re.compile(r"\{\{claim:([^\s}]+)\}\}")
+
+
+class ClaimMismatch(ValueError):
+    """The manuscript asserts a verdict that the claims table does not give."""
+
+
+def read_claim_verdicts(csv_path) -> dict[str, str]:
+    """claim_id -> verdict from ``tables/claims.csv``."""
+    df = pd.read_csv(csv_path)
+    return dict(zip(df["claim_id"].astype(str), df["verdict"].astype(str)))
+
+
+def _sentence(text: str) -> str:
+    """The block's text on one line, shortened, to name it in an error message."""
+    one = " ".join(text.split())
+    return one if len(one) <= 90 else one[:87] + "..."
+
+
+def check_claim_blocks(template: str, claims: dict[str, str]) -> list[str]:
+    """One message per claim whose variants in the text do not include the verdict of the
+    claims table (claims absent from the table are not checked: their experiment is off)."""
+    from lnpaper.report.verdicts import VERDICTS
+
+    variants: dict[str, list[tuple[set[str], str]]] = {}
+    errors = []
+    for m in CLAIM_BLOCK.finditer(COMMENT.sub("", template)):
+        cid, verdicts, body = m.group(1), set(m.group(2).split("|")), m.group(3)
+        unknown = verdicts - set(VERDICTS)
+        if unknown:
+            errors.append(f"claim {cid}: unknown verdict {', '.join(sorted(unknown))}")
+        variants.setdefault(cid, []).append((verdicts, body))
+    for cid, vs in variants.items():
+        actual = claims.get(cid)
+        if actual is not None and not any(actual in v for v, _ in vs):
+            said = "|".join(sorted(set().union(*(v for v, _ in vs))))
+            errors.append(
+                f'text asserts claim {cid} {said} in "{_sentence(vs[0][1])}", '
+                f"but the claims table gives {actual}"
+            )
+    return errors
+
+
+def bind_claims(text: str, claims: dict[str, str] | None, language: str) -> str:
+    """Keep the variant of each claim block that matches the claims table, fill
+    ``{{claim:ID}}``; raise ``ClaimMismatch`` (one line) when the text asserts another verdict.
+    Without a claims table (not built), claim blocks are dropped and inline verdicts say n/a."""
+    from lnpaper.report.claim_text import verdict_word
+
+    table = claims or {}
+    errors = check_claim_blocks(text, table)
+    if errors:
+        raise ClaimMismatch(errors[0] + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""))
+
+    def block(m):
+        actual = table.get(m.group(1))
+        return m.group(3) if actual in set(m.group(2).split("|")) else ""
+
+    def inline(m):
+        actual = table.get(m.group(1))
+        word = verdict_word(actual, language) if actual else note("number_off", language)
+        return f'[{word}]{{.claim data-claim="{m.group(1)}" data-verdict="{actual or ""}"}}'
+
+    return CLAIM_INLINE.sub(inline, CLAIM_BLOCK.sub(block, text))

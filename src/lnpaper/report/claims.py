@@ -13,10 +13,14 @@ import pandas as pd
 
 from lnpaper.pipeline import paths
 from lnpaper.report import claims_matrices, claims_training  # noqa: F401  (register the rules)
+from lnpaper.report.claim_text import render
 from lnpaper.report.verdicts import CLAIMS
 
 
 def evaluate_all(frames: dict[str, pd.DataFrame], cfg: dict, language: str = "vi") -> pd.DataFrame:
+    """The claims table from the experiment frames ({"matmul/growth": df, ...}) and the config
+    (the matmul slice's keys, e.g. ``scales``, plus ``seed``). Cheap: no file I/O, so comparing
+    builds (seeds 42 / 43 / 44) is one call per build."""
     rows = []
     for c in CLAIMS:
         if not all(r in frames for r in c.requires):
@@ -30,10 +34,10 @@ def evaluate_all(frames: dict[str, pd.DataFrame], cfg: dict, language: str = "vi
                 "claim_id": c.claim_id,
                 "section": c.section,
                 "claim": c.text_vi if language == "vi" else c.text_en,
-                "measured": res.measured,
-                "theory": res.theory,
+                "measured": render(res.measured, language),
+                "theory": render(res.theory, language),
                 "verdict": res.verdict,
-                "condition": res.condition,
+                "condition": render(res.condition, language),
                 "value": res.value,
                 "source": ";".join(paths.experiment_file(r) for r in c.requires),
             }

@@ -8,40 +8,49 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lnpaper.report.formatting import fmt
-from lnpaper.report.summaries import (
-    normalizer_aggregate,
-    online_ok,
-    seed_mean_ci,
-    transformer_grad_profile,
-)
-from lnpaper.report.verdicts import ClaimResult, claim
+from lnpaper.experiments.seeding import numpy_rng
+from lnpaper.experiments.stats import interval
+from lnpaper.report.claim_text import join, t
+from lnpaper.report.summaries import online_ok, transformer_grad_profile
+from lnpaper.report.verdicts import ClaimResult, ci_text, claim, combine, side
 
 # first-layer gradient norm at init outside this band = vanishing / exploding (orders of
 # magnitude from the O(1) of a well-conditioned net; the measured values sit at 1e-8 or 1e4)
 GRAD_BAND = (1e-4, 1e2)
 
 
-def _pairs(summary: pd.DataFrame, a: str = "layernorm", b: str = "none") -> pd.DataFrame:
-    """Per (dataset, arch, depth): the aggregated rows of normalizations a and b side by side."""
-    agg = normalizer_aggregate(summary)
-    keys = ["dataset", "arch", "depth"]
-    left = agg[agg["norm"] == a].set_index(keys)
-    right = agg[agg["norm"] == b].set_index(keys)
+KEYS = ["dataset", "arch", "depth"]
+
+
+def paired_seeds(summary: pd.DataFrame, a: str = "layernorm", b: str = "none") -> pd.DataFrame:
+    """Per (dataset, arch, depth, seed): the runs of normalizations a and b side by side (a seed
+    has the same init and batches under every normalization, so the comparison is paired)."""
+    left = summary[summary["norm"] == a].set_index(KEYS + ["seed"])
+    right = summary[summary["norm"] == b].set_index(KEYS + ["seed"])
     return left.add_suffix("_a").join(right.add_suffix("_b"), how="inner").reset_index()
 
 
-def _where(rows: pd.DataFrame) -> str:
-    return ", ".join(f"{r.dataset}/{r.arch}/depth {r.depth}" for r in rows.itertuples())
+def _where(key) -> object:
+    dataset, arch, depth = key
+    return t("where", dataset=dataset, arch=arch, depth=int(depth))
 
 
-def _split_verdict(ok: pd.Series, rows: pd.DataFrame) -> tuple[str, str]:
-    """holds if true in every condition, fails if in none, else holds_only_if (listing where)."""
-    if ok.all():
-        return "holds", ""
-    if not ok.any():
-        return "fails", ""
-    return "holds_only_if", "only in: " + _where(rows[ok])
+def _condition(verdict: str, held: list, states: dict):
+    parts = []
+    if verdict == "holds_only_if":
+        parts.append(t("only_in", where=join([_where(k) for k in held], ", ")))
+    undecided = [k for k, v in states.items() if v == "inconclusive"]
+    if undecided and verdict != "holds":
+        parts.append(t("undecided_in", where=join([_where(k) for k in undecided], ", ")))
+    return join(parts) if parts else None
+
+
+def faster_per_seed(p: pd.DataFrame) -> pd.Series:
+    """+1 where LN reaches the loss threshold first (or only LN reaches it), -1 where the
+    unnormalized net does, 0 for a tie (both never reach it, or the same step)."""
+    sa = p["steps_to_threshold_a"].where(np.isfinite(p["steps_to_threshold_a"]), np.inf)
+    sb = p["steps_to_threshold_b"].where(np.isfinite(p["steps_to_threshold_b"]), np.inf)
+    return pd.Series(np.sign(sb - sa).fillna(0.0), index=p.index)  # inf - inf = NaN: a tie
 
 
 @claim(
@@ -51,29 +60,34 @@ def _split_verdict(ok: pd.Series, rows: pd.DataFrame) -> tuple[str, str]:
     "LayerNorm makes training converge faster",
     ["training/summary"],
 )
-def _(frames):
-    p = _pairs(frames["training/summary"])
+def layernorm_converges_faster(frames):
+    """Sign test per condition: among seeds that differ, the fraction where LN is faster, with a
+    Wilson interval: above 1/2 holds, below fails, straddling inconclusive. A condition where
+    every seed ties (neither net reaches the threshold) is not faster: fails."""
+    p = paired_seeds(frames["training/summary"])
     if p.empty:
         return None
-    # faster: more seeds reach the loss threshold, or as many (all) and in fewer steps on average
-    more = p["reached_threshold_fraction_a"] > p["reached_threshold_fraction_b"]
-    same_all = (p["reached_threshold_fraction_a"] == 1) & (p["reached_threshold_fraction_b"] == 1)
-    fewer = p["steps_to_threshold_mean_a"] < p["steps_to_threshold_mean_b"]
-    ok = more | (same_all & fewer)
-    verdict, cond = _split_verdict(ok, p)
-    measured = "; ".join(
-        f"{r.dataset}/{r.arch}/d{r.depth}: LN {fmt(r.reached_threshold_fraction_a)} reach, "
-        f"{fmt(r.steps_to_threshold_mean_a)} steps vs none {fmt(r.reached_threshold_fraction_b)}, "
-        f"{fmt(r.steps_to_threshold_mean_b)}"
-        for r in p.itertuples()
-    )
+    states, parts = {}, []
+    for key, g in p.groupby(KEYS, sort=True):
+        sign = faster_per_seed(g)
+        decided = sign[sign != 0]
+        if decided.empty:
+            states[key] = "fails"
+            k, n, lo, hi = 0, 0, float("nan"), float("nan")
+        else:
+            frac, lo, hi = interval(decided > 0, kind="proportion")
+            k, n = int((decided > 0).sum()), len(decided)
+            states[key] = {"above": "holds", "below": "fails"}.get(
+                side(lo, hi, 0.5), "inconclusive"
+            )
+        parts.append(t("faster", where=_where(key), k=k, n=n, lo=lo, hi=hi))
+    verdict, held = combine(states)
     return ClaimResult(
-        measured,
-        "faster = more seeds reach the loss threshold, or all and in fewer "
-        "steps (LayerNorm vs no normalization, same init and batches)",
+        join(parts),
+        t("faster_theory"),
         verdict,
-        cond,
-        value=float(ok.mean()),
+        _condition(verdict, held, states),
+        value=float(np.mean([v == "holds" for v in states.values()])),
     )
 
 
@@ -84,38 +98,53 @@ def _(frames):
     "LayerNorm makes the loss oscillate less",
     ["training/summary"],
 )
-def _(frames):
-    p = _pairs(frames["training/summary"])
-    # a net stuck at chance has a flat loss: compare only where both actually train
-    both = p[
-        (p["reached_threshold_fraction_a"] >= 0.5) & (p["reached_threshold_fraction_b"] >= 0.5)
-    ]
-    if both.empty:
+def layernorm_oscillates_less(frames, cfg):
+    """Per condition where both nets train (each reaches the loss threshold in at least half
+    the seeds): the geometric mean over seeds of the paired ratio LN / none of the loss
+    oscillation, with a bootstrap interval on the log scale; entirely below 1 holds, above 1
+    fails, straddling 1 inconclusive. One outlier seed cannot decide it."""
+    p = paired_seeds(frames["training/summary"])
+    if p.empty:
+        return None
+    base = cfg.get("seed", 0) if cfg else 0
+    states, parts, ratios = {}, [], []
+    n_all = p.groupby(KEYS).ngroups
+    for key, g in p.groupby(KEYS, sort=True):
+        trains = (
+            np.isfinite(g["steps_to_threshold_a"]).mean() >= 0.5
+            and np.isfinite(g["steps_to_threshold_b"]).mean() >= 0.5
+        )
+        r = (g["loss_oscillation_a"] / g["loss_oscillation_b"]).to_numpy(dtype=float)
+        r = r[np.isfinite(r) & (r > 0)]
+        if not trains or r.size == 0:
+            continue
+        rng = numpy_rng(base, "claim-oscillation", *key)
+        m, lo, hi = interval(r, rng, kind="positive")
+        ratios.append(m)
+        states[key] = {"below": "holds", "above": "fails"}.get(side(lo, hi, 1.0), "inconclusive")
+        parts.append(t("oscillation", where=_where(key), ratio=m, lo=lo, hi=hi))
+    if not states:
         return ClaimResult(
-            "no condition where both LayerNorm and no-norm nets train",
-            "SD of step-to-step loss change, last stretch",
-            "holds_only_if",
-            "not testable here: without normalization no net trained",
+            t("no_training_pair"),
+            t("oscillation_theory"),
+            "inconclusive",
+            t("untestable"),
             float("nan"),
         )
-    ok = both["loss_oscillation_mean_a"] < both["loss_oscillation_mean_b"]
-    verdict, cond = _split_verdict(ok, both)
-    if len(both) < len(p):  # elsewhere a net stuck at chance makes "less oscillation" moot
+    verdict, held = combine(states)
+    cond = _condition(verdict, held, states)
+    if len(states) < n_all and verdict in ("holds", "holds_only_if"):
+        # elsewhere a net stuck at chance has a flat loss: "less oscillation" is moot there
+        both = t("both_train", where=join([_where(k) for k in states], ", "))
         if verdict == "holds":
-            verdict, cond = "holds_only_if", "both nets train: " + _where(both)
-        elif verdict == "holds_only_if":
-            cond += " (compared only where both nets train)"
-    measured = "; ".join(
-        f"{r.dataset}/{r.arch}/d{r.depth}: LN {fmt(r.loss_oscillation_mean_a)} vs "
-        f"none {fmt(r.loss_oscillation_mean_b)}"
-        for r in both.itertuples()
-    )
+            verdict = "holds_only_if"
+        cond = both if cond is None else t("and", a=cond, b=both)
     return ClaimResult(
-        measured,
-        "SD of the step-to-step change of the training loss over the last steps, mean over seeds",
+        join(parts),
+        t("oscillation_theory"),
         verdict,
         cond,
-        value=float((both["loss_oscillation_mean_a"] / both["loss_oscillation_mean_b"]).mean()),
+        value=float(np.exp(np.mean(np.log(ratios)))),
     )
 
 
@@ -126,7 +155,9 @@ def _(frames):
     "LayerNorm reduces vanishing and exploding gradients",
     ["training/summary"],
 )
-def _(frames):
+def layernorm_keeps_gradients_in_range(frames):
+    """Medians over seeds against a band of many orders of magnitude: the measured values sit
+    at 1e-8 or 1e4 when bad, so seed noise cannot move a median across the band."""
     s = frames["training/summary"]
     lo, hi = GRAD_BAND
     g = s.groupby(["norm", "arch", "depth"])["grad_norm_first_layer_init"].median()
@@ -135,32 +166,28 @@ def _(frames):
     none_bad = bad.get("none", pd.Series(dtype=bool))
     if ln_bad.empty or none_bad.empty:
         return None
-    measured = "; ".join(
-        f"{n}/{a}/d{d}: {fmt(v)}"
-        for (n, a, d), v in g.items()
-        if n in ("none", "layernorm", "batchnorm")
+    measured = join(
+        [
+            t("grad", norm=n, arch=a, depth=int(d), value=v)
+            for (n, a, d), v in g.items()
+            if n in ("none", "layernorm", "batchnorm")
+        ]
     )
     if not ln_bad.any() and none_bad.any():
-        verdict, cond = "holds", ""
+        verdict, cond = "holds", None
     elif ln_bad.any():
-        verdict, cond = "fails", ""
+        verdict, cond = "fails", None
     else:
-        verdict, cond = (
-            "holds_only_if",
-            "the unnormalized net has vanishing/exploding gradients to begin with",
-        )
+        verdict, cond = "holds_only_if", t("grad_condition")
     # healthy gradients are necessary, not sufficient: report whether LN nets actually trained
     plain = s[(s["norm"] == "layernorm") & (s["arch"] == "plain")]
     worst = plain.groupby("depth")["test_accuracy"].mean()
     if len(worst) and worst.min() < 0.5:
-        cond = (
-            (cond + "; " if cond else "")
-            + f"yet plain LN nets of depth {int(worst.idxmin())} still fail to train (accuracy {fmt(worst.min())})"
-        )
+        yet = t("grad_yet", depth=int(worst.idxmin()), acc=worst.min())
+        cond = yet if cond is None else t("and", a=cond, b=yet)
     return ClaimResult(
         measured,
-        f"median first-layer gradient norm at init inside "
-        f"[{fmt(lo)}, {fmt(hi)}] (PyTorch default init)",
+        t("grad_theory", lo=lo, hi=hi),
         verdict,
         cond,
         value=float(g.get(("layernorm", "plain", int(s["depth"].max())), np.nan)),
@@ -174,23 +201,17 @@ def _(frames):
     "BatchNorm depends on the batch, LayerNorm does not",
     ["batch_dependence/stats"],
 )
-def _(frames):
+def batchnorm_depends_on_batch(frames):
     st = frames["batch_dependence/stats"]
     bn = st[(st["norm"] == "batchnorm") & (st["mode"] == "train") & (st["batch_size"] >= 2)]
     per_sample = st[st["norm"].isin(["layernorm", "rmsnorm", "groupnorm"])]
     bn_dep = bool(len(bn)) and bool((bn["output_std"] > 0).all())
     ln_exact = bool(len(per_sample)) and bool((per_sample["output_std"] == 0).all())
-    verdict = "holds" if bn_dep and ln_exact else "fails"
-    measured = (
-        "BatchNorm(train) output SD: "
-        + ", ".join(f"B={int(b)}: {fmt(v)}" for b, v in zip(bn["batch_size"], bn["output_std"]))
-        + f"; LayerNorm/RMSNorm/GroupNorm max SD {fmt(per_sample['output_std'].max())}"
-    )
+    sizes = [t("bn_size", b=int(b), sd=v) for b, v in zip(bn["batch_size"], bn["output_std"])]
     return ClaimResult(
-        measured,
-        "BN(train) normalizes with batch statistics (SD ~ 1/sqrt(B)); "
-        "LN uses only the sample's own features (SD exactly 0)",
-        verdict,
+        t("bn_spread", sizes=join(sizes, ", "), other=per_sample["output_std"].max()),
+        t("bn_theory"),
+        "holds" if bn_dep and ln_exact else "fails",
         value=float(bn["output_std"].iloc[0]) if len(bn) else float("nan"),
     )
 
@@ -202,34 +223,36 @@ def _(frames):
     "LayerNorm works with batch size 1 (online inference), BatchNorm does not",
     ["batch_dependence/stats"],
 )
-def _(frames):
+def layernorm_serves_batch_of_one(frames):
     st = frames["batch_dependence/stats"]
     if not (st["batch_size"] == 1).any():
         return None
     ok = {
         (n, m): online_ok(st, n, m) for n in ("layernorm", "batchnorm") for m in ("train", "eval")
     }
-    measured = "; ".join(f"{n} ({m}): {'works' if v else 'fails'}" for (n, m), v in ok.items())
+    measured = join(
+        [
+            t("online_item", norm=n, mode=m, ok=t("works" if v else "broken"))
+            for (n, m), v in ok.items()
+        ]
+    )
     ln_ok = ok[("layernorm", "train")] and ok[("layernorm", "eval")]
     if ln_ok and not ok[("batchnorm", "train")] and not ok[("batchnorm", "eval")]:
-        verdict, cond = "holds", ""
+        verdict, cond = "holds", None
     elif ln_ok and not ok[("batchnorm", "train")]:
-        verdict, cond = (
-            "holds_only_if",
-            (
-                "BatchNorm is in training mode (batch statistics); in eval "
-                "mode its running statistics serve batch size 1"
-            ),
-        )
+        verdict, cond = "holds_only_if", t("online_condition")
     else:
-        verdict, cond = "fails", ""
-    return ClaimResult(
-        measured,
-        "works = runs at B=1 and gives the sample the output it gets inside a batch",
-        verdict,
-        cond,
-        value=float(ln_ok),
-    )
+        verdict, cond = "fails", None
+    return ClaimResult(measured, t("online_theory"), verdict, cond, value=float(ln_ok))
+
+
+LEARNS_BELOW_CHANCE = 0.95  # learned: the final loss's interval lies below 95% of ln(vocab)
+
+
+def _final_losses(rows: pd.DataFrame) -> pd.Series:
+    """Final loss per seed; a diverged run (NaN / inf loss) counts as not learning: chance."""
+    loss = rows["final_loss"].astype(float)
+    return loss.where(np.isfinite(loss), rows["chance_loss"].astype(float))
 
 
 @claim(
@@ -239,34 +262,74 @@ def _(frames):
     "The Transformer's LayerNorm(X + Sublayer(X)) (Post-LN) stabilises training",
     ["transformer/summary", "transformer/grads"],
 )
-def _(frames):
+def post_ln_stabilises_training(frames, cfg):
+    """Post-LN stabilises training if, at the deepest stack, it learns (final loss clearly below
+    chance ln(vocab)) and ends below the same Transformer without normalization (arch "none",
+    paired per seed and warm-up setting). Fails if it does not learn, or ends no better than
+    the baseline in every setting; holds_only_if when that needs warm-up; inconclusive when an
+    interval straddles its threshold or the build has no baseline."""
     s = frames["transformer/summary"]
     deep = int(s["layers"].max())
     post = s[(s["arch"] == "post_ln") & (s["layers"] == deep)]
-    if post.empty or post["warmup"].nunique() < 2:
+    if post.empty:
         return None
-    cold, warm = post[~post["warmup"]], post[post["warmup"]]
-    m_cold, _, _ = seed_mean_ci(cold["final_loss"])
-    m_warm, lo_w, hi_w = seed_mean_ci(warm["final_loss"])
+    base = cfg.get("seed", 0) if cfg else 0
+    chance = float(post["chance_loss"].iloc[0])
+    summary = {}
+    for warm, g in post.groupby("warmup", sort=True):
+        rng = numpy_rng(base, "claim-post-ln", deep, bool(warm))
+        summary[bool(warm)] = interval(_final_losses(g), rng)
     prof = transformer_grad_profile(frames["transformer/grads"])
-    p = prof[(prof["arch"] == "post_ln") & (prof["layers"] == deep)].sort_values("layer")
-    ratio = float(p["grad_norm"].iloc[-1] / p["grad_norm"].iloc[0]) if len(p) else float("nan")
-    diverged = float(cold["diverged"].mean())
-    measured = (
-        f"{deep} layers, Post-LN: final loss {fmt(m_cold)} without warm-up vs {fmt(m_warm)} "
-        f"[{fmt(lo_w)}, {fmt(hi_w)}] with; diverged without warm-up {fmt(diverged)}; "
-        f"FFN grad top/bottom at init {fmt(ratio)}"
+    pr = prof[(prof["arch"] == "post_ln") & (prof["layers"] == deep)].sort_values("layer")
+    ratio = float(pr["grad_norm"].iloc[-1] / pr["grad_norm"].iloc[0]) if len(pr) else float("nan")
+    nan3 = (float("nan"),) * 3
+    cold, warm = summary.get(False, nan3), summary.get(True, nan3)
+    parts = [
+        t(
+            "post_ln",
+            layers=deep,
+            cold=ci_text(*cold),
+            warm=ci_text(*warm),
+            chance=chance,
+            diverged=float(post[~post["warmup"]]["diverged"].mean())
+            if (~post["warmup"]).any()
+            else float("nan"),
+            ratio=ratio,
+        )
+    ]
+    learns = {w: v[2] < LEARNS_BELOW_CHANCE * chance for w, v in summary.items()}
+    if not any(learns.values()):
+        return ClaimResult(
+            join(parts), t("post_ln_theory"), "fails", t("no_learning"), value=float(cold[0])
+        )
+    none = s[(s["arch"] == "none") & (s["layers"] == deep)]
+    if none.empty:
+        return ClaimResult(
+            join(parts), t("post_ln_theory"), "inconclusive", t("no_baseline"), float(cold[0])
+        )
+    keys = ["warmup", "seed"]
+    pair = (
+        post.set_index(keys)
+        .assign(loss=_final_losses(post).to_numpy())[["loss"]]
+        .join(none.set_index(keys).assign(loss_b=_final_losses(none).to_numpy())[["loss_b"]])
+        .dropna()
+        .reset_index()
     )
-    # worse without warm-up = diverged, or mean final loss above the warm-up runs' 95% CI
-    # (a single seed has no CI: then 2% above the warm-up loss counts as worse)
-    worse = diverged > 0 or (m_cold > hi_w if len(warm) >= 2 else m_cold > 1.02 * m_warm)
-    verdict, cond = (
-        ("holds_only_if", "with learning-rate warm-up (or Pre-LN)") if worse else ("holds", "")
-    )
-    return ClaimResult(
-        measured,
-        "Xiong et al. 2020: Post-LN gradients grow toward the top at init; warm-up needed",
-        verdict,
-        cond,
-        value=float(m_cold),
-    )
+    states = {}
+    for w, g in pair.groupby("warmup", sort=True):
+        rng = numpy_rng(base, "claim-post-ln-vs-none", deep, bool(w))
+        d, lo, hi = interval(g["loss"] - g["loss_b"], rng)
+        parts.append(
+            t(
+                "post_vs_none",
+                warmup=t("with_warmup" if w else "without_warmup"),
+                diff=ci_text(d, lo, hi),
+            )
+        )
+        better = {"below": "holds", "above": "fails"}.get(side(lo, hi, 0.0), "inconclusive")
+        states[bool(w)] = better if learns.get(bool(w), False) or better != "holds" else "fails"
+    verdict, held = combine(states)
+    cond = None
+    if verdict == "holds_only_if":
+        cond = t("warmup_condition") if held == [True] else t("without_warmup")
+    return ClaimResult(join(parts), t("post_ln_theory"), verdict, cond, value=float(cold[0]))

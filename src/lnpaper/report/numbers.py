@@ -40,6 +40,9 @@ class Number:
     extract: Callable[[object], float]
     digits: int = 3  # decimals for "fixed", significant decimals of the mantissa for "sci"
     style: str = "fixed"  # fixed | int | sci
+    # half-width of the value's 95% interval: then the text is "value ± u" and the decimals
+    # follow the uncertainty (u to 1 significant digit, 2 when it starts with 1 or 2)
+    uncertainty: Callable[[object], float] | None = None
 
     @property
     def kind(self) -> str:
@@ -54,11 +57,17 @@ SPEC: list[Number] = []
 MACRO_NAME = re.compile(r"^[A-Za-z]+$")  # TeX control words: letters only
 
 
-def number(name: str, source: str, digits: int = 3, style: str = "fixed"):
+def number(
+    name: str,
+    source: str,
+    digits: int = 3,
+    style: str = "fixed",
+    uncertainty: Callable[[object], float] | None = None,
+):
     def register(fn):
         if not MACRO_NAME.match(name) or any(n.name == name for n in SPEC):
             raise ValueError(f"number name {name!r} must be letters only and unique")
-        SPEC.append(Number(name, source, fn, digits, style))
+        SPEC.append(Number(name, source, fn, digits, style, uncertainty))
         return fn
 
     return register
@@ -104,12 +113,26 @@ def _growth(col: str, dist: str, scale: float):
     return lambda t: pick(t, col, b_dist=dist, n=reference_n(t), scale=scale)
 
 
+def half_width(get_low: Callable, get_high: Callable) -> Callable:
+    """Half the width of a 95% interval, for "value ± u"."""
+    return lambda t: (get_high(t) - get_low(t)) / 2.0
+
+
+def _growth_pm(stem: str, dist: str, scale: float) -> Callable:
+    return half_width(
+        _growth(f"{stem}_ci_low", dist, scale), _growth(f"{stem}_ci_high", dist, scale)
+    )
+
+
 # the paper's four scales with N(0,1) entries; N(0,1/n) only at its near-critical s = 1
 for _dist, _scales in (("normal", SCALE_WORDS), ("scaled_normal", {1.0: "One"})):
     for _scale, _word in _scales.items():
-        number(f"MatmulRate{DIST_WORDS[_dist]}{_word}", "table:scale_behavior")(
-            _growth("growth_rate_mean", _dist, _scale)
-        )
+        number(
+            f"MatmulRate{DIST_WORDS[_dist]}{_word}",
+            "table:scale_behavior",
+            uncertainty=_growth_pm("growth_rate", _dist, _scale),
+        )(_growth("growth_rate_mean", _dist, _scale))
+
         number(f"MatmulTheory{DIST_WORDS[_dist]}{_word}", "table:scale_behavior")(
             _growth("growth_rate_theory", _dist, _scale)
         )
@@ -124,8 +147,24 @@ for _scale, _word in ((0.5, "Half"), (2.0, "Two")):  # the range of growth facto
 number("MatmulCriticalTheoryNormal", "table:scale_behavior", digits=4)(
     lambda t: pick(t, "critical_scale_theory", b_dist="normal", n=reference_n(t), scale=1.0)
 )
-number("MatmulCriticalMeasuredNormal", "table:scale_behavior", digits=4)(
-    lambda t: pick(t, "critical_scale_measured", b_dist="normal", n=reference_n(t), scale=1.0)
+# the paper's quantity: the Frobenius norm's rate after the burn-in (biased upward), at s = 1
+number(
+    "MatmulFrobRateNormalOne",
+    "table:scale_behavior",
+    uncertainty=_growth_pm("frobenius_rate", "normal", 1.0),
+)(_growth("frobenius_rate_mean", "normal", 1.0))
+# s* = s exp(-rate): its interval is the rate's, mapped through the (decreasing) exponential
+number(
+    "MatmulCriticalMeasuredNormal",
+    "table:scale_behavior",
+    digits=4,
+    uncertainty=half_width(
+        lambda t: math.exp(-_growth("growth_rate_ci_high", "normal", 1.0)(t)),
+        lambda t: math.exp(-_growth("growth_rate_ci_low", "normal", 1.0)(t)),
+    ),
+)(lambda t: pick(t, "critical_scale_measured", b_dist="normal", n=reference_n(t), scale=1.0))
+number("MatmulDrawSets", "table:scale_behavior", style="int")(
+    lambda t: float(t.loc[t["n"] == reference_n(t), "draw_set"].nunique())
 )
 number("MatmulLnNorm", "table:scale_behavior", digits=2)(
     lambda t: pick(t, "ln_norm", b_dist="normal", n=reference_n(t), scale=2.0)
@@ -153,7 +192,12 @@ def _pearson(col: str, k: int):
 
 
 for _k, _word in ((3, "Three"), (10, "Ten")):
-    number(f"LnPearsonK{_word}", "table:ln_correlation", digits=4)(_pearson("pearson_r_mean", _k))
+    number(
+        f"LnPearsonK{_word}",
+        "table:ln_correlation",
+        digits=4,
+        uncertainty=half_width(_pearson("pearson_r_ci_low", _k), _pearson("pearson_r_ci_high", _k)),
+    )(_pearson("pearson_r_mean", _k))
     number(f"LnPearsonTheoryK{_word}", "table:ln_correlation", digits=4)(
         _pearson("pearson_r_theory", _k)
     )
@@ -192,8 +236,43 @@ number("AffineMaxStdError", "table:affine_grid", digits=1, style="sci")(
 )
 
 
+# precision: float32 error of each way of computing LayerNorm, worst over the offsets run
+PRECISION_WORDS = {"naive": "Naive", "two_pass": "TwoPass", "welford": "Welford", "torch": "Torch"}
+
+
+def _precision_worst(method: str):
+    def get(t):
+        rows = t[(t["dtype"] == "float32") & (t["method"] == method)]
+        if rows.empty:
+            raise LookupError(f"no float32 rows for {method}")
+        return float(rows["max_abs_error_total"].max())
+
+    return get
+
+
+for _method, _word in PRECISION_WORDS.items():
+    number(f"PrecisionError{_word}", "table:precision", digits=1, style="sci")(
+        _precision_worst(_method)
+    )
+number("PrecisionMaxOffset", "table:precision", digits=0, style="sci")(lambda t: t["offset"].max())
+
+
+def _precision_threshold(_t) -> float:
+    from lnpaper.report.claims_matrices import PRECISION_THRESHOLD
+
+    return PRECISION_THRESHOLD
+
+
+number("PrecisionThreshold", "table:precision", digits=1)(_precision_threshold)
+
+
 # claims audit (table claims, built by the lead's step once it exists)
-for _verdict, _word in (("holds", "Hold"), ("fails", "Fail"), ("holds_only_if", "HoldOnlyIf")):
+for _verdict, _word in (
+    ("holds", "Hold"),
+    ("fails", "Fail"),
+    ("holds_only_if", "HoldOnlyIf"),
+    ("inconclusive", "Inconclusive"),
+):
     number(f"Claims{_word}", "table:claims", style="int")(
         lambda t, v=_verdict: float((t["verdict"] == v).sum())
     )
@@ -238,7 +317,13 @@ number("TrainSeeds", "table:normalizer_comparison", style="int")(lambda t: t["n_
 number("TrainRefDepth", "table:normalizer_comparison", style="int")(reference_depth)
 number("TrainDeepDepth", "table:normalizer_comparison", style="int")(lambda t: t["depth"].max())
 for _norm, _word in NORM_WORDS.items():
-    number(f"TrainAcc{_word}", "table:normalizer_comparison")(_train("test_accuracy_mean", _norm))
+    number(
+        f"TrainAcc{_word}",
+        "table:normalizer_comparison",
+        uncertainty=half_width(
+            _train("test_accuracy_ci_low", _norm), _train("test_accuracy_ci_high", _norm)
+        ),
+    )(_train("test_accuracy_mean", _norm))
 for _norm, _word in (("none", "None"), ("layernorm", "LayerNorm")):
     number(f"TrainGradInit{_word}", "table:normalizer_comparison", digits=1, style="sci")(
         _train("grad_norm_first_layer_init_mean", _norm)
@@ -303,10 +388,8 @@ def _tf_grad(col: str, arch: str):
     return get
 
 
-def _tf_loss(arch: str, warmup: bool):
-    return lambda t: pick(
-        t, "final_loss_mean", layers=reference_layers(t), arch=arch, warmup=warmup
-    )
+def _tf_loss(arch: str, warmup: bool, col: str = "final_loss_mean"):
+    return lambda t: pick(t, col, layers=reference_layers(t), arch=arch, warmup=warmup)
 
 
 number("TransformerSteps", "config:transformer", style="int")(
@@ -326,9 +409,14 @@ for _arch, _word in (("post_ln", "Post"), ("pre_ln", "Pre")):
             _tf_grad(f"grad_ffn_{_end.lower()}_init", _arch)
         )
     for _warm, _wword in ((False, "NoWarmup"), (True, "Warmup")):
-        number(f"TransformerLoss{_word}{_wword}", "table:transformer_pre_post")(
-            _tf_loss(_arch, _warm)
-        )
+        number(
+            f"TransformerLoss{_word}{_wword}",
+            "table:transformer_pre_post",
+            uncertainty=half_width(
+                _tf_loss(_arch, _warm, "final_loss_ci_low"),
+                _tf_loss(_arch, _warm, "final_loss_ci_high"),
+            ),
+        )(_tf_loss(_arch, _warm))
 number("TransformerAccMax", "table:transformer_pre_post")(
     lambda t: t.loc[t["layers"] == reference_layers(t), "test_accuracy_mean"].max()
 )
@@ -397,6 +485,26 @@ def config_slice(config: dict) -> dict:
 # ---------------------------------------------------------------- formatting
 
 
+def uncertainty_decimals(u: float) -> int:
+    """Decimals that show u to 1 significant digit (2 when its leading digit is 1 or 2)."""
+    if not math.isfinite(u) or u <= 0:
+        return -1
+    exp = math.floor(math.log10(u))
+    lead = int(f"{u:.0e}"[0])
+    return max(0, -exp + (1 if lead <= 2 else 0))
+
+
+def format_pm(value: float, u: float, n: Number) -> tuple[str, str]:
+    """("value ± u", TeX) with the decimals set by the uncertainty; plain format without one."""
+    d = uncertainty_decimals(u)
+    if d < 0 or math.isnan(value):
+        return format_text(value, n), format_tex(value, n)
+    fixed = Number(n.name, n.source, n.extract, d, "fixed")
+    v_text, u_text = format_text(value, fixed), f"{u:.{d}f}"
+    v_tex = format_text(value, fixed).replace("−", "-")
+    return f"{v_text} ± {u_text}", rf"\ensuremath{{{v_tex} \pm {u_text}}}"
+
+
 def format_text(value: float, n: Number) -> str:
     """Plain text as the manuscript prints it (fixed precision; NaN -> '–')."""
     if value is None or math.isnan(value):
@@ -460,12 +568,21 @@ def compute(sources: dict[str, pd.DataFrame], config: dict, names: list[str]) ->
             value = float(n.extract(data))
         except (LookupError, ValueError):
             value = float("nan")  # the row this number needs is not in this build's config
+        u = float("nan")
+        text, tex = format_text(value, n), format_tex(value, n)
+        if n.uncertainty is not None:
+            try:
+                u = float(n.uncertainty(data))
+            except (LookupError, ValueError):
+                u = float("nan")
+            text, tex = format_pm(value, u, n)
         rows.append(
             {
                 "name": n.name,
                 "value": value,
-                "text": format_text(value, n),
-                "tex": format_tex(value, n),
+                "uncertainty": u,
+                "text": text,
+                "tex": tex,
                 "source": n.source,
                 "file": source_path(n),
                 "step": source_step(n),

@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from lnpaper.experiments.stats import t_ci
+from lnpaper.experiments.seeding import numpy_rng
+from lnpaper.experiments.stats import interval
 
 
 def classify_growth(ci_low: float, ci_high: float, tol: float) -> str:
@@ -42,18 +43,17 @@ def order_norms(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def seed_mean_ci(x) -> tuple[float, float, float]:
-    """Mean and 95% t-CI over seeds of the finite values (NaN if none)."""
-    v = np.asarray(x, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    lo, hi = t_ci(v)
-    return float(v.mean()), lo, hi
+def seed_mean_ci(x, *identity: object, kind: str = "mean") -> tuple[float, float, float]:
+    """Mean and 95% interval over seeds of the finite values (NaN if none), from the shared
+    ``stats.interval`` (bootstrap percentile, inside the data's range, so an accuracy stays in
+    [0, 1]); the resampling generator is seeded by ``identity`` (the condition)."""
+    return interval(x, numpy_rng(0, "seed-interval", *identity), kind=kind)
 
 
 def normalizer_aggregate(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per (dataset, arch, depth, norm): mean and 95% CI over seeds of each per-run measure."""
+    """Per (dataset, arch, depth, norm): mean and 95% interval over seeds of each per-run measure
+    (``stats.interval``). Positive measures spanning orders of magnitude (loss oscillation, the
+    first-layer gradient norm) get the log-scale interval: their ``_mean`` is the geometric mean."""
     rows = []
     for key, g in summary.groupby(["dataset", "arch", "depth", "norm"], sort=True):
         row = dict(zip(["dataset", "arch", "depth", "norm"], key))
@@ -64,7 +64,14 @@ def normalizer_aggregate(summary: pd.DataFrame) -> pd.DataFrame:
             "loss_oscillation",
             "grad_norm_first_layer_init",
         ):
-            row[f"{col}_mean"], row[f"{col}_ci_low"], row[f"{col}_ci_high"] = seed_mean_ci(g[col])
+            # a gradient norm or an oscillation is positive: its interval on the log scale
+            kind = (
+                "positive" if col in ("loss_oscillation", "grad_norm_first_layer_init") else "mean"
+            )
+            vals = g[col].where(g[col] > 0) if kind == "positive" else g[col]
+            row[f"{col}_mean"], row[f"{col}_ci_low"], row[f"{col}_ci_high"] = seed_mean_ci(
+                vals, *key, col, kind=kind
+            )
         row["test_loss_mean"] = seed_mean_ci(g["test_loss"])[0]
         row["reached_threshold_fraction"] = float(np.isfinite(g["steps_to_threshold"]).mean())
         row["diverged_fraction"] = float(g["diverged"].mean())

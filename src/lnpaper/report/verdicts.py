@@ -1,7 +1,13 @@
 """The claim registry: a claim is a statement of the paper with a rule that returns a verdict from
 the measured frames. Rule modules (claims_matrices, claims_training) register into ``CLAIMS``;
-``claims`` evaluates them. Verdicts: ``holds``, ``fails``, ``holds_only_if`` (then ``condition``
-says under which condition the statement is true).
+``claims`` evaluates them. Verdicts:
+- ``holds``: the statement is true in every measured condition;
+- ``fails``: it is false (in every condition, or in general);
+- ``holds_only_if``: true only under ``condition``;
+- ``inconclusive``: the interval of the deciding quantity straddles the rule's threshold, so the
+  data cannot say on which side the truth is (another seed could flip a firm verdict there).
+The measured / theory / condition texts are ``claim_text.Text`` values (localized templates),
+rendered in the build's language by ``claims.evaluate_all``.
 """
 
 from __future__ import annotations
@@ -9,22 +15,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lnpaper.report.formatting import fmt
+from lnpaper.report.claim_text import Text, t
 
-VERDICTS = ("holds", "fails", "holds_only_if")
+VERDICTS = ("holds", "fails", "holds_only_if", "inconclusive")
 
 
 @dataclass(frozen=True)
 class ClaimResult:
-    measured: str
-    theory: str
+    measured: Text
+    theory: Text
     verdict: str
-    condition: str = ""
+    condition: Text | None = None
     value: float = float("nan")  # the headline measured number, for numbers.json
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, not {self.verdict!r}")
+        for name in ("measured", "theory", "condition"):
+            v = getattr(self, name)
+            if not (isinstance(v, Text) or (name == "condition" and v is None)):
+                raise TypeError(f"{name} must be a claim_text.Text (a localized template)")
 
 
 @dataclass(frozen=True)
@@ -53,5 +63,32 @@ def claim(claim_id: str, section: str, text_vi: str, text_en: str, requires: lis
     return register
 
 
-def ci_text(mean: float, lo: float, hi: float) -> str:
-    return f"{fmt(mean)} [{fmt(lo)}, {fmt(hi)}]"
+def ci_text(mean: float, lo: float, hi: float) -> Text:
+    return t("ci", mean=mean, lo=lo, hi=hi)
+
+
+def side(lo: float, hi: float, threshold: float) -> str:
+    """'below' / 'above' when the whole interval lies on one side of the threshold, else
+    'straddles'."""
+    if hi < threshold:
+        return "below"
+    if lo > threshold:
+        return "above"
+    return "straddles"
+
+
+def combine(states: dict) -> tuple[str, list]:
+    """Verdict over conditions from each condition's holds / fails / inconclusive.
+
+    All hold: holds. All fail: fails. Some hold and some fail: holds_only_if (returns the keys
+    where it holds). Otherwise (an inconclusive condition decides): inconclusive.
+    """
+    vals = list(states.values())
+    held = [k for k, v in states.items() if v == "holds"]
+    if vals and all(v == "holds" for v in vals):
+        return "holds", held
+    if vals and all(v == "fails" for v in vals):
+        return "fails", []
+    if held and any(v == "fails" for v in vals):
+        return "holds_only_if", held
+    return "inconclusive", held
