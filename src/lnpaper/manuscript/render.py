@@ -15,13 +15,14 @@ HTML_STYLE = """<style>
 body { max-width: 48em; }
 table { font-size: 0.75em; }
 .trace { font-size: 0.8em; color: #555; }
+.num a, a .num, a.num { color: inherit; text-decoration: underline dotted; }
 figure img { width: 3.5in; max-width: 100%; }
 blockquote { color: #555; font-style: italic; }
 </style>
 """
 
 TYPST_HEADER = """#set text(font: ("Libertinus Serif", "DejaVu Serif"))
-#show figure.where(kind: table): set text(size: 6pt)
+#show figure.where(kind: table): set text(size: 8pt)
 #show figure.where(kind: table): set block(breakable: true)
 #show table: set par(justify: false)
 #show figure.caption: set text(size: 8pt)
@@ -69,15 +70,22 @@ def render_html(
         header.unlink(missing_ok=True)
 
 
+END_MARKER = "\n#context [#metadata(here().page()) <lnpaper-end>]\n"
+
+
 def typst_source(markdown: str, language: str, title: str) -> str:
+    """The Typst source of the PDF, ending with a marker that holds the last page's number."""
     import pypandoc
 
-    return pypandoc.convert_text(
-        markdown,
-        "typst",
-        format="markdown",
-        extra_args=_pandoc_args(language, title)
-        + ["-V", "papersize=a4", "-V", f"header-includes={TYPST_HEADER}"],
+    return (
+        pypandoc.convert_text(
+            markdown,
+            "typst",
+            format="markdown",
+            extra_args=_pandoc_args(language, title)
+            + ["-V", "papersize=a4", "-V", f"header-includes={TYPST_HEADER}"],
+        )
+        + END_MARKER
     )
 
 
@@ -88,10 +96,21 @@ def font_paths() -> list[str]:
     return [str(Path(matplotlib.__file__).parent / "mpl-data/fonts/ttf")]
 
 
+# Where the supplement starts (``{{supplement}}`` in the template): a page break, landscape pages
+# with smaller table text so the full grids fit the width, and a marker holding the page number.
+SUPPLEMENT_TYPST = """```{=typst}
+#pagebreak(weak: true)
+#set page(flipped: true)
+#show figure.where(kind: table): set text(size: 6.5pt)
+#context [#metadata(here().page()) <supplement>]
+```"""
+
+
 def render_pdf(
     markdown: str, pdf_path: Path, resource_dir: Path, language: str, title: str
-) -> None:
-    """PDF through Typst (installed from PyPI by the project's own set-up)."""
+) -> dict[str, int]:
+    """PDF through Typst (installed from PyPI by the project's own set-up); returns the page
+    counts ``{"total": ..., "main": ...}`` (main: the pages before the supplement)."""
     import typst
 
     src = resource_dir / ".paper.typ"
@@ -101,8 +120,42 @@ def render_pdf(
             typst.compile(
                 str(src), output=str(tmp), root=str(resource_dir), font_paths=font_paths()
             )
+        return page_counts(src, resource_dir)
     finally:
         src.unlink(missing_ok=True)
+
+
+def page_counts(src: Path, resource_dir: Path) -> dict[str, int]:
+    """Total pages and pages before the supplement of a Typst source (queried from its layout)."""
+    import json
+
+    import typst
+
+    def query(selector: str):
+        return json.loads(
+            typst.query(str(src), selector, root=str(resource_dir), font_paths=font_paths())
+        )
+
+    total = query("<lnpaper-end>")
+    start = query("<supplement>")
+    last = total[0]["value"] if total else 0
+    return {"total": last, "main": (start[0]["value"] - 1) if start else last}
+
+
+def render_docx(
+    markdown: str, docx_path: Path, resource_dir: Path, language: str, title: str
+) -> None:
+    """Word file for reviewers who comment in Word: the text, the figures (PNG), every table."""
+    import pypandoc
+
+    with io.atomic_path(docx_path) as tmp:
+        pypandoc.convert_text(
+            markdown,
+            "docx",
+            format="markdown",
+            outputfile=str(tmp),
+            extra_args=_pandoc_args(language, title) + [f"--resource-path={resource_dir}"],
+        )
 
 
 def render_pages(

@@ -173,6 +173,32 @@ LABELS.update(
 )
 
 
+# ---------------------------------------------------------------- main-text tables and verdicts
+LABELS.update(
+    {
+        "property": {"vi": "Tính chất", "en": "Property"},
+        "train_eval_same": {"vi": "Train và eval như nhau", "en": "Same in train and eval"},
+        "holds_only_if": {"vi": "chỉ đúng khi", "en": "holds only if"},
+        "inconclusive": {"vi": "chưa kết luận được", "en": "inconclusive"},
+        "measured_behavior": {"vi": "Đo được", "en": "Measured"},
+        "growth_rate": {"vi": "Tốc độ tăng", "en": "Growth rate"},
+        "supplement": {"vi": "Phụ lục", "en": "Supplement"},
+    }
+)
+
+# keys built from a value ("beta=2" -> "β = 2"): the column of one β in the 3 x 3 grid
+PATTERNS: dict[str, dict[str, str]] = {
+    "beta=": {"vi": "β = {}", "en": "β = {}"},
+    "gamma=": {"vi": "γ = {}", "en": "γ = {}"},
+}
+
+
 def label(key: object, language: str = "vi") -> str:
-    entry = LABELS.get(str(key))
-    return entry.get(language, entry["en"]) if entry else str(key)
+    text = str(key)
+    entry = LABELS.get(text)
+    if entry:
+        return entry.get(language, entry["en"])
+    for prefix, forms in PATTERNS.items():
+        if text.startswith(prefix):
+            return forms.get(language, forms["en"]).format(text[len(prefix) :])
+    return text

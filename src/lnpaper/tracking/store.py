@@ -324,6 +324,7 @@ def _log_build_locked(manifest_paths: list[str], uri: str, experiment: str, buil
         summary = {
             "build_run_id": build_id,
             "experiment": experiment,
+            "experiment_id": exp_id,
             "tracking_uri": uri,
             "stale_runs_killed": killed,
             "steps": steps,
