@@ -268,7 +268,10 @@ def test_meca_manifest_lists_every_file_with_role_and_media_type():
     ns = {"m": "https://manuscriptexchange.org/schema/manifest"}
     link = "{http://www.w3.org/1999/xlink}href"
     items = {
-        i.find("m:instance", ns).get(link): (i.get("type"), i.find("m:instance", ns).get("media-type"))
+        i.find("m:instance", ns).get(link): (
+            i.get("type"),
+            i.find("m:instance", ns).get("media-type"),
+        )
         for i in root.findall("m:item", ns)
     }
     assert set(items) == set(names)
@@ -289,7 +292,11 @@ def snap(label, nums, table, verdicts, paper="") -> diff.Snapshot:
         numbers=nums,
         tables={"affine_main": table},
         claims=pd.DataFrame(
-            {"claim_id": list(verdicts), "claim": list(verdicts), "verdict": list(verdicts.values())}
+            {
+                "claim_id": list(verdicts),
+                "claim": list(verdicts),
+                "verdict": list(verdicts.values()),
+            }
         ),
         paper=paper,
     )

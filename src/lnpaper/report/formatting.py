@@ -11,7 +11,6 @@ import pandas as pd
 from lnpaper.pipeline import io
 from lnpaper.report.labels import label
 
-
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 # a value this small against the largest of its column is rounding noise of a quantity that is
