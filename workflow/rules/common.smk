@@ -222,7 +222,8 @@ def manuscript_files(wildcards):
         "numbers_tex": paths.manuscript_file("numbers.tex"),
         # the steps quoted numbers come from: their config hash goes into each number's title
         "manifests": {
-            s: paths.manifest_file(s) for s in ["numbers", *registry.enabled_experiments(config)]
+            s: paths.manifest_file(s)
+            for s in ["numbers", *registry.enabled_experiments(config)]
         },
     }
     if config["mlflow"]["enabled"]:
