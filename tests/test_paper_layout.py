@@ -233,7 +233,7 @@ def test_numbers_and_figures_link_their_mlflow_run_and_the_drawing_code():
     }
     out = fill.fill("{{num:Seed}}\n\n{{figure:affine_grid}}", provenance_build(tracking))
     url = f"http://127.0.0.1:5000/#/experiments/7/runs/{'r' * 32}"
-    assert f"[42]({url}){{.num" in out
+    assert f"[[42]({url})]{{.num" in out
     title = re.search(r'\.num data-name="Seed" title="([^"]*)"', out).group(1)
     assert "config.yaml" in title and "numbers" in title and "c0ffeec0ffee" in title
     assert "r" * 32 in title
@@ -306,7 +306,7 @@ def test_diff_marks_exactly_the_changed_numbers_cells_and_verdicts():
     t_a = "| γ | β = 0 |\n|---|---|\n| 1 | 0 / 1.000 |\n| 3 | 0 / 3.000 |\n"
     t_b = "| γ | β = 0 |\n|---|---|\n| 1 | 0 / 1.000 |\n| 4 | 0 / 4.000 |\n"
     paper = (
-        'Mean [5.000](http://x/runs/1){.num data-name="AffMean" title="t"}, '
+        'Mean [[5.000](http://x/runs/1)]{.num data-name="AffMean" title="t"}, '
         'seed [42]{.num data-name="Seed" title="t"}, nan [–]{.num data-name="Gone" title="t"}.'
         f"\n\n{t_b}"
     )
@@ -343,3 +343,100 @@ def test_diff_html_is_written_with_the_summary_first(tmp_path):
     body = page.split("<body")[1]
     assert body.index("1 con số thay đổi, 1 kết luận đổi, 1 ô bảng thay đổi") < body.index("<h2")
     assert 'class="num-changed"' in page
+
+
+# ---------------------------------------------------------------- end to end, on the tiny build
+
+
+def page_ink(png) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(png) as img:
+        return np.asarray(img.convert("L")) < 200  # True where something is drawn
+
+
+@pytest.mark.slow
+def test_pdf_pages_rendered_fit_the_page_and_the_main_text_is_short(tiny_build, tmp_path):
+    """Typst squeezes a too-wide table's columns and lets the rest run into the margin: drawn
+    pixels in the right margin are an overflow. The main text must stay within 12 pages."""
+    from lnpaper.manuscript import render
+
+    work, _ = tiny_build
+    out = work / "results/manuscript"
+    md = (out / "paper.md").read_text(encoding="utf-8")
+    src = out / ".test.typ"
+    src.write_text(render.typst_source(md, "vi", render.TITLE["vi"]), encoding="utf-8")
+    try:
+        counts = render.page_counts(src, out)
+    finally:
+        src.unlink()
+    assert 0 < counts["main"] <= 12 < counts["total"] + 12
+    assert counts["total"] > counts["main"]  # a supplement follows
+    render.render_pages(md, str(tmp_path / "p{p}.png"), out, "vi", ppi=30)
+    pages = sorted(tmp_path.glob("p*.png"), key=lambda p: int(p.stem[1:]))
+    assert len(pages) == counts["total"]
+    for page in pages:
+        ink = page_ink(page)
+        h, w = ink.shape
+        margin = int(0.6 * 30)  # well inside the 1-inch-plus side margins
+        assert not ink[:, w - margin :].any(), f"{page.name}: something runs into the margin"
+        assert not ink[:, :margin].any(), page.name
+
+
+@pytest.mark.slow
+def test_docx_holds_every_number_and_the_vietnamese_tables_have_no_english_cells(tiny_build):
+    import json
+
+    import pypandoc
+
+    work, _ = tiny_build
+    out = work / "results/manuscript"
+    text = pypandoc.convert_file(str(out / "paper.docx"), "plain", extra_args=["--wrap=none"])
+    listed = json.loads((out / "numbers.json").read_text())["numbers"]
+    missing = [n for n, v in listed.items() if v["text"] not in text]
+    assert missing == []
+    md = (out / "paper.md").read_text(encoding="utf-8")
+    main = md.split("Phụ lục: các bảng đầy đủ")[0]
+    english = re.compile(r"\b(explodes|decays|holds|fails|measured|theory)\b")
+    for line in main.splitlines():
+        if line.startswith("|"):
+            assert not english.search(line), line
+
+
+@pytest.mark.slow
+def test_diff_after_changing_gamma_marks_exactly_the_changed_numbers(tiny_build, tmp_path):
+    import shutil
+
+    import yaml
+
+    from conftest import snakemake
+    from lnpaper.tools.cli import main
+
+    built = tiny_build[0]
+    work = tmp_path / "work"
+    shutil.copytree(
+        built, work, symlinks=True, ignore=shutil.ignore_patterns("mlflow.db*", "mlartifacts")
+    )
+    shutil.copytree(work / "results", tmp_path / "before")
+    cfg = yaml.safe_load((work / "tiny.yaml").read_text())
+    cfg["affine"] = {"gamma": [1.0, 2.0, 3.5]}
+    (work / "changed.yaml").write_text(yaml.safe_dump(cfg))
+    snakemake(work, "--cores", "2", "--configfile", "changed.yaml")
+    out = tmp_path / "diff.html"
+    assert main(["diff", str(tmp_path / "before"), str(work / "results"), "--out", str(out)]) == 0
+
+    a = diff.load(tmp_path / "before")
+    b = diff.load(work / "results")
+    changed = {n for n in set(a.numbers) | set(b.numbers) if a.numbers.get(n) != b.numbers.get(n)}
+    page = out.read_text(encoding="utf-8")
+    marked = set(re.findall(r'class="num-changed" data-name="(\w+)"', page))
+    assert changed and marked == changed & set(re.findall(r'data-name="(\w+)"', b.paper))
+    nums = pd.read_parquet(work / "results/manuscript/numbers.parquet").set_index("name")
+    assert all(
+        "affine" in nums.at[n, "source"] or "claims" in nums.at[n, "source"] for n in changed
+    )
+    d = diff.compute(a, b)
+    assert set(d.cells) <= {"affine_grid", "affine_main", "claims", "claims_main"}
+    assert "affine_main" in d.cells and "scale_main" not in d.cells
+    assert d.summary("vi").split(" ")[0] == str(len(changed))
+    assert d.summary("vi") in page.split("<h2")[0]

@@ -40,8 +40,9 @@ del { color: #a00; }
 </style>
 """
 
-# a number in the filled Markdown: [text](url){.num data-name="X" title="..."} (url optional)
-NUMBER = re.compile(r'\[([^\]]*)\](\([^)]*\))?\{\.num data-name="(\w+)"([^}]*)\}')
+# a number in the filled Markdown: [[text](url)]{.num data-name="X" title="..."} or, untracked,
+# [text]{.num data-name="X" title="..."}
+NUMBER = re.compile(r'\[(\[[^\]]*\]\([^)]*\)|[^\]]*)\]\{\.num data-name="(\w+)"([^}]*)\}')
 
 
 def _t(key: str, language: str, **kw) -> str:
@@ -186,7 +187,7 @@ def marked_paper(b: Snapshot, d: Diff) -> str:
     """The newer paper's Markdown with changed numbers and table cells marked."""
 
     def number(m):
-        name = m.group(3)
+        name = m.group(2)
         if name not in d.numbers:
             return m.group(0)
         old, new = d.numbers[name]

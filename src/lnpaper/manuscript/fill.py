@@ -222,7 +222,8 @@ def _number(build: Build, name: str) -> str:
     title = _attr(hover(tr, build.language, str(r.get("file", ""))))
     url = run_url(build.ui, tr["mlflow_run_id"])
     attrs = f'{{.num data-name="{name}" title="{title}"}}'
-    return f"[{r['text']}]({url}){attrs}" if url else f"[{r['text']}]{attrs}"
+    # a span holding the link: the span carries the name and the title, the link the run
+    return f"[[{r['text']}]({url})]{attrs}" if url else f"[{r['text']}]{attrs}"
 
 
 def fill(template: str, build: Build, figure_ext: str = "png") -> str:
