@@ -396,12 +396,13 @@ def bn_vs_ln_main(frames: dict, cfg: dict) -> pd.DataFrame:
 
 
 def claims_summary(claims: pd.DataFrame, language: str) -> pd.DataFrame:
-    """The claims table of the main text: one short line per claim (id, the statement, verdict,
-    the headline number), from ``tables/claims.csv``; the full table is in the supplement."""
+    """The claims table of the main text: one short line per claim (the paper's section, the
+    statement, verdict, the headline number), from ``tables/claims.csv``; the full table, with
+    ids, measurements and theory, is in the supplement."""
     value = claims["value"] if "value" in claims.columns else pd.Series(np.nan, claims.index)
     return pd.DataFrame(
         {
-            "claim_id": claims["claim_id"].astype(str),
+            "section": claims["section"].astype(str),
             "claim": claims["claim"].astype(str),
             "verdict": claims["verdict"].astype(str),
             "value": pd.to_numeric(value, errors="coerce").astype(float),
