@@ -62,6 +62,8 @@ def test_no_e_notation_and_theory_zero_by_construction_prints_zero():
 
 def test_value_keyed_columns_and_verdicts_are_localized():
     assert labels.label("beta=2", "vi") == "β = 2"
+    err = "Expected more than 1 value per channel when training, got input size [1, 64]"
+    assert labels.label(err, "vi").startswith("lỗi") and labels.label(err, "en").startswith("error")
     for verdict in ("holds", "fails", "holds_only_if", "inconclusive"):
         assert labels.label(verdict, "vi") != labels.label(verdict, "en")
 
