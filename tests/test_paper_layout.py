@@ -40,8 +40,8 @@ def test_estimate_with_interval_prints_digits_the_interval_resolves():
 
 
 def test_no_e_notation_and_theory_zero_by_construction_prints_zero():
-    assert formatting.fmt(2.2e-16) == "2.2×10⁻¹⁶"
-    assert formatting.fmt(3.5e7) == "3.5×10⁷"
+    assert formatting.fmt(2.2e-16) == "2.2·10⁻¹⁶"
+    assert formatting.fmt(3.5e7) == "3.5·10⁷"
     df = pd.DataFrame(
         {
             "growth_rate_mean": [0.0004, 1.121],
@@ -55,9 +55,9 @@ def test_no_e_notation_and_theory_zero_by_construction_prints_zero():
     assert "e-" not in md and "e+" not in md
     rows = [r.split("|")[1:-1] for r in md.splitlines()[2:]]
     assert rows[0][2].strip() == "0" and rows[1][2].strip() == "1.1"
-    assert rows[0][3].strip() == "2.2×10⁻¹⁶"
+    assert rows[0][3].strip() == "2.2·10⁻¹⁶"
     assert rows[1][0].strip() == "1.12" and rows[1][1].strip() == "[1.09, 1.16]"
-    assert "$^{-16}$" in formatting.tex_escape("2.2×10⁻¹⁶")
+    assert "$^{-16}$" in formatting.tex_escape("2.2·10⁻¹⁶")
 
 
 def test_value_keyed_columns_and_verdicts_are_localized():
@@ -429,7 +429,16 @@ def test_diff_after_changing_gamma_marks_exactly_the_changed_numbers(tiny_build,
 
     a = diff.load(tmp_path / "before")
     b = diff.load(work / "results")
-    changed = {n for n in set(a.numbers) | set(b.numbers) if a.numbers.get(n) != b.numbers.get(n)}
+    nan = (math.nan, "–")
+
+    def same(x, y):
+        return x[1] == y[1] and (x[0] == y[0] or (math.isnan(x[0]) and math.isnan(y[0])))
+
+    changed = {
+        n
+        for n in set(a.numbers) | set(b.numbers)
+        if not same(a.numbers.get(n, nan), b.numbers.get(n, nan))
+    }
     page = out.read_text(encoding="utf-8")
     marked = set(re.findall(r'class="num-changed" data-name="(\w+)"', page))
     assert changed and marked == changed & set(re.findall(r'data-name="(\w+)"', b.paper))

@@ -42,7 +42,10 @@ del { color: #a00; }
 
 # a number in the filled Markdown: [[text](url)]{.num data-name="X" title="..."} or, untracked,
 # [text]{.num data-name="X" title="..."}
-NUMBER = re.compile(r'\[(\[[^\]]*\]\([^)]*\)|[^\]]*)\]\{\.num data-name="(\w+)"([^}]*)\}')
+NUMBER = re.compile(
+    r"\[(?P<text>\[[^\]]*\]\([^)]*\)|[^\]]*)\](?:\([^)]*\))?"
+    r'\{\.num data-name="(?P<name>\w+)"(?P<rest>[^}]*)\}'
+)
 
 
 def _t(key: str, language: str, **kw) -> str:
@@ -66,7 +69,12 @@ def load(folder: Path, label: str | None = None, language: str = "vi") -> Snapsh
     folder = Path(folder)
     nums = io.read_parquet(folder / "manuscript" / "numbers.parquet")
     numbers = {r.name: (float(r.value), str(r.text)) for r in nums.itertuples()}
-    tables = {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("tables/*.md"))}
+    shown = set(registry.MAIN_TABLES) | set(registry.SUPPLEMENT_TABLES)  # not e.g. runtime
+    tables = {
+        p.stem: p.read_text(encoding="utf-8")
+        for p in sorted(folder.glob("tables/*.md"))
+        if p.stem in shown
+    }
     claims_csv = folder / "tables" / "claims.csv"
     claims = pd.read_csv(claims_csv) if claims_csv.exists() else None
     if claims is not None:
@@ -187,7 +195,7 @@ def marked_paper(b: Snapshot, d: Diff) -> str:
     """The newer paper's Markdown with changed numbers and table cells marked."""
 
     def number(m):
-        name = m.group(2)
+        name = m.group("name")
         if name not in d.numbers:
             return m.group(0)
         old, new = d.numbers[name]

@@ -19,10 +19,10 @@ NOISE = 1e-9
 
 
 def _sci(value: float, digits: int) -> str:
-    """``1.2×10⁻⁷``: scientific notation as a reader writes it, never ``1.2e-07``."""
+    """``1.2·10⁻⁷``: scientific notation as the text writes it, never ``1.2e-07``."""
     mantissa, exp = f"{value:.{max(digits - 1, 0)}e}".split("e")
     mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
-    return f"{mantissa}×10{str(int(exp)).translate(SUPERSCRIPT)}"
+    return f"{mantissa}·10{str(int(exp)).translate(SUPERSCRIPT)}"
 
 
 def fmt(value, digits: int = 4) -> str:
@@ -148,6 +148,7 @@ def to_markdown(df: pd.DataFrame, language: str) -> str:
 
 
 TEX_SUPERSCRIPTS = dict(zip("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))
+TEX_SYMBOLS = {"·": r"$\cdot$"}
 
 TEX_ESCAPES = {
     "&": r"\&",
@@ -182,7 +183,7 @@ def tex_escape(text: str) -> str:
     return "".join(
         "$^{" + "".join(TEX_SUPERSCRIPTS[ch] for ch in part) + "}$"
         if part and part[0] in TEX_SUPERSCRIPTS
-        else "".join(TEX_ESCAPES.get(ch, ch) for ch in part)
+        else "".join(TEX_ESCAPES.get(ch, TEX_SYMBOLS.get(ch, ch)) for ch in part)
         for part in parts
     )
 
