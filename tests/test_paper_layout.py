@@ -357,10 +357,23 @@ def page_ink(png) -> np.ndarray:
         return np.asarray(img.convert("L")) < 200  # True where something is drawn
 
 
+def test_table_fit_finds_a_table_whose_words_cannot_fit(tmp_path):
+    from lnpaper.manuscript import render
+
+    header = " | ".join(f"Supercalifragilistic{i}" for i in range(14))
+    wide = f"| {header} |\n|{'---|' * 14}\n| {' | '.join(['x'] * 14)} |\n"
+    narrow = "| a | b |\n|---|---|\n| results/experiments/x.parquet;results/y | 2 |\n"
+    (w,) = render.table_fit(wide, tmp_path)
+    assert w["needed"] > w["available"] == pytest.approx(595.28 - 180)
+    (n,) = render.table_fit(render.SUPPLEMENT_TYPST + "\n\n" + narrow, tmp_path)
+    assert n["part"] == "supplement" and n["needed"] < 200 < n["available"]
+
+
 @pytest.mark.slow
 def test_pdf_pages_rendered_fit_the_page_and_the_main_text_is_short(tiny_build, tmp_path):
-    """Typst squeezes a too-wide table's columns and lets the rest run into the margin: drawn
-    pixels in the right margin are an overflow. The main text must stay within 12 pages."""
+    """Looked at, not only parsed: the pages render to PNG; the main text stays within 12 pages,
+    each of its tables within half a page; no table column is narrower than its longest word
+    (Typst would squeeze it and let the words run over each other or into the margin)."""
     from lnpaper.manuscript import render
 
     work, _ = tiny_build
@@ -374,15 +387,20 @@ def test_pdf_pages_rendered_fit_the_page_and_the_main_text_is_short(tiny_build, 
         src.unlink()
     assert 0 < counts["main"] <= 12 < counts["total"] + 12
     assert counts["total"] > counts["main"]  # a supplement follows
+    heights = render.table_heights(md, out)
+    main = [h for h in heights if h["page"] <= counts["main"]]
+    assert len(main) == len(registry.MAIN_TABLES)
+    assert all(h["height"] <= render.text_height_pt() / 2 for h in main), main
+    fits = render.table_fit(md, out)
+    assert len(fits) == len(heights)
+    assert [f["header"] for f in fits if f["needed"] > f["available"]] == []
     render.render_pages(md, str(tmp_path / "p{p}.png"), out, "vi", ppi=30)
     pages = sorted(tmp_path.glob("p*.png"), key=lambda p: int(p.stem[1:]))
     assert len(pages) == counts["total"]
     for page in pages:
         ink = page_ink(page)
-        h, w = ink.shape
-        margin = int(0.6 * 30)  # well inside the 1-inch-plus side margins
-        assert not ink[:, w - margin :].any(), f"{page.name}: something runs into the margin"
-        assert not ink[:, :margin].any(), page.name
+        margin = int(0.6 * 30)  # well inside the 1.25-inch side margins
+        assert not ink[:, -margin:].any() and not ink[:, :margin].any(), page.name
 
 
 @pytest.mark.slow

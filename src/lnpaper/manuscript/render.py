@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from lnpaper.pipeline import io
@@ -23,6 +24,7 @@ blockquote { color: #555; font-style: italic; }
 
 TYPST_HEADER = """#set text(font: ("Libertinus Serif", "DejaVu Serif"))
 #show figure.where(kind: table): set text(size: 8pt)
+#show figure.where(kind: table): set table(inset: (x: 4pt, y: 2.5pt))
 #show figure.where(kind: table): set block(breakable: true)
 #show table: set par(justify: false)
 #show figure.caption: set text(size: 8pt)
@@ -179,3 +181,107 @@ def render_pages(
         )
     finally:
         src.unlink(missing_ok=True)
+
+
+# The page geometry of pandoc's Typst template (A4, 1.25 in margins) and the table text sizes set
+# above: what a table has to fit in, in points.
+A4_PT = (595.28, 841.89)
+MARGIN_PT = 1.25 * 72
+CELL_INSET_PT = 4.0  # the table inset set in TYPST_HEADER, each side
+TABLE_TEXT_PT = {"main": 8.0, "supplement": 6.5}
+
+
+def _pipe_tables(markdown: str) -> list[tuple[str, list[list[str]]]]:
+    """(part, rows of cells) of every pipe table; part is main or supplement."""
+    out, rows, part = [], [], "main"
+    for line in markdown.splitlines() + [""]:
+        if "#set page(flipped: true)" in line:
+            part = "supplement"
+        if line.startswith("|"):
+            if not re.fullmatch(r"\|(-+\|)+", line.strip()):
+                rows.append([c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]])
+        elif rows:
+            out.append((part, rows))
+            rows = []
+    return out
+
+
+def table_fit(markdown: str, resource_dir: Path) -> list[dict]:
+    """For every table of the filled Markdown: the width it needs so that no column is narrower
+    than its longest word (measured by Typst in the paper's font and size, plus the cell insets)
+    and the text width of its page (portrait main text, landscape supplement), in points."""
+    import json
+
+    import typst
+
+    tables = _pipe_tables(markdown)
+    lines = ['#set text(font: ("Libertinus Serif", "DejaVu Serif"))']
+    for i, (part, rows) in enumerate(tables):
+        size = TABLE_TEXT_PT[part]
+        cols = []
+        for j in range(max(len(r) for r in rows)):
+            # words as Typst breaks lines: at spaces, and after "/", ";" and "-" (UAX #14)
+            words = {
+                w
+                for r in rows
+                if j < len(r)
+                for w in re.split(r"\s+|(?<=[/;-])", r[j].replace("`", ""))
+                if w
+            }
+            longest = sorted(words, key=len, reverse=True)[:4] or [""]
+            measures = ", ".join(
+                f"measure(text(size: {size}pt, {json.dumps(w, ensure_ascii=False)})).width.pt()"
+                for w in longest
+            )
+            cols.append(f"calc.max({measures}, 0)")
+        lines.append(f"#context [#metadata(({', '.join(cols)},)) <col-{i}>]")
+    src = resource_dir / ".fit.typ"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = []
+    try:
+        for i, (part, rows) in enumerate(tables):
+            got = json.loads(
+                typst.query(str(src), f"<col-{i}>", root=str(resource_dir), font_paths=font_paths())
+            )
+            widths = got[0]["value"]
+            page_w = A4_PT[1] if part == "supplement" else A4_PT[0]
+            out.append(
+                {
+                    "part": part,
+                    "header": rows[0],
+                    "needed": sum(w + 2 * CELL_INSET_PT for w in widths),
+                    "available": page_w - 2 * MARGIN_PT,
+                }
+            )
+    finally:
+        src.unlink(missing_ok=True)
+    return out
+
+
+MEASURE_TABLES = """#show figure.where(kind: table): it => {
+  layout(size => [#metadata((page: here().page(), height: measure(it, width: size.width).height.pt())) <table-height>])
+  it
+}
+"""
+
+
+def table_heights(markdown: str, resource_dir: Path, language: str = "vi") -> list[dict]:
+    """Page and height (points, caption included, unbroken) of every table of the PDF, as Typst
+    lays it out at the text width of its page."""
+    import json
+
+    import typst
+
+    src = resource_dir / ".heights.typ"
+    src.write_text(MEASURE_TABLES + typst_source(markdown, language, "t"), encoding="utf-8")
+    try:
+        got = typst.query(
+            str(src), "<table-height>", root=str(resource_dir), font_paths=font_paths()
+        )
+    finally:
+        src.unlink(missing_ok=True)
+    return [m["value"] for m in json.loads(got)]
+
+
+def text_height_pt() -> float:
+    return A4_PT[1] - 2 * MARGIN_PT
