@@ -469,3 +469,48 @@ def test_diff_after_changing_gamma_marks_exactly_the_changed_numbers(tiny_build,
     assert "affine_main" in d.cells and "scale_main" not in d.cells
     assert d.summary("vi").split(" ")[0] == str(len(changed))
     assert d.summary("vi") in page.split("<h2")[0]
+
+
+def test_diff_of_the_last_two_mlflow_builds(tmp_path):
+    """``lnpaper diff`` with no arguments: the two latest builds in MLflow, read back from the
+    artifacts of their numbers and table runs."""
+    from lnpaper.pipeline import io
+    from lnpaper.tools.cli import main
+    from lnpaper.tracking.store import log_build
+
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+
+    def build(k: int, value: float, cell: str) -> list[str]:
+        d = tmp_path / f"b{k}"
+        d.mkdir()
+        nums = pd.DataFrame(
+            {"name": ["X", "Seed"], "value": [value, 42.0], "text": [f"{value:g}", "42"]}
+        )
+        io.write_parquet(nums, d / "numbers.parquet")
+        (d / "affine_main.md").write_text(f"| γ | β = 0 |\n|---|---|\n| 1 | {cell} |\n")
+        manifests = []
+        for step, outs in (
+            ("numbers", ["numbers.parquet"]),
+            ("table_affine_main", ["affine_main.md"]),
+        ):
+            m = {
+                "step": step,
+                "kind": "table" if step.startswith("table") else "numbers",
+                "params": {},
+                "params_hash": "h",
+                "metrics": {},
+                "inputs": {},
+                "outputs": {o: {"path": str(d / o), "sha256": io.file_digest(d / o)} for o in outs},
+            }
+            io.write_json(m, d / f"{step}.json")
+            manifests.append(str(d / f"{step}.json"))
+        return manifests
+
+    log_build(build(1, 1.5, "0 / 1.000"), uri, "e", {})
+    log_build(build(2, 2.5, "0 / 2.000"), uri, "e", {})
+    out = tmp_path / "diff.html"
+    argv = ["diff", "--tracking-uri", uri, "--experiment", "e", "--out", str(out)]
+    assert main([*argv, "--results", str(tmp_path / "results"), "--language", "en"]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "1 numbers changed, 0 verdicts flipped, 1 table cells changed." in page
+    assert "<del>1.5</del>" in page and "<del>0 / 1.000</del> → 0 / 2.000" in page

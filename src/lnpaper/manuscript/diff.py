@@ -31,6 +31,7 @@ TEXT = {
     "numbers": {"vi": "Con số đã đổi", "en": "Numbers that changed"},
     "cells": {"vi": "Ô bảng đã đổi", "en": "Table cells that changed"},
     "none": {"vi": "không có", "en": "none"},
+    "cell": {"vi": "dòng {row}, cột “{col}”", "en": "row {row}, column “{col}”"},
     "paper": {"vi": "Bài báo (bản mới, thay đổi được tô)", "en": "The paper (new, changes marked)"},
 }
 STYLE = """<style>
@@ -232,9 +233,16 @@ def report_markdown(a: Snapshot, b: Snapshot, d: Diff, language: str) -> str:
         f"- `{name}`: ~~{old}~~ → [{new}]{{.num-changed}}" for name, (old, new) in d.numbers.items()
     ] or [f"- {_t('none', language)}"]
     lines += ["", f"## {_t('cells', language)}", ""]
-    lines += [f"- *{name}*: {len(cells)}" for name, cells in d.cells.items()] or [
-        f"- {_t('none', language)}"
-    ]
+    for name, cells in d.cells.items():
+        header = (table_cells(b.tables.get(name, "")) or [[]])[0]
+        lines.append(f"- *{name}*: {len(cells)}")
+        lines += [
+            f"    - {_t('cell', language, row=i, col=header[j] if j < len(header) else j + 1)}: "
+            f"~~{old}~~ → {new}"
+            for i, j, old, new in cells
+        ]
+    if not d.cells:
+        lines.append(f"- {_t('none', language)}")
     lines += ["", "---", "", f"## {_t('paper', language)}", "", marked_paper(b, d)]
     return "\n".join(lines) + "\n"
 
