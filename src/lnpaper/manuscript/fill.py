@@ -6,6 +6,8 @@ The template refers to everything by name only:
 - ``{{table:scale_behavior}}`` / ``{{figure:matmul_norms}}`` on a line of their own: the table or
   figure with its caption (manuscript/captions.yaml) and a provenance trace (rule, config hash,
   git commit, MLflow run id);
+- ``{{supplement}}`` on a line of its own: the main text ends, the supplement (the full tables,
+  on landscape pages in the PDF) starts;
 - ``{{#requires matmul table:claims}} ... {{/requires}}``: text kept only when every listed
   experiment, table or figure is part of the build.
 Whatever belongs to a disabled (or not yet existing) experiment is replaced by a short note, never
@@ -125,7 +127,8 @@ def hover(t: dict[str, str], language: str, source: str = "") -> str:
 
 
 def _attr(text: str) -> str:
-    return text.replace("\\", "/").replace('"', "'")
+    """Text safe inside a pandoc attribute value ``title="..."``."""
+    return text.replace('"', "'")
 
 
 def trace_text(t: dict[str, str], language: str, ui: str = "") -> str:
