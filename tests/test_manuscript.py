@@ -228,10 +228,10 @@ def test_fill_replaces_numbers_tables_figures_and_drops_disabled_parts():
         "{{figure:affine_grid}}\n\n{{#requires affine}}kept {{num:AffineSeeds}}{{/requires}}\n"
     )
     out = fill.fill(tpl, template_build(ALL_ON))
-    assert 'Seed [42]{.num data-name="Seed"}.' in out
+    assert 'Seed [42]{.num data-name="Seed" title="' in out
     assert "| a |" in out and ": Lưới γ, β [Nguồn gốc: `x`" in out and "MLflow `r1`" in out
-    assert "](figures/affine_grid.png){#fig:affine_grid width=3.5in}" in out
-    assert 'kept [5]{.num data-name="AffineSeeds"}' in out and "Nothing" not in out
+    assert "](figures/affine_grid.png){#fig:affine_grid width=3.5in title=" in out
+    assert 'kept [5]{.num data-name="AffineSeeds"' in out and "Nothing" not in out
 
     off = {**ALL_ON, "affine": {"enabled": False}}
     out = fill.fill(tpl, template_build(off, "en"))
@@ -385,16 +385,23 @@ def test_every_number_in_paper_html_is_in_numbers_json(tiny_build):
     out = work / "results/manuscript"
     page = (out / "paper.html").read_text(encoding="utf-8")
     listed = json.loads((out / "numbers.json").read_text())["numbers"]
-    spans = re.findall(r'<span class="num" data-name="([A-Za-z]+)">(.*?)</span>', page)
-    assert len({name for name, _ in spans}) == len(listed)  # every number is quoted
-    for name, text in spans:
+    spans = re.findall(
+        r'<span class="num" data-name="([A-Za-z]+)" title="([^"]*)"><a\s+'
+        r'href="http://127\.0\.0\.1:5000/#/experiments/(\d+)/runs/([0-9a-f]{32})">(.*?)</a></span>',
+        page,
+    )
+    assert len({s[0] for s in spans}) == len(listed)  # every number is quoted, with its run
+    for name, title, _exp, run, text in spans:
         assert html.unescape(text) == listed[name]["text"], name
+        assert run == listed[name]["mlflow_run_id"] and run in title, name
+        assert listed[name]["file"] in html.unescape(title), name
+    assert len(re.findall(r'class="num"', page)) == len(spans)  # no number without a link
     texts = {v["text"] for v in listed.values()}
     stray = [m for m in NUMBER.findall(prose_text(page)) if m not in texts]
     assert stray == [], f"numbers typed by hand in the manuscript: {stray}"
     assert "<script" not in page and "http" not in re.sub(
-        r'xmlns="[^"]*"', "", page.split("<body")[1]
-    )
+        r'xmlns="[^"]*"|href="http://127\.0\.0\.1:5000/[^"]*"', "", page.split("<body")[1]
+    )  # nothing fetched from the network; the only links lead to the local MLflow UI
     cfg = validate(
         load_yaml(work / "tiny.yaml"), load_yaml(work / "workflow/schemas/config.schema.yaml")
     )

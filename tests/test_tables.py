@@ -44,7 +44,7 @@ def test_markdown_and_latex_render_ci_pairs_and_escape():
         }
     )
     md = formatting.to_markdown(df, "en")
-    assert "[0.4, 0.6]" in md and "N(0,1/n)" in md
+    assert "[0.40, 0.60]" in md and "N(0,1/n)" in md
     tex = formatting.to_latex(df, "en")
-    assert "\\toprule" in tex and "\\bottomrule" in tex and "[0.4, 0.6]" in tex
+    assert "\\toprule" in tex and "\\bottomrule" in tex and "[0.40, 0.60]" in tex
     assert tex.count("&") == 2 * 2  # header and one row, three columns each

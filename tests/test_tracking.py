@@ -95,6 +95,30 @@ def test_stale_running_runs_are_marked_killed(tmp_path):
     assert client.get_run(orphan.info.run_id).info.status == "KILLED"
 
 
+def test_experiment_opens_as_model_development_and_inputs_log_without_warnings(tmp_path):
+    import warnings
+
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    data = tmp_path / "in.parquet"
+    data.write_bytes(b"x")
+    path = fake_manifest(tmp_path, "s1", 1.0)
+    manifest = io.read_json(path)
+    manifest["inputs"] = {"data": {"path": str(data), "sha256": io.file_digest(data)}}
+    io.write_json(manifest, path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = log_build([path], uri, "e", {})
+    assert not [w for w in caught if "dataset source" in str(w.message).lower()]
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name("e")
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
+    run = client.get_run(summary["steps"]["s1"]["run_id"])
+    (ds,) = run.inputs.dataset_inputs
+    assert ds.dataset.source_type == "local" and str(data) in ds.dataset.source
+
+
 def test_diff_rows_and_markdown():
     rows = diff_rows(
         {"params.a": "1", "metrics.x.m": 1.0, "same": 2.0},

@@ -145,6 +145,7 @@ MANUSCRIPT_OUTPUTS = [
     "numbers.json",
     "paper.html",
     "paper.pdf",
+    "paper.docx",
     "bundle.zip",
 ]
 
@@ -219,6 +220,11 @@ def manuscript_files(wildcards):
         "captions": "manuscript/captions.yaml",
         "numbers": paths.manuscript_file("numbers.parquet"),
         "numbers_tex": paths.manuscript_file("numbers.tex"),
+        # the steps quoted numbers come from: their config hash goes into each number's title
+        "manifests": {
+            s: paths.manifest_file(s)
+            for s in ["numbers", *registry.enabled_experiments(config)]
+        },
     }
     if config["mlflow"]["enabled"]:
         files["tracking"] = paths.TRACKING_BUILD

@@ -38,6 +38,7 @@ rule manuscript:
             category="Manuscript",
         ),
         pdf=paths.manuscript_file("paper.pdf"),
+        docx=paths.manuscript_file("paper.docx"),
         bundle=paths.manuscript_file("bundle.zip"),
         figures=directory(paths.manuscript_file("figures")),
     log:

@@ -26,5 +26,6 @@ counts = build.render(
     tracking_file=files.get("tracking"),
     git=git_state(str(Path(snakemake.scriptdir).parents[1])),
     out=dict(snakemake.output.items()),
+    manifests=files.get("manifests"),
 )
 logging.getLogger("lnpaper").info("manuscript: %s", counts)

@@ -1,14 +1,36 @@
-"""The manuscript rule's body: numbers.json, paper.md/html/pdf, stamped figures, bundle.zip."""
+"""The manuscript rule's body: numbers.json, paper.md/html/pdf/docx, stamped figures, bundle.zip."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from lnpaper.manuscript.bundle import latex_main, write_bundle
-from lnpaper.manuscript.fill import Build, fill, numbers_json, read_claim_verdicts, trace
-from lnpaper.manuscript.render import TITLE, render_html, render_pdf
+from lnpaper.manuscript.fill import (
+    Build,
+    fill,
+    mlflow_ui,
+    numbers_json,
+    read_claim_verdicts,
+    trace,
+)
+from lnpaper.manuscript.meca import manifest_xml
+from lnpaper.manuscript.render import TITLE, render_docx, render_html, render_pdf
 from lnpaper.manuscript.stamp import stamp_pdf, stamp_png
-from lnpaper.pipeline import io
+from lnpaper.pipeline import io, registry
+
+
+def derived_tables(tables: dict[str, dict[str, str]], language: str) -> dict[str, str]:
+    """Markdown of the tables the manuscript makes from another table's CSV (claims_main)."""
+    from lnpaper.report.formatting import to_markdown
+    from lnpaper.report.tables import claims_summary
+
+    out = {}
+    if "claims" in tables:
+        claims = pd.read_csv(tables["claims"]["csv"])
+        out["claims_main"] = to_markdown(claims_summary(claims, language), language)
+    return out
 
 
 def render(
@@ -23,11 +45,14 @@ def render(
     tracking_file: str | None,
     git: dict,
     out: dict[str, str],
+    manifests: dict[str, str] | None = None,
 ) -> dict:
-    """Write numbers.json, paper.md, paper.html, paper.pdf, the stamped figures and bundle.zip.
+    """Write numbers.json, paper.md, paper.html, paper.pdf, paper.docx, the stamped figures and
+    bundle.zip (MECA layout).
 
     ``tables``: name -> {csv, md, tex, manifest}; ``figures``: name -> {png, pdf, manifest}
-    (enabled ones only); ``out``: numbers_json, markdown, html, pdf, bundle, figures (a folder).
+    (enabled ones only); ``manifests``: other step -> manifest (the steps numbers come from);
+    ``out``: numbers_json, markdown, html, pdf, docx, bundle, figures (a folder).
     Returns counts for the log.
     """
     import yaml
@@ -35,15 +60,23 @@ def render(
     tracking = io.read_json(tracking_file) if tracking_file else None
     numbers = io.read_parquet(numbers_file)
     traces = {
-        f"table_{t}": trace(f"table_{t}", io.read_json(f["manifest"]), tracking, git)
-        for t, f in tables.items()
+        step: trace(step, io.read_json(path) if Path(path).exists() else None, tracking, git)
+        for step, path in (manifests or {}).items()
     }
+    traces.update(
+        {
+            f"table_{t}": trace(f"table_{t}", io.read_json(f["manifest"]), tracking, git)
+            for t, f in tables.items()
+        }
+    )
     traces.update(
         {
             f"figure_{f}": trace(f"figure_{f}", io.read_json(p["manifest"]), tracking, git)
             for f, p in figures.items()
         }
     )
+    for step in set(numbers["step"]) - set(traces):  # a step without a manifest here
+        traces[step] = trace(step, None, tracking, git)
     captions = yaml.safe_load(captions_file.read_text(encoding="utf-8")) or {}
 
     fig_dir = Path(out["figures"])
@@ -57,10 +90,14 @@ def render(
         config=config,
         language=language,
         numbers=numbers,
-        tables={t: Path(f["md"]).read_text(encoding="utf-8") for t, f in tables.items()},
+        tables={
+            **{t: Path(f["md"]).read_text(encoding="utf-8") for t, f in tables.items()},
+            **derived_tables(tables, language),
+        },
         captions=captions,
         traces=traces,
         claims=read_claim_verdicts(tables["claims"]["csv"]) if "claims" in tables else None,
+        ui=mlflow_ui(tracking),
     )
     text = template.read_text(encoding="utf-8")
     io.write_json(numbers_json(numbers, tracking, git), out["numbers_json"])
@@ -69,12 +106,18 @@ def render(
     resource_dir = Path(out["markdown"]).parent
     title = TITLE.get(language, TITLE["en"])
     render_html(html_md, Path(out["html"]), resource_dir, language, title)
-    render_pdf(fill(text, build, figure_ext="pdf"), Path(out["pdf"]), resource_dir, language, title)
+    pdf_md = fill(text, build, figure_ext="pdf")
+    pages = render_pdf(pdf_md, Path(out["pdf"]), resource_dir, language, title)
+    render_docx(html_md, Path(out["docx"]), resource_dir, language, title)
 
     files: dict[str, Path | bytes] = {
         "numbers.json": Path(out["numbers_json"]),
         "numbers.tex": Path(numbers_tex),
         "main.tex": latex_main(list(tables), list(figures), captions, language).encode(),
+        "paper.pdf": Path(out["pdf"]),
+        "paper.docx": Path(out["docx"]),
+        "paper.html": Path(out["html"]),
+        "paper.md": Path(out["markdown"]),
     }
     for t, f in tables.items():
         for ext in ("tex", "md", "csv"):
@@ -82,10 +125,16 @@ def render(
     for f in figures:
         for ext in ("pdf", "png"):
             files[f"figures/{f}.{ext}"] = fig_dir / f"{f}.{ext}"
+    files["manifest.xml"] = manifest_xml(
+        sorted(files),
+        title=title,
+        supplement={f"tables/{t}.csv" for t in tables if t in registry.SUPPLEMENT_TABLES},
+    ).encode()
     write_bundle(Path(out["bundle"]), files)
     return {
         "numbers": len(numbers),
         "tables": len(tables),
         "figures": len(figures),
         "bundle_files": len(files),
+        "pages": pages,
     }

@@ -6,6 +6,8 @@ The template refers to everything by name only:
 - ``{{table:scale_behavior}}`` / ``{{figure:matmul_norms}}`` on a line of their own: the table or
   figure with its caption (manuscript/captions.yaml) and a provenance trace (rule, config hash,
   git commit, MLflow run id);
+- ``{{supplement}}`` on a line of its own: the main text ends, the supplement (the full tables,
+  on landscape pages in the PDF) starts;
 - ``{{#requires matmul table:claims}} ... {{/requires}}``: text kept only when every listed
   experiment, table or figure is part of the build;
 - ``{{claim:ID}}``: the verdict the claims table gives claim ID (localized word);
@@ -48,7 +50,21 @@ NOTES = {
     "trace": {"vi": "Nguồn gốc", "en": "Provenance"},
     "config": {"vi": "cấu hình", "en": "config"},
     "untracked": {"vi": "không theo dõi", "en": "untracked"},
+    "source": {"vi": "nguồn", "en": "source"},
+    "step": {"vi": "bước", "en": "step"},
+    "drawn_by": {"vi": "vẽ bởi", "en": "drawn by"},
+    "supplement": {
+        "vi": "Phụ lục: các bảng đầy đủ",
+        "en": "Supplement: the full tables",
+    },
 }
+SUPPLEMENT = "{{supplement}}"  # on a line of its own: the main text ends, the supplement starts
+
+# the file that draws every figure (a relative link from results/manuscript/ to the repository)
+FIGURE_SOURCE = "src/lnpaper/report/figures.py"
+FIGURE_SOURCE_LINK = "../../" + FIGURE_SOURCE
+# the MLflow UI of a local store (``mlflow ui`` serves it here by default)
+LOCAL_UI = "http://127.0.0.1:5000"
 
 DIRECTIVE = re.compile(r"\{\{(num|table|figure):([A-Za-z_]+)\}\}")
 COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
@@ -70,6 +86,7 @@ class Build:
     captions: dict[str, dict[str, str]]  # "table:x" / "figure:x" -> {vi, en}
     traces: dict[str, dict[str, str]]  # step -> {rule, config_hash, git_commit, mlflow_run_id}
     claims: dict[str, str] | None = None  # claim_id -> verdict (tables/claims.csv), if built
+    ui: str = ""  # MLflow UI address + experiment ("" without tracking), see ``mlflow_ui``
 
 
 # ---------------------------------------------------------------- provenance
@@ -89,12 +106,45 @@ def trace(step: str, manifest: dict | None, tracking: dict | None, git: dict) ->
     }
 
 
-def trace_text(t: dict[str, str], language: str) -> str:
+def mlflow_ui(tracking: dict | None) -> str:
+    """``<UI address>/#/experiments/<id>``: the server itself when the store is a server, the
+    local ``mlflow ui`` otherwise; "" for an untracked build."""
+    if not tracking or not tracking.get("experiment_id"):
+        return ""
+    uri = str(tracking.get("tracking_uri", ""))
+    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else LOCAL_UI
+    return f"{base}/#/experiments/{tracking['experiment_id']}"
+
+
+def run_url(ui: str, run_id: str) -> str:
+    return f"{ui}/runs/{run_id}" if ui and run_id and run_id != "untracked" else ""
+
+
+def hover(t: dict[str, str], language: str, source: str = "") -> str:
+    """The hover title of a number, table or figure: where it comes from and which run made it."""
+    parts = [f"{note('source', language)}: {source}"] if source else []
+    parts += [
+        f"{note('step', language)}: {t['rule']}",
+        f"{note('config', language)}: {t['config_hash']}",
+        f"commit: {t['git_commit']}",
+        f"MLflow: {t['mlflow_run_id']}",
+    ]
+    return " · ".join(parts)
+
+
+def _attr(text: str) -> str:
+    """Text safe inside a pandoc attribute value ``title="..."``."""
+    return text.replace('"', "'")
+
+
+def trace_text(t: dict[str, str], language: str, ui: str = "") -> str:
     run = t["mlflow_run_id"]
+    url = run_url(ui, run)
     run = note("untracked", language) if run == "untracked" else run
+    shown = f"[`{run}`]({url})" if url else f"`{run}`"
     return (
         f"{note('trace', language)}: `{t['rule']}` · {note('config', language)} "
-        f"`{t['config_hash']}` · commit `{t['git_commit']}` · MLflow `{run}`"
+        f"`{t['config_hash']}` · commit `{t['git_commit']}` · MLflow {shown}"
     )
 
 
@@ -103,6 +153,8 @@ def trace_text(t: dict[str, str], language: str) -> str:
 
 def status(kind: str, name: str, config: dict) -> tuple[bool, str]:
     """(available, reason) of a table or figure under this config."""
+    if kind == "table" and name in registry.DERIVED_TABLES:
+        return status("table", registry.DERIVED_TABLES[name], config)
     if kind == "table":
         known = name in registry.TABLES or name == "claims"
         on = name in registry.enabled_tables(config)
@@ -140,8 +192,14 @@ def _table_block(build: Build, name: str) -> str:
     if not ok:
         key = "absent" if why == "absent" else "table_off"
         return f"> {note(key, build.language, name=name, exps=why)}"
-    t = trace_text(build.traces[f"table_{name}"], build.language)
-    return f"{build.tables[name].rstrip()}\n\n: {_caption(build, 'table', name)} [{t}]{{.trace}}"
+    step = f"table_{registry.DERIVED_TABLES.get(name, name)}"
+    tr = build.traces[step]
+    t = trace_text(tr, build.language, build.ui)
+    title = _attr(hover(tr, build.language))
+    return (
+        f"{build.tables[name].rstrip()}\n\n: {_caption(build, 'table', name)} "
+        f'[{t}]{{.trace title="{title}"}}'
+    )
 
 
 def _figure_block(build: Build, name: str, ext: str) -> str:
@@ -149,10 +207,13 @@ def _figure_block(build: Build, name: str, ext: str) -> str:
     if not ok:
         key = "absent" if why == "absent" else "figure_off"
         return f"> {note(key, build.language, name=name, exps=why)}"
-    t = trace_text(build.traces[f"figure_{name}"], build.language)
+    tr = build.traces[f"figure_{name}"]
+    t = trace_text(tr, build.language, build.ui)
+    title = _attr(hover(tr, build.language, FIGURE_SOURCE))
+    code = f"{note('drawn_by', build.language)} [`{FIGURE_SOURCE}`]({FIGURE_SOURCE_LINK})"
     return (
-        f"![{_caption(build, 'figure', name)} [{t}]{{.trace}}](figures/{name}.{ext})"
-        f"{{#fig:{name} width=3.5in}}"
+        f'![{_caption(build, "figure", name)} [{t} · {code}]{{.trace title="{title}"}}]'
+        f'(figures/{name}.{ext}){{#fig:{name} width=3.5in title="{title}"}}'
     )
 
 
@@ -164,7 +225,14 @@ def _number(build: Build, name: str) -> str:
         if not any(n.name == name for n in SPEC):
             raise KeyError(f"manuscript refers to unknown number {name!r}")
         return f'[{note("number_off", build.language)}]{{.num-missing data-name="{name}"}}'
-    return f'[{rows["text"].iloc[0]}]{{.num data-name="{name}"}}'
+    r = rows.iloc[0]
+    step = str(r.get("step", "numbers"))
+    tr = build.traces.get(step) or trace(step, None, None, {})
+    title = _attr(hover(tr, build.language, str(r.get("file", ""))))
+    url = run_url(build.ui, tr["mlflow_run_id"])
+    attrs = f'{{.num data-name="{name}" title="{title}"}}'
+    # a span holding the link: the span carries the name and the title, the link the run
+    return f"[[{r['text']}]({url})]{attrs}" if url else f"[{r['text']}]{attrs}"
 
 
 def fill(template: str, build: Build, figure_ext: str = "png") -> str:
@@ -188,7 +256,17 @@ def fill(template: str, build: Build, figure_ext: str = "png") -> str:
             return _table_block(build, name)
         return _figure_block(build, name, figure_ext)
 
-    return DIRECTIVE.sub(directive, text)
+    text = DIRECTIVE.sub(directive, text)
+    return text.replace(SUPPLEMENT, supplement_start(build.language))
+
+
+def supplement_start(language: str) -> str:
+    """The supplement's heading, after a Typst block that starts it on a new landscape page."""
+    from lnpaper.manuscript.render import SUPPLEMENT_TYPST
+
+    return (
+        f"{SUPPLEMENT_TYPST}\n\n# {note('supplement', language)} {{#supplement-start .unnumbered}}"
+    )
 
 
 def referenced(template: str, kind: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from lnpaper.pipeline import io
@@ -15,13 +16,15 @@ HTML_STYLE = """<style>
 body { max-width: 48em; }
 table { font-size: 0.75em; }
 .trace { font-size: 0.8em; color: #555; }
+.num a, a .num, a.num { color: inherit; text-decoration: underline dotted; }
 figure img { width: 3.5in; max-width: 100%; }
 blockquote { color: #555; font-style: italic; }
 </style>
 """
 
 TYPST_HEADER = """#set text(font: ("Libertinus Serif", "DejaVu Serif"))
-#show figure.where(kind: table): set text(size: 6pt)
+#show figure.where(kind: table): set text(size: 8pt)
+#show figure.where(kind: table): set table(inset: (x: 4pt, y: 2.5pt))
 #show figure.where(kind: table): set block(breakable: true)
 #show table: set par(justify: false)
 #show figure.caption: set text(size: 8pt)
@@ -69,15 +72,22 @@ def render_html(
         header.unlink(missing_ok=True)
 
 
+END_MARKER = "\n#context [#metadata(here().page()) <lnpaper-end>]\n"
+
+
 def typst_source(markdown: str, language: str, title: str) -> str:
+    """The Typst source of the PDF, ending with a marker that holds the last page's number."""
     import pypandoc
 
-    return pypandoc.convert_text(
-        markdown,
-        "typst",
-        format="markdown",
-        extra_args=_pandoc_args(language, title)
-        + ["-V", "papersize=a4", "-V", f"header-includes={TYPST_HEADER}"],
+    return (
+        pypandoc.convert_text(
+            markdown,
+            "typst",
+            format="markdown",
+            extra_args=_pandoc_args(language, title)
+            + ["-V", "papersize=a4", "-V", f"header-includes={TYPST_HEADER}"],
+        )
+        + END_MARKER
     )
 
 
@@ -88,10 +98,21 @@ def font_paths() -> list[str]:
     return [str(Path(matplotlib.__file__).parent / "mpl-data/fonts/ttf")]
 
 
+# Where the supplement starts (``{{supplement}}`` in the template): a page break, landscape pages
+# with smaller table text so the full grids fit the width, and a marker holding the page number.
+SUPPLEMENT_TYPST = """```{=typst}
+#pagebreak(weak: true)
+#set page(flipped: true)
+#show figure.where(kind: table): set text(size: 6.5pt)
+#context [#metadata(here().page()) <supplement>]
+```"""
+
+
 def render_pdf(
     markdown: str, pdf_path: Path, resource_dir: Path, language: str, title: str
-) -> None:
-    """PDF through Typst (installed from PyPI by the project's own set-up)."""
+) -> dict[str, int]:
+    """PDF through Typst (installed from PyPI by the project's own set-up); returns the page
+    counts ``{"total": ..., "main": ...}`` (main: the pages before the supplement)."""
     import typst
 
     src = resource_dir / ".paper.typ"
@@ -101,8 +122,42 @@ def render_pdf(
             typst.compile(
                 str(src), output=str(tmp), root=str(resource_dir), font_paths=font_paths()
             )
+        return page_counts(src, resource_dir)
     finally:
         src.unlink(missing_ok=True)
+
+
+def page_counts(src: Path, resource_dir: Path) -> dict[str, int]:
+    """Total pages and pages before the supplement of a Typst source (queried from its layout)."""
+    import json
+
+    import typst
+
+    def query(selector: str):
+        return json.loads(
+            typst.query(str(src), selector, root=str(resource_dir), font_paths=font_paths())
+        )
+
+    total = query("<lnpaper-end>")
+    start = query("<supplement>")
+    last = total[0]["value"] if total else 0
+    return {"total": last, "main": (start[0]["value"] - 1) if start else last}
+
+
+def render_docx(
+    markdown: str, docx_path: Path, resource_dir: Path, language: str, title: str
+) -> None:
+    """Word file for reviewers who comment in Word: the text, the figures (PNG), every table."""
+    import pypandoc
+
+    with io.atomic_path(docx_path) as tmp:
+        pypandoc.convert_text(
+            markdown,
+            "docx",
+            format="markdown",
+            outputfile=str(tmp),
+            extra_args=_pandoc_args(language, title) + [f"--resource-path={resource_dir}"],
+        )
 
 
 def render_pages(
@@ -126,3 +181,107 @@ def render_pages(
         )
     finally:
         src.unlink(missing_ok=True)
+
+
+# The page geometry of pandoc's Typst template (A4, 1.25 in margins) and the table text sizes set
+# above: what a table has to fit in, in points.
+A4_PT = (595.28, 841.89)
+MARGIN_PT = 1.25 * 72
+CELL_INSET_PT = 4.0  # the table inset set in TYPST_HEADER, each side
+TABLE_TEXT_PT = {"main": 8.0, "supplement": 6.5}
+
+
+def _pipe_tables(markdown: str) -> list[tuple[str, list[list[str]]]]:
+    """(part, rows of cells) of every pipe table; part is main or supplement."""
+    out, rows, part = [], [], "main"
+    for line in markdown.splitlines() + [""]:
+        if "#set page(flipped: true)" in line:
+            part = "supplement"
+        if line.startswith("|"):
+            if not re.fullmatch(r"\|(-+\|)+", line.strip()):
+                rows.append([c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]])
+        elif rows:
+            out.append((part, rows))
+            rows = []
+    return out
+
+
+def table_fit(markdown: str, resource_dir: Path) -> list[dict]:
+    """For every table of the filled Markdown: the width it needs so that no column is narrower
+    than its longest word (measured by Typst in the paper's font and size, plus the cell insets)
+    and the text width of its page (portrait main text, landscape supplement), in points."""
+    import json
+
+    import typst
+
+    tables = _pipe_tables(markdown)
+    lines = ['#set text(font: ("Libertinus Serif", "DejaVu Serif"))']
+    for i, (part, rows) in enumerate(tables):
+        size = TABLE_TEXT_PT[part]
+        cols = []
+        for j in range(max(len(r) for r in rows)):
+            # words as Typst breaks lines: at spaces, and after "/", ";" and "-" (UAX #14)
+            words = {
+                w
+                for r in rows
+                if j < len(r)
+                for w in re.split(r"\s+|(?<=[/;-])", r[j].replace("`", ""))
+                if w
+            }
+            longest = sorted(words, key=len, reverse=True)[:4] or [""]
+            measures = ", ".join(
+                f"measure(text(size: {size}pt, {json.dumps(w, ensure_ascii=False)})).width.pt()"
+                for w in longest
+            )
+            cols.append(f"calc.max({measures}, 0)")
+        lines.append(f"#context [#metadata(({', '.join(cols)},)) <col-{i}>]")
+    src = resource_dir / ".fit.typ"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = []
+    try:
+        for i, (part, rows) in enumerate(tables):
+            got = json.loads(
+                typst.query(str(src), f"<col-{i}>", root=str(resource_dir), font_paths=font_paths())
+            )
+            widths = got[0]["value"]
+            page_w = A4_PT[1] if part == "supplement" else A4_PT[0]
+            out.append(
+                {
+                    "part": part,
+                    "header": rows[0],
+                    "needed": sum(w + 2 * CELL_INSET_PT for w in widths),
+                    "available": page_w - 2 * MARGIN_PT,
+                }
+            )
+    finally:
+        src.unlink(missing_ok=True)
+    return out
+
+
+MEASURE_TABLES = """#show figure.where(kind: table): it => {
+  layout(size => [#metadata((page: here().page(), height: measure(it, width: size.width).height.pt())) <table-height>])
+  it
+}
+"""
+
+
+def table_heights(markdown: str, resource_dir: Path, language: str = "vi") -> list[dict]:
+    """Page and height (points, caption included, unbroken) of every table of the PDF, as Typst
+    lays it out at the text width of its page."""
+    import json
+
+    import typst
+
+    src = resource_dir / ".heights.typ"
+    src.write_text(MEASURE_TABLES + typst_source(markdown, language, "t"), encoding="utf-8")
+    try:
+        got = typst.query(
+            str(src), "<table-height>", root=str(resource_dir), font_paths=font_paths()
+        )
+    finally:
+        src.unlink(missing_ok=True)
+    return [m["value"] for m in json.loads(got)]
+
+
+def text_height_pt() -> float:
+    return A4_PT[1] - 2 * MARGIN_PT

@@ -32,7 +32,48 @@ TABLES: dict[str, list[str]] = {
     "normalizer_comparison": ["training/summary"],
     "bn_vs_ln": ["batch_dependence/stats"],
     "transformer_pre_post": ["transformer/summary", "transformer/grads"],
+    # the main text's compact versions of the grids above
+    "scale_main": ["matmul/growth"],
+    "ln_before_after_main": ["layernorm_stats/stats"],
+    "affine_main": ["affine/stats"],
+    "bn_vs_ln_main": ["batch_dependence/stats"],
 }
+
+# Where each table goes: the main text shows tables the size of the paper's own, the supplement
+# (an appendix of the same PDF, after the references) every full grid. ``claims_main`` is the
+# claims table cut to one line per claim; the manuscript builds it from ``claims.csv``.
+MAIN_TABLES: list[str] = [
+    "scale_main",
+    "ln_before_after_main",
+    "eps_placement",
+    "affine_main",
+    "bn_vs_ln_main",
+    "claims_main",
+]
+SUPPLEMENT_TABLES: list[str] = [
+    "scale_behavior",
+    "ln_before_after",
+    "ln_correlation",
+    "affine_grid",
+    "precision",
+    "normalizer_comparison",
+    "bn_vs_ln",
+    "transformer_pre_post",
+    "invariances",
+    "claims",
+]
+# derived in the manuscript step from another table's CSV, not by a table rule
+DERIVED_TABLES: dict[str, str] = {"claims_main": "claims"}
+
+
+def placement(table: str) -> str:
+    """``main`` or ``supplement``."""
+    if table in MAIN_TABLES:
+        return "main"
+    if table in SUPPLEMENT_TABLES:
+        return "supplement"
+    raise KeyError(f"table {table!r} has no place in the manuscript")
+
 
 # figure -> the experiment outputs it is drawn from
 FIGURES: dict[str, list[str]] = {

@@ -173,6 +173,55 @@ LABELS.update(
 )
 
 
+# ---------------------------------------------------------------- main-text tables and verdicts
+LABELS.update(
+    {
+        "property": {"vi": "Tính chất", "en": "Property"},
+        "train_eval_same": {"vi": "Train và eval như nhau", "en": "Same in train and eval"},
+        "holds_only_if": {"vi": "chỉ đúng khi", "en": "holds only if"},
+        "inconclusive": {"vi": "chưa kết luận được", "en": "inconclusive"},
+        "measured_behavior": {"vi": "Đo được", "en": "Measured"},
+        "growth_rate": {"vi": "Tốc độ tăng", "en": "Growth rate"},
+        "supplement": {"vi": "Phụ lục", "en": "Supplement"},
+        # identities checked in the invariances table
+        "ln_affine_input": {"vi": "LN(a·x + b) = LN(x)", "en": "LN(a·x + b) = LN(x)"},
+        "rmsnorm_scale": {"vi": "RMSNorm(a·x) = RMSNorm(x)", "en": "RMSNorm(a·x) = RMSNorm(x)"},
+        "rmsnorm_shift": {"vi": "RMSNorm(x + b) = RMSNorm(x)", "en": "RMSNorm(x + b) = RMSNorm(x)"},
+        "groupnorm1_equals_layernorm": {
+            "vi": "GroupNorm 1 nhóm = LayerNorm",
+            "en": "GroupNorm with 1 group = LayerNorm",
+        },
+        "batchnorm_batch2_sign": {
+            "vi": "BatchNorm, batch 2: đầu ra ±1",
+            "en": "BatchNorm, batch of 2: outputs ±1",
+        },
+    }
+)
+
+# keys built from a value ("beta=2" -> "β = 2"): the column of one β in the 3 x 3 grid
+PATTERNS: dict[str, dict[str, str]] = {
+    "beta=": {"vi": "β = {}", "en": "β = {}"},
+    "gamma=": {"vi": "γ = {}", "en": "γ = {}"},
+    "batch=": {"vi": "batch = {}", "en": "batch = {}"},
+}
+# messages a library wrote (English) -> the reader's language; the message itself stays in the CSV
+MESSAGES: dict[str, dict[str, str]] = {
+    "Expected more than 1 value per channel when training": {
+        "vi": "lỗi: khi train cần hơn 1 giá trị mỗi kênh",
+        "en": "error: more than 1 value per channel needed in training",
+    },
+}
+
+
 def label(key: object, language: str = "vi") -> str:
-    entry = LABELS.get(str(key))
-    return entry.get(language, entry["en"]) if entry else str(key)
+    text = str(key)
+    entry = LABELS.get(text)
+    if entry:
+        return entry.get(language, entry["en"])
+    for start, forms in MESSAGES.items():
+        if text.startswith(start):
+            return forms.get(language, forms["en"])
+    for prefix, forms in PATTERNS.items():
+        if text.startswith(prefix):
+            return forms.get(language, forms["en"]).format(text[len(prefix) :])
+    return text

@@ -313,3 +313,115 @@ def transformer_pre_post(frames: dict, cfg: dict) -> pd.DataFrame:
         row["grad_ffn_top_bottom_ratio"] = row["grad_ffn_top_init"] / row["grad_ffn_bottom_init"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- main-text tables
+# The full grids above go to the supplement; the main text shows each at the size of the paper's
+# own table. These builders select and reshape, they compute nothing new.
+
+
+@builder("scale_main")
+def scale_main(frames: dict, cfg: dict) -> pd.DataFrame:
+    """Table 5.1 as the paper has it: its four scales for N(0,1) at the reference size, then the
+    fix (scaled N(0,1/n) and orthogonal B) at s = 1."""
+    from lnpaper.report.summaries import reference_n
+
+    full = scale_behavior(frames, cfg)
+    n = reference_n(full)
+    paper = full[(full["scale_source"] == "paper") & (full["n"] == n)]
+    rows = [paper[paper["b_dist"] == "normal"]]
+    for dist in ("scaled_normal", "orthogonal"):
+        fix = paper[(paper["b_dist"] == dist) & np.isclose(paper["scale"], 1.0)]
+        rows.append(fix)
+    cols = [
+        "b_dist",
+        "scale",
+        "paper_behavior",
+        "measured_behavior",
+        "growth_rate_mean",
+        "growth_rate_ci_low",
+        "growth_rate_ci_high",
+        "growth_rate_theory",
+        "frobenius_rate_mean",
+        "overflow_step_median",
+    ]
+    return pd.concat(rows)[cols].reset_index(drop=True)
+
+
+PAPER_LN_SHAPE = "3x10"  # the paper's worked example of section 4.1.2
+
+
+@builder("ln_before_after_main")
+def ln_before_after_main(frames: dict, cfg: dict) -> pd.DataFrame:
+    """Section 4.1.2's example: one small matrix, per row / column / whole tensor, before and
+    after LayerNorm, with both std estimators."""
+    full = ln_before_after(frames, cfg)
+    shapes = list(dict.fromkeys(full["shape"]))
+    shape = PAPER_LN_SHAPE if PAPER_LN_SHAPE in shapes else shapes[0]
+    sub = full[full["shape"] == shape]
+    cols = ["normalized_over", "group_size", "stage", "mean", "std_biased", "std_unbiased"]
+    return sub[cols].reset_index(drop=True)
+
+
+@builder("affine_main")
+def affine_main(frames: dict, cfg: dict) -> pd.DataFrame:
+    """The 3 x 3 grid of the paper: one row per γ, one column per β, each cell 'mean / std'."""
+    grid = affine_grid(frames, cfg)
+    out = {"gamma": sorted(grid["gamma"].unique())}
+    for beta in sorted(grid["beta"].unique()):
+        sub = grid[grid["beta"] == beta].set_index("gamma")
+        out[f"beta={fmt_value(beta)}"] = [
+            f"{fixed(sub.at[g, 'mean'], 3)} / {fixed(sub.at[g, 'std_biased'], 3)}"
+            for g in out["gamma"]
+        ]
+    return pd.DataFrame(out)
+
+
+BN_LN_PROPERTIES = ["batch_dependent", "loglog_slope", "online_ok", "train_eval_same"]
+
+
+@builder("bn_vs_ln_main")
+def bn_vs_ln_main(frames: dict, cfg: dict) -> pd.DataFrame:
+    """Table 6.2 of the paper (BatchNorm vs LayerNorm in words), measured: one row per property,
+    one column per normalizer."""
+    full = bn_vs_ln(frames, cfg).set_index(["norm", "mode"])
+    norms = [n for n in ("batchnorm", "layernorm") if (n, "train") in full.index]
+    rows = []
+    for prop in BN_LN_PROPERTIES:
+        row: dict = {"property": prop}
+        for norm in norms:
+            train = full.loc[(norm, "train")]
+            if prop == "train_eval_same":
+                ev = full.loc[(norm, "eval")] if (norm, "eval") in full.index else None
+                row[norm] = bool(ev is not None and not train["batch_dependent"]) and bool(
+                    not ev["batch_dependent"]
+                )
+            else:
+                row[norm] = train[prop]
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["property", *norms]).astype(object)
+
+
+def claims_summary(claims: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The claims table of the main text: one short line per claim (the paper's section, the
+    statement, verdict, the headline number), from ``tables/claims.csv``; the full table, with
+    ids, measurements and theory, is in the supplement."""
+    value = claims["value"] if "value" in claims.columns else pd.Series(np.nan, claims.index)
+    return pd.DataFrame(
+        {
+            "section": claims["section"].astype(str),
+            "claim": claims["claim"].astype(str),
+            "verdict": claims["verdict"].astype(str),
+            "value": pd.to_numeric(value, errors="coerce").astype(float),
+        }
+    )
+
+
+def fmt_value(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def fixed(v: float, decimals: int) -> str:
+    from lnpaper.report.formatting import fmt_fixed
+
+    return fmt_fixed(float(v), decimals)

@@ -1,9 +1,11 @@
-"""Command line: ``lnpaper compare`` (diff two MLflow builds), ``lnpaper bench`` (timings)."""
+"""Command line: ``lnpaper compare`` (params/metrics of two MLflow builds), ``lnpaper diff`` (the
+paper of two builds, changes marked), ``lnpaper bench`` (timings)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _compare(args) -> int:
@@ -18,6 +20,89 @@ def _compare(args) -> int:
     return 0
 
 
+def _mlflow_build_folder(client, build_run, dest, results: Path, latest: bool):
+    """A results-like folder of one MLflow build: numbers.parquet and the table files from its
+    step runs' artifacts (the newer build's paper.md from ``results`` when it is the latest)."""
+    import shutil
+
+    from lnpaper.tracking.compare import build_steps
+
+    (dest / "manuscript").mkdir(parents=True, exist_ok=True)
+    (dest / "tables").mkdir(parents=True, exist_ok=True)
+    for step, run_id in build_steps(client, build_run).items():
+        if step != "numbers" and not step.startswith("table_"):
+            continue
+        got = Path(client.download_artifacts(run_id, "", str(dest / ".runs" / step)))
+        for f in got.rglob("*"):
+            if f.name == "numbers.parquet":
+                shutil.copy2(f, dest / "manuscript" / f.name)
+            elif step.startswith("table_") and f.suffix in (".md", ".csv"):
+                shutil.copy2(f, dest / "tables" / f.name)
+    paper = results / "manuscript" / "paper.md"
+    if latest and paper.exists():
+        shutil.copy2(paper, dest / "manuscript" / "paper.md")
+    return dest
+
+
+def _diff(args) -> int:
+    import tempfile
+
+    from lnpaper.manuscript import diff
+
+    results = Path(args.results)
+    language = args.language
+    if language is None:
+        cfg = Path("config.yaml")
+        import yaml
+
+        language = (
+            (yaml.safe_load(cfg.read_text()) or {}).get("language", "vi") if cfg.exists() else "vi"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        if (
+            args.build_a
+            and args.build_b
+            and Path(args.build_a).is_dir()
+            and Path(args.build_b).is_dir()
+        ):
+            a = diff.load(Path(args.build_a), language=language)
+            b = diff.load(Path(args.build_b), language=language)
+        else:
+            from lnpaper.tracking.compare import list_builds
+            from lnpaper.tracking.store import TrackingError, open_client
+
+            try:
+                client, exp_id = open_client(args.tracking_uri, args.experiment)
+                builds = list_builds(client, exp_id)
+                by_id = {r.info.run_id: r for r in builds}
+                if args.build_a and args.build_b:
+                    run_a, run_b = by_id[args.build_a], by_id[args.build_b]
+                elif len(builds) >= 2:
+                    run_b, run_a = builds[0], builds[1]
+                else:
+                    print(
+                        "error: fewer than two builds in MLflow; name two results folders",
+                        file=sys.stderr,
+                    )
+                    return 1
+            except (TrackingError, KeyError) as err:
+                print(f"error: {err}", file=sys.stderr)
+                return 1
+            latest = builds[0].info.run_id
+            fa = _mlflow_build_folder(
+                client, run_a, Path(tmp) / "a", results, run_a.info.run_id == latest
+            )
+            fb = _mlflow_build_folder(
+                client, run_b, Path(tmp) / "b", results, run_b.info.run_id == latest
+            )
+            a = diff.load(fa, label=run_a.info.run_id, language=language)
+            b = diff.load(fb, label=run_b.info.run_id, language=language)
+        out = Path(args.out or results / "manuscript" / "diff.html")
+        d = diff.write_diff(a, b, out, language)
+    print(f"{d.summary(language)} -> {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lnpaper", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -29,6 +114,24 @@ def main(argv: list[str] | None = None) -> int:
     cmp_.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
     cmp_.add_argument("--experiment", default="layernorm-paper")
     cmp_.set_defaults(func=_compare)
+    dif = sub.add_parser(
+        "diff",
+        help="the paper of two builds with changed numbers, table cells and verdicts marked "
+        "(results/manuscript/diff.html)",
+    )
+    dif.add_argument(
+        "build_a",
+        nargs="?",
+        help="older build: a results folder or an MLflow build run id "
+        "(default: the previous build in MLflow)",
+    )
+    dif.add_argument("build_b", nargs="?", help="newer build (default: the latest build)")
+    dif.add_argument("--results", default="results", help="this workflow's results folder")
+    dif.add_argument("--out", help="default: <results>/manuscript/diff.html")
+    dif.add_argument("--language", choices=["vi", "en"], help="default: config.yaml's language")
+    dif.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
+    dif.add_argument("--experiment", default="layernorm-paper")
+    dif.set_defaults(func=_diff)
     bench = sub.add_parser(
         "bench",
         help="time the build, reruns, an edit and matmul at scale "

@@ -84,6 +84,10 @@ def store_lock(uri: str) -> Iterator[None]:
         ) from None
 
 
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+
+
 def open_client(uri: str, experiment: str):
     """MlflowClient on ``uri`` and the experiment id (created with artifacts beside the store)."""
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
@@ -102,6 +106,10 @@ def open_client(uri: str, experiment: str):
             if exp
             else client.create_experiment(experiment, artifact_location=artifact_root_for(uri))
         )
+        # MLflow 3 opens an experiment without this tag in its GenAI view; this one holds
+        # model-development runs (parameters, metrics, tables), shown in the classic view
+        if (exp.tags if exp else {}).get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            client.set_experiment_tag(exp_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
     except (MlflowException, SQLAlchemyError) as exc:
         raise store_error(uri, exc) from None
     return client, exp_id
@@ -205,13 +213,15 @@ def log_step(client, exp_id: str, build_id: str, manifest: dict, digest: str) ->
 
 
 def _log_inputs(client, rid: str, manifest: dict) -> None:
-    from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.data.sources import LocalArtifactDatasetSource
     from mlflow.entities import DatasetInput, InputTag
 
     datasets = []
     for name, spec in manifest.get("inputs", {}).items():
-        source = resolve_dataset_source(str(Path(spec["path"]).resolve()))
+        # an explicit source type: resolving a bare path asks every registered source class,
+        # which warns once per class that cannot tell (one UserWarning per input)
+        source = LocalArtifactDatasetSource(str(Path(spec["path"]).resolve()))
         ds = MetaDataset(source=source, name=Path(spec["path"]).name, digest=spec["sha256"][:16])
         datasets.append(
             DatasetInput(ds._to_mlflow_entity(), [InputTag("mlflow.data.context", name)])
@@ -314,6 +324,7 @@ def _log_build_locked(manifest_paths: list[str], uri: str, experiment: str, buil
         summary = {
             "build_run_id": build_id,
             "experiment": experiment,
+            "experiment_id": exp_id,
             "tracking_uri": uri,
             "stale_runs_killed": killed,
             "steps": steps,
