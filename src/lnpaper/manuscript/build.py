@@ -73,7 +73,15 @@ def render(
     files: dict[str, Path | bytes] = {
         "numbers.json": Path(out["numbers_json"]),
         "numbers.tex": Path(numbers_tex),
-        "main.tex": latex_main(list(tables), list(figures), captions, language).encode(),
+        "main.tex": latex_main(
+            list(tables),  # every table in the main text until the supplement split is wired
+            [],
+            list(figures),
+            captions,
+            language,
+            table_tex={t: Path(f["tex"]).read_text(encoding="utf-8") for t, f in tables.items()},
+            numbers=list(numbers["name"]),
+        ).encode(),
     }
     for t, f in tables.items():
         for ext in ("tex", "md", "csv"):
