@@ -169,7 +169,7 @@ def tex_escape(text: str) -> str:
 # at 8 pt (\footnotesize) in a condensed face. Widths are estimated in em of that type.
 TABLE_PT = 8
 PAGE_WIDTH_EM = {"portrait": 56, "landscape": 86}  # 160 mm and 247 mm at 8 pt, less a margin
-CHAR_EM = 0.55  # mean advance of a character (digits, lower case) in a condensed serif
+CHAR_EM = 0.5  # mean advance of a character (digits, lower case) in a condensed serif
 COLSEP_EM = 1.5  # booktabs column separation, 2 x 6 pt
 WRAP_CHARS = 36  # a text column with longer cells becomes a ragged-right paragraph column
 PROSE_MIN_EM = 14  # narrowest paragraph column
