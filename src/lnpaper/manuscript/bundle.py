@@ -20,7 +20,7 @@ WORDS = {
         "value": "Giá trị",
         "seed": "Mọi con số ở đây đọc từ \\texttt{{numbers.tex}}: seed gốc là {Seed}",
         "eps": ", $\\varepsilon$ của LayerNorm là {LnEps}",
-        "list": ". Mục~\\ref{{sec:numbers}} liệt kê mọi macro cùng giá trị của nó.",
+        "list": ". Mục cuối (trang~\\pageref{{sec:numbers}}) liệt kê mọi macro cùng giá trị.",
     },
     "en": {
         "table": "Table",
@@ -32,7 +32,7 @@ WORDS = {
         "value": "Value",
         "seed": "Every number here is read from \\texttt{{numbers.tex}}: the base seed is {Seed}",
         "eps": " and LayerNorm's $\\varepsilon$ is {LnEps}",
-        "list": ". Section~\\ref{{sec:numbers}} lists every macro with its value.",
+        "list": ". The last section (page~\\pageref{{sec:numbers}}) lists every macro's value.",
     },
 }
 
