@@ -128,7 +128,7 @@ def test_disabled_experiments_drop_their_numbers():
     off = {**ALL_ON, "affine": {"enabled": False}}
     names = {n.name for n in numbers.in_build(off)}
     assert {n for n in all_names - names} == {n for n in all_names if n.startswith("Affine")}
-    assert not any(k.startswith("table__affine") for k in numbers.input_files(off))
+    assert not any(k.startswith("table:affine") for k in numbers.source_files(off))
     none = {e: {"enabled": False} for e in registry.EXPERIMENTS}
     assert {n.kind for n in numbers.in_build(none)} == {"config"}
 

@@ -113,7 +113,15 @@ def render(
     files: dict[str, Path | bytes] = {
         "numbers.json": Path(out["numbers_json"]),
         "numbers.tex": Path(numbers_tex),
-        "main.tex": latex_main(list(tables), list(figures), captions, language).encode(),
+        "main.tex": latex_main(
+            [t for t in tables if registry.placement(t) == "main"],
+            [t for t in tables if registry.placement(t) != "main"],
+            list(figures),
+            captions,
+            language,
+            table_tex={t: Path(f["tex"]).read_text(encoding="utf-8") for t, f in tables.items()},
+            numbers=list(numbers["name"]),
+        ).encode(),
         "paper.pdf": Path(out["pdf"]),
         "paper.docx": Path(out["docx"]),
         "paper.html": Path(out["html"]),

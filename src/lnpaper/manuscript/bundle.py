@@ -8,10 +8,55 @@ from pathlib import Path
 
 from lnpaper.pipeline import io
 
+# Words main.tex writes itself, per language.
+WORDS = {
+    "vi": {
+        "table": "Bảng",
+        "figure": "Hình",
+        "results": "Kết quả",
+        "supplement": "Phụ lục: bảng đầy đủ",
+        "numbers": "Các con số (numbers.tex)",
+        "macro": "Macro",
+        "value": "Giá trị",
+        "seed": "Mọi con số ở đây đọc từ \\texttt{{numbers.tex}}: seed gốc là {Seed}",
+        "eps": ", $\\varepsilon$ của LayerNorm là {LnEps}",
+        "list": ". Mục cuối (trang~\\pageref{{sec:numbers}}) liệt kê mọi macro cùng giá trị.",
+    },
+    "en": {
+        "table": "Table",
+        "figure": "Figure",
+        "results": "Results",
+        "supplement": "Supplement: full tables",
+        "numbers": "Numbers (numbers.tex)",
+        "macro": "Macro",
+        "value": "Value",
+        "seed": "Every number here is read from \\texttt{{numbers.tex}}: the base seed is {Seed}",
+        "eps": " and LayerNorm's $\\varepsilon$ is {LnEps}",
+        "list": ". The last section (page~\\pageref{{sec:numbers}}) lists every macro's value.",
+    },
+}
 
-def latex_main(tables: list[str], figures: list[str], captions: dict, language: str) -> str:
-    """A minimal main.tex that \\input's numbers.tex and every table and figure of the bundle."""
-    from lnpaper.report.formatting import tex_escape
+
+def latex_main(
+    main_tables: list[str],
+    supplement_tables: list[str],
+    figures: list[str],
+    captions: dict,
+    language: str,
+    *,
+    table_tex: dict[str, str],
+    numbers: list[str],
+) -> str:
+    """main.tex for XeLaTeX: the main-text tables and figures after a short results paragraph
+    that uses the numbers.tex macros, then a supplement with the full tables and every macro.
+
+    ``table_tex``: each table's .tex source (to_latex says there whether it is a longtable and
+    which page it is set for); ``numbers``: the macro names numbers.tex defines.
+    """
+    from lnpaper.manuscript.render import TITLE
+    from lnpaper.report.formatting import PAGE_WIDTH_EM, TABLE_PT, table_layout, tex_escape
+
+    words = WORDS.get(language, WORDS["en"])
 
     def cap(kind, name):
         c = captions.get(f"{kind}:{name}", {})
@@ -19,31 +64,80 @@ def latex_main(tables: list[str], figures: list[str], captions: dict, language: 
         parts = re.split(r"(\$[^$]+\$)", text)  # $math$ passes through, the rest is escaped
         return "".join(p if p.startswith("$") else tex_escape(p) for p in parts)
 
+    def table(name):
+        layout = table_layout(table_tex[name])
+        # \small (9 pt) where the table still fits the page at that size, else 8 pt
+        roomy = layout["width_em"] * 9 / TABLE_PT <= PAGE_WIDTH_EM["portrait"]
+        size = r"\small" if layout["page"] == "portrait" and roomy else r"\footnotesize"
+        caption = f"\\captionof{{table}}{{{cap('table', name)}}}\\label{{tab:{name}}}"
+        body = [f"\\tablefont{size}", caption, f"\\input{{tables/{name}.tex}}"]
+        if layout["page"] == "landscape":
+            return [r"\begin{landscape}\centering", *body, r"\end{landscape}"]
+        if layout["env"] == "longtable":
+            return ["{\\centering", *body, r"\par}"]
+        return [r"\begin{table}[htbp]\centering", *body, r"\end{table}"]
+
+    macros = set(numbers)
+    paragraph = ""
+    if "Seed" in macros:
+        paragraph = words["seed"].format(Seed=r"\Seed{}")
+        if "LnEps" in macros:
+            paragraph += words["eps"].format(LnEps=r"\LnEps{}")
+        paragraph += words["list"].format()
+
     lines = [
-        "% Compile with XeLaTeX or LuaLaTeX (the tables and captions contain Vietnamese).",
-        r"\documentclass{article}",
+        "% Compile with XeLaTeX: latexmk -xelatex main.tex (or xelatex main.tex, twice).",
+        r"\documentclass[10pt]{article}",
+        r"\usepackage[a4paper,margin=2.5cm]{geometry}",
         r"\usepackage{fontspec}",
+        "% DejaVu Serif has every letter the captions and tables use (Vietnamese, Greek) and a",
+        "% condensed cut for tables; symbols are written as math, so any Unicode font also works.",
+        r"\IfFontExistsTF{DejaVu Serif}{\setmainfont{DejaVu Serif}}{}",
+        r"\IfFontExistsTF{DejaVu Serif Condensed}"
+        r"{\newfontfamily\tablefont{DejaVu Serif Condensed}}{\let\tablefont\relax}",
         r"\usepackage{amsmath}",
+        r"\usepackage{array}",
         r"\usepackage{booktabs}",
+        r"\usepackage{longtable}",
+        r"\usepackage{pdflscape}",
+        r"\usepackage{caption}",
         r"\usepackage{graphicx}",
+        f"\\renewcommand{{\\tablename}}{{{words['table']}}}",
+        f"\\renewcommand{{\\figurename}}{{{words['figure']}}}",
         r"\input{numbers.tex}",
+        f"\\title{{{tex_escape(TITLE.get(language, TITLE['en']))}}}",
+        r"\date{}",
         r"\begin{document}",
+        r"\maketitle",
+        f"\\section*{{{words['results']}}}",
+        paragraph,
+        "",
     ]
-    for t in tables:
-        lines += [
-            r"\begin{table}[htbp]\centering\small",
-            f"\\caption{{{cap('table', t)}}}",
-            rf"\resizebox{{\linewidth}}{{!}}{{\input{{tables/{t}.tex}}}}",
-            r"\end{table}",
-        ]
+    for t in main_tables:
+        lines += table(t)
     for f in figures:
         lines += [
             r"\begin{figure}[htbp]\centering",
             rf"\includegraphics[width=3.5in]{{figures/{f}.pdf}}",
-            f"\\caption{{{cap('figure', f)}}}",
+            f"\\caption{{{cap('figure', f)}}}\\label{{fig:{f}}}",
             r"\end{figure}",
         ]
-    lines.append(r"\end{document}")
+    lines += [r"\clearpage", r"\appendix"]
+    if supplement_tables:
+        lines.append(f"\\section*{{{words['supplement']}}}")
+        for t in supplement_tables:
+            lines += table(t)
+    lines += [
+        f"\\section*{{{words['numbers']}}}\\label{{sec:numbers}}",
+        r"\begin{longtable}{ll}",
+        r"\toprule",
+        f"{words['macro']} & {words['value']} \\\\",
+        r"\midrule\endhead",
+        r"\bottomrule\endfoot",
+        *[f"\\texttt{{\\textbackslash {n}}} & \\{n} \\\\" for n in numbers],
+        r"\end{longtable}",
+        r"\end{document}",
+    ]
     return "\n".join(lines) + "\n"
 
 

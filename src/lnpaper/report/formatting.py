@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -147,10 +148,8 @@ def to_markdown(df: pd.DataFrame, language: str) -> str:
     return "\n".join([header, rule, *lines]) + "\n"
 
 
-TEX_SUPERSCRIPTS = dict(zip("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))
-TEX_SYMBOLS = {"·": r"$\cdot$"}
-
-TEX_ESCAPES = {
+# Characters TeX treats specially, and typographic ones written as plain ASCII.
+TEX_TEXT = {
     "&": r"\&",
     "%": r"\%",
     "$": r"\$",
@@ -161,48 +160,284 @@ TEX_ESCAPES = {
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
     "\\": r"\textbackslash{}",
-    "‖": r"$\|$",
-    "γ": r"$\gamma$",
-    "β": r"$\beta$",
-    "ε": r"$\varepsilon$",
-    "√": r"$\sqrt{}$",
-    "∞": r"$\infty$",
-    "−": "-",
     "–": "--",
     "✓": "yes",
     "✗": "no",
-    "≤": r"$\le$",
-    "≥": r"$\ge$",
-    "±": r"$\pm$",
-    "×": r"$\times$",
 }
+# Symbols written as LaTeX math, so a table reads the same in any font and engine (pdfLaTeX
+# included): only letters are left for the text font.
+TEX_MATH = {
+    "‖": r"\|",
+    "|": "|",
+    "<": "<",
+    ">": ">",
+    "−": "-",
+    "α": r"\alpha",
+    "β": r"\beta",
+    "γ": r"\gamma",
+    "δ": r"\delta",
+    "ε": r"\varepsilon",
+    "θ": r"\theta",
+    "λ": r"\lambda",
+    "μ": r"\mu",
+    "ρ": r"\rho",
+    "σ": r"\sigma",
+    "τ": r"\tau",
+    "Γ": r"\Gamma",
+    "Δ": r"\Delta",
+    "Σ": r"\Sigma",
+    "∇": r"\nabla",
+    "√": r"\surd",
+    "∞": r"\infty",
+    "≈": r"\approx",
+    "≠": r"\neq",
+    "≤": r"\le",
+    "≥": r"\ge",
+    "±": r"\pm",
+    "×": r"\times",
+    "·": r"\cdot",
+    "→": r"\to",
+    "∈": r"\in",
+    **{chr(0x2080 + d): f"_{{{d}}}" for d in range(10)},
+    **{sup: f"^{{{d}}}" for d, sup in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")},
+}
+# Combining accents over a Latin letter (x̂): the letter in math with the accent.
+TEX_ACCENTS = {"\u0302": r"\hat", "\u0303": r"\tilde", "\u0304": r"\bar"}
+
+
+SUPERSCRIPT_DIGITS = "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"
+SCRIPT_DIGITS = str.maketrans(
+    {**dict(zip(SUPERSCRIPT_DIGITS, "-0123456789")), **{chr(0x2080 + d): str(d) for d in range(10)}}
+)
 
 
 def tex_escape(text: str) -> str:
-    parts = re.split(f"([{''.join(TEX_SUPERSCRIPTS)}]+)", str(text))  # ⁻¹⁶ -> $^{-16}$
-    return "".join(
-        "$^{" + "".join(TEX_SUPERSCRIPTS[ch] for ch in part) + "}$"
-        if part and part[0] in TEX_SUPERSCRIPTS
-        else "".join(TEX_ESCAPES.get(ch, TEX_SYMBOLS.get(ch, ch)) for ch in part)
-        for part in parts
-    )
+    """Text for LaTeX: specials escaped, symbols as math, runs of symbols in one $...$.
+
+    A sub- or superscript takes a lone letter before it into the math (W₁ -> $W_{1}$).
+    """
+    text = unicodedata.normalize("NFC", str(text))
+    pieces: list[tuple[bool, str]] = []  # (is_math, tex)
+
+    def add(is_math: bool, tex: str) -> None:
+        if pieces and pieces[-1][0] == is_math:
+            prev = pieces[-1][1]
+            gap = " " if is_math and re.search(r"\\[A-Za-z]+$", prev) and tex[0].isalpha() else ""
+            pieces[-1] = (is_math, prev + gap + tex)
+        else:
+            pieces.append((is_math, tex))
+
+    # a run of super- or subscript characters is one script: 10⁻¹⁶ -> 10^{-16}, not 10^{1}^{6}
+    tokens = re.findall(r"[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+|[₀-₉]+|.", text, flags=re.S)
+    for i, ch in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if ch[0] in SUPERSCRIPT_DIGITS or "₀" <= ch[0] <= "₉":
+            tex = (
+                ("^" if ch[0] in SUPERSCRIPT_DIGITS else "_")
+                + "{"
+                + ch.translate(SCRIPT_DIGITS)
+                + "}"
+            )
+            if pieces and not pieces[-1][0]:
+                prev = pieces[-1][1]
+                if re.search(r"(^|[^A-Za-z\\])[A-Za-z]$", prev):
+                    tex = prev[-1] + tex
+                    pieces[-1] = (False, prev[:-1])
+                    if not prev[:-1]:
+                        pieces.pop()
+            add(True, tex)
+            continue
+        if ch in TEX_ACCENTS:
+            continue  # written with the letter before it
+        if nxt in TEX_ACCENTS and ch.isascii() and ch.isalpha():
+            add(True, f"{TEX_ACCENTS[nxt]}{{{ch}}}")
+        elif ch in TEX_MATH:
+            tex = TEX_MATH[ch]
+            if tex[0] in "_^" and pieces and not pieces[-1][0]:
+                prev = pieces[-1][1]
+                if re.search(r"(^|[^A-Za-z\\])[A-Za-z]$", prev):
+                    tex = prev[-1] + tex
+                    pieces[-1] = (False, prev[:-1])
+                    if not prev[:-1]:
+                        pieces.pop()
+            add(True, tex)
+        else:
+            add(False, TEX_TEXT.get(ch, ch))
+    return "".join(f"${t}$" if m else t for m, t in pieces if t)
+
+
+# How to_latex lays out a table for the bundle's main.tex: A4 with 2.5 cm margins, tables set
+# at 8 pt (\footnotesize) in a condensed face. Widths are estimated in em of that type.
+TABLE_PT = 8
+PAGE_WIDTH_EM = {"portrait": 56, "landscape": 86}  # 160 mm and 247 mm at 8 pt, less a margin
+CHAR_EM = 0.5  # mean advance of a character (digits, lower case) in a condensed serif
+COLSEP_EM = 1.5  # booktabs column separation, 2 x 6 pt
+WRAP_CHARS = 36  # a text column with longer cells becomes a ragged-right paragraph column
+PROSE_MIN_EM = 14  # narrowest paragraph column
+LONG_LINES = 30  # a table taller than this many lines is a longtable (breaks across pages)
+KEY_SHARE = 0.45  # a wide table split into parts repeats its leading columns up to this share
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap to ``width`` characters (a word longer than that stays whole)."""
+    lines: list[str] = []
+    for word in str(text).split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _columns(df: pd.DataFrame, shown: pd.DataFrame) -> list[dict]:
+    """Per column: kind (num, text, prose), width in em, header lines."""
+    cols = []
+    for machine, head in zip(merge_ci(df).columns, shown.columns):
+        cells = [str(v) for v in shown[head]]
+        longest = max((len(c) for c in cells), default=0)
+        numeric = _numeric(df, machine) or machine.endswith("_ci")
+        kind = "num" if numeric else ("prose" if longest > WRAP_CHARS else "text")
+        words = max((len(w) for w in str(head).split()), default=0)
+        chars = max(longest, words, -(-len(str(head)) // 3)) if kind != "prose" else longest
+        cols.append(
+            {
+                "kind": kind,
+                "em": PROSE_MIN_EM if kind == "prose" else chars * CHAR_EM,
+                "natural_em": longest * CHAR_EM,
+                "lines": [str(head)] if kind == "prose" else _wrap(head, chars),
+                "cells": cells,
+            }
+        )
+    return cols
+
+
+def _width(cols: list[dict]) -> float:
+    return sum(c["em"] + COLSEP_EM for c in cols)
+
+
+def _split(cols: list[dict], budget: float) -> list[list[int]]:
+    """Column indices of each part: the whole table, or parts that each repeat the key columns."""
+    if _width(cols) <= budget:
+        return [list(range(len(cols)))]
+    half = [i for i in range(len(cols) // 2) if cols[i]["kind"] != "num"]
+    keys = list(range(half[-1] + 1)) if half else [0]
+    while len(keys) > 1 and _width([cols[i] for i in keys]) > KEY_SHARE * budget:
+        keys.pop()
+    rest = [i for i in range(len(cols)) if i not in keys]
+    room = budget - _width([cols[i] for i in keys])
+    n_parts = max(1, -(-_width([cols[i] for i in rest]) // room))
+    target = _width([cols[i] for i in rest]) / n_parts
+    parts: list[list[int]] = [[]]
+    for i in rest:
+        part = [cols[j] for j in parts[-1] + [i]]
+        if parts[-1] and (_width(part) > room or _width(part[:-1]) >= target):
+            parts.append([])
+        parts[-1].append(i)
+    return [keys + p for p in parts]
+
+
+def _height(cols: list[dict]) -> int:
+    """Lines the table takes: header plus each row's tallest wrapped cell."""
+    n_rows = len(cols[0]["cells"]) if cols else 0
+    lines = max((len(c["lines"]) for c in cols if c["kind"] != "prose"), default=1) + 1
+    for r in range(n_rows):
+        lines += max(
+            [1]
+            + [-(-len(c["cells"][r]) * CHAR_EM // c["em"]) for c in cols if c["kind"] == "prose"]
+        )
+    return int(lines)
+
+
+def table_layout(tex: str) -> dict:
+    """What to_latex chose for a table, read back from the first line of its .tex."""
+    m = re.match(r"% lnpaper table: (\w+) on a (\w+) page, about ([\d.]+) em wide", tex)
+    if not m:
+        raise ValueError("not a table written by to_latex")
+    return {"env": m.group(1), "page": m.group(2), "width_em": float(m.group(3))}
 
 
 def to_latex(df: pd.DataFrame, language: str) -> str:
-    """A booktabs tabular, ready for \\input inside a table environment."""
+    """A booktabs table for \\input: a ``tabular`` (for a table float) when it fits one page,
+    else a ``longtable`` with its header repeated on every page; a table too wide for a
+    landscape page is split into parts that each repeat the leading (key) columns.
+
+    Never scaled: widths are estimated at 8 pt, long text wraps in paragraph columns, headers
+    wrap onto several lines. The first line says which environment and page orientation
+    (``table_layout``); the packages needed are booktabs and array (+ longtable).
+    """
     shown = display_frame(df, language)
-    align = "".join("r" if _numeric(df, c) else "l" for c in merge_ci(df).columns)
-    lines = [
-        f"\\begin{{tabular}}{{{align}}}",
-        "\\toprule",
-        " & ".join(tex_escape(c) for c in shown.columns) + r" \\",
-        "\\midrule",
+    cols = _columns(df, shown)
+    page = "portrait" if _width(cols) <= PAGE_WIDTH_EM["portrait"] else "landscape"
+    parts = _split(cols, PAGE_WIDTH_EM[page])
+    for part in parts:  # paragraph columns share the room left on the page
+        prose = [cols[i] for i in part if cols[i]["kind"] == "prose"]
+        room = PAGE_WIDTH_EM[page] - _width([cols[i] for i in part])
+        natural = sum(c["natural_em"] - c["em"] for c in prose)
+        for c in prose:
+            grow = (c["natural_em"] - c["em"]) * min(1.0, room / natural) if natural > 0 else 0
+            c["em"] = round(c["em"] + max(0.0, grow), 1)
+    long = _height(cols) > LONG_LINES
+    env = "longtable" if long else "tabular"
+    widest = max(_width([cols[i] for i in part]) for part in parts)
+    out = [
+        f"% lnpaper table: {env} on a {page} page, about {widest:.1f} em wide at {TABLE_PT} pt;"
+        f" {len(shown)} rows, {len(cols)} columns, {len(parts)} part(s)."
+        f" Needs booktabs, array{', longtable' if long else ''}."
     ]
-    lines += [
-        " & ".join(tex_escape(v) for v in row) + r" \\" for row in shown.itertuples(index=False)
+    for k, part in enumerate(parts):
+        if k:
+            out.append(r"\par\bigskip" if not long else "")
+        out += _render([cols[i] for i in part], env)
+    return "\n".join(out) + "\n"
+
+
+def _render(cols: list[dict], env: str) -> list[str]:
+    def spec(c):
+        if c["kind"] == "prose":
+            return rf">{{\raggedright\arraybackslash}}p{{{c['em']:g}em}}"
+        return "r" if c["kind"] == "num" else "l"
+
+    def head(c):
+        if len(c["lines"]) == 1:
+            return tex_escape(c["lines"][0])
+        body = r" \\ ".join(tex_escape(line) for line in c["lines"])
+        return rf"\begin{{tabular}}[b]{{@{{}}{spec(c)}@{{}}}}{body}\end{{tabular}}"
+
+    header = " & ".join(head(c) for c in cols) + r" \\"
+
+    def cell(c, text):
+        tex = tex_escape(text)
+        if c["kind"] != "prose":
+            return tex
+        # paths and identifiers in paragraph columns may break after / and _ (outside math)
+        parts = re.split(r"(\$[^$]*\$)", tex)
+        brk = [p.replace("/", r"/\allowbreak{}").replace(r"\_", r"\_\allowbreak{}") for p in parts]
+        return "".join(p if p.startswith("$") else b for p, b in zip(parts, brk))
+
+    rows = [
+        " & ".join(cell(c, c["cells"][r]) for c in cols) + r" \\"
+        for r in range(len(cols[0]["cells"]))
     ]
-    lines += ["\\bottomrule", "\\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    lines = [rf"\begin{{{env}}}{{{''.join(spec(c) for c in cols)}}}", r"\toprule", header]
+    if env == "longtable":
+        n = len(cols)
+        lines += [
+            r"\midrule",
+            r"\endfirsthead",
+            r"\toprule",
+            header,
+            r"\midrule",
+            r"\endhead",
+            rf"\midrule\multicolumn{{{n}}}{{r}}{{\dots}} \\",
+            r"\endfoot",
+            r"\bottomrule",
+            r"\endlastfoot",
+            *rows,
+            r"\end{longtable}",
+        ]
+    else:
+        lines += [r"\midrule", *rows, r"\bottomrule", r"\end{tabular}"]
+    return lines
 
 
 def _numeric(df: pd.DataFrame, col: str) -> bool:
