@@ -126,6 +126,26 @@ CASES = [
     ("unknown-nested", patched(**{"matmul.scale": [1.0]}), "matmul", "did you mean 'scales'"),
     ("unknown-mlflow-key", patched(**{"mlflow.uri": "sqlite:///x.db"}), "mlflow", "allowed keys"),
     ("unknown-data-key", patched(**{"data.seeds": 3}), "data", "did you mean 'n_seeds'"),
+    # non-finite numbers: JSON Schema range checks are true for NaN, YAML spells .nan and .inf
+    ("gamma-nan", patched(**{"affine.gamma": [float("nan")]}), "affine.gamma[0]", "finite"),
+    ("beta-inf", patched(**{"affine.beta": [float("inf")]}), "affine.beta[0]", "finite"),
+    ("scale-nan", patched(**{"matmul.scales": [0.5, float("nan")]}), "matmul.scales[1]", "finite"),
+    ("mean-minus-inf", patched(**{"data.mean": float("-inf")}), "data.mean", "finite"),
+    ("eps-nan", patched(**{"layernorm_stats.eps": float("nan")}), "layernorm_stats.eps", "finite"),
+    (
+        "moment-nan",
+        patched(**{"layernorm_stats.correlation_input_moments": [[0.0, 1.0], [float("nan"), 1.0]]}),
+        "layernorm_stats.correlation_input_moments[1][0]",
+        "finite",
+    ),
+    (
+        "offset-inf",
+        patched(**{"precision.offsets": [0.0, float("inf")]}),
+        "precision.offsets[1]",
+        "finite",
+    ),
+    ("seed-nan", patched(seed=float("nan")), "seed", "finite"),
+    ("unknown-key-nan", patched(**{"matmul.scale": float("nan")}), "matmul.scale", "finite"),
     # well typed but meaningless combinations
     (
         "group-larger-than-matrix",
