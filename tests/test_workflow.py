@@ -228,9 +228,13 @@ def rule_of(step: str) -> str:
     return step
 
 
-def run_count(work) -> int:
+def run_count(work, kinds=("step", "build")) -> int:
+    """MLflow runs of these kinds (per-condition child runs come with their step run)."""
+    marks = ",".join("?" * len(kinds))
     with sqlite3.connect(work / "mlflow.db") as con:
-        return con.execute("select count(*) from runs").fetchone()[0]
+        return con.execute(
+            f"select count(*) from tags where key = 'lnpaper.kind' and value in ({marks})", kinds
+        ).fetchone()[0]
 
 
 def changed_steps(before: dict, after: dict) -> set[str]:
@@ -249,10 +253,11 @@ def rerun_copy(tiny_build, tmp_path_factory):
 def test_no_change_rerun_runs_no_job_and_logs_no_run(rerun_copy):
     work = rerun_copy
     before, runs = tree_digest(work / "results"), run_count(work)
+    children = run_count(work, ("condition",))
     proc = snakemake(work, "--configfile", "tiny.yaml")
     assert "Nothing to be done" in proc.stdout + proc.stderr and jobs_run(proc) == {}
     assert tree_digest(work / "results") == before
-    assert run_count(work) == runs
+    assert run_count(work) == runs and run_count(work, ("condition",)) == children
 
 
 def test_parameter_edit_reruns_its_jobs_and_reuses_everything_else(rerun_copy):
