@@ -40,7 +40,7 @@ $(STAMP): pyproject.toml $(LOCK)
 ifneq ($(UV),)
 	test -x $(BIN)/python || $(UV) venv --quiet --seed --python $(PYTHON) $(VENV)
 	$(UV) pip install --quiet --python $(BIN)/python --require-hashes $(UV_SOURCES) -r $(LOCK) || { echo "make: $(TORCH_HELP)" >&2; exit 1; }
-	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 else
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes $(SOURCES) -r $(LOCK) || { echo "make: $(TORCH_HELP)" >&2; exit 1; }
