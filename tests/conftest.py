@@ -26,12 +26,33 @@ def default_config():
 
 
 def copy_workflow(dest: Path) -> Path:
-    """The workflow as a user has it (lnpaper.benchmark.copy_workflow) plus the tiny config."""
+    """The workflow as a user has it (lnpaper.benchmark.copy_workflow) plus the tiny config and
+    the top-level ``profiles`` link, through which Snakemake finds the default profile."""
     from lnpaper.tools.benchmark import copy_workflow as copy_clean
 
     copy_clean(dest, ROOT)
     shutil.copy2(ROOT / "tests/configs/tiny.yaml", dest / "tiny.yaml")
+    if (ROOT / "profiles").is_symlink() and not (dest / "profiles").exists():
+        (dest / "profiles").symlink_to(os.readlink(ROOT / "profiles"))
     return dest
+
+
+def make_git_repository(work: Path) -> str:
+    """Commit everything in ``work`` to a new repository there (as a clone has it); the commit."""
+
+    def git(*args):
+        return subprocess.run(
+            ["git", "-c", "user.name=test", "-c", "user.email=test@example.org", *args],
+            cwd=work,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "tiny build sources")
+    return git("rev-parse", "HEAD")
 
 
 def snakemake(
@@ -53,7 +74,11 @@ def snakemake(
 
 @pytest.fixture(scope="session")
 def tiny_build(tmp_path_factory):
-    """One full tiny build in a temp copy, shared by the end-to-end tests (read-only use)."""
+    """One full tiny build in a temp copy, shared by the end-to-end tests (read-only use).
+
+    The copy is a git repository (as a clone is) and the build runs as a user types it, with no
+    ``--cores``: the default profile (``profiles/default``, 4 cores) supplies the options."""
     work = copy_workflow(tmp_path_factory.mktemp("tiny"))
-    proc = snakemake(work, "--cores", "4", "--configfile", "tiny.yaml")
+    make_git_repository(work)
+    proc = snakemake(work, "--configfile", "tiny.yaml")
     return work, proc

@@ -53,8 +53,9 @@ def test_read_only_write_names_the_remedy(tmp_path):
     with read_only(tmp_path / "ro"):
         with pytest.raises(io.OutputWriteError) as info:
             io.write_text("new\n", tmp_path / "ro/t.txt")
+    # (that the old file survives cannot fail under a read-only mount: not asserted here; the
+    # full-disk test above checks it where a write could have damaged it)
     assert "read-only" in str(info.value) and "remount" in str(info.value)
-    assert (tmp_path / "ro/t.txt").read_text() == "old\n"
 
 
 # ---- unit level: the MLflow store --------------------------------------------------------------
@@ -129,7 +130,9 @@ def one_error_line(proc, prefix: str) -> str:
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "Traceback" not in out, out[-3000:]
     lines = [line for line in proc.stderr.splitlines() if line.startswith(prefix)]
-    assert len(lines) == 1, out[-3000:]
+    # one message; the default profile's show-failed-logs prints the failed job's log after it,
+    # so the same line may appear a second time there
+    assert len(set(lines)) == 1 and len(lines) <= 2, out[-3000:]
     return lines[0]
 
 
@@ -137,12 +140,13 @@ def one_error_line(proc, prefix: str) -> str:
 @needs_mount
 def test_read_only_results_stop_the_build_before_any_job(built_copy):
     work = built_copy
-    before = tree_digest(work / "results")
     with read_only(work / "results"):
         proc = snakemake(work, "--cores", "4", "--configfile", "changed.yaml", check=False)
+    # results/ cannot change under a read-only mount, so only the message and the stop before
+    # any job are checked (the full-disk test below checks untouched results where it can fail)
     line = one_error_line(proc, "output error:")
     assert "not writable (Read-only file system)" in line and "remount read-write" in line
-    assert tree_digest(work / "results") == before
+    assert "Finished jobid" not in proc.stdout + proc.stderr
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ packages); ``.ci/run`` installs slurm-wlm and munge so that it runs in CI.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -50,6 +51,8 @@ TARGETS = [
 @pytest.fixture(scope="session")
 def slurm(tmp_path_factory):
     reason = slurm_cluster.unavailable()
+    if reason and os.environ.get("LNPAPER_REQUIRE_SLURM") == "1":
+        pytest.fail(f"Slurm is required here (LNPAPER_REQUIRE_SLURM=1, set by .ci/run): {reason}")
     if reason:
         pytest.skip(reason)
     cluster = slurm_cluster.Cluster(tmp_path_factory.mktemp("slurm"))

@@ -23,6 +23,8 @@ except ConfigError as err:
     sys.exit(1)
 
 from lnpaper.pipeline.preflight import (
+    build_summary,
+    check_memory,
     check_results_dir,
     export_src_for_jobs,
     writes_outputs,
@@ -37,6 +39,14 @@ if workflow.is_main_process and writes_outputs(sys.argv):
     if _problem:
         print(f"output error: {_problem}", file=sys.stderr)
         sys.exit(1)
+    # a step the OOM killer would end is refused here, with its estimate and the machine's memory
+    _problem = check_memory(config)
+    if _problem:
+        print(f"memory error: {_problem}", file=sys.stderr)
+        sys.exit(1)
+
+if workflow.is_main_process:
+    print(build_summary(config), file=sys.stderr)
 
 
 wildcard_constraints:

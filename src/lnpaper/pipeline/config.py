@@ -10,6 +10,7 @@ import copy
 import difflib
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,51 @@ def _matmul_burn_in_below_steps(cfg: dict) -> str | None:
     return None
 
 
+def _allows_nonfinite(schema: dict | None) -> bool:
+    """A schema node may opt in to NaN/inf with ``x-allow-nonfinite: true`` (none does today)."""
+    return bool(schema and schema.get("x-allow-nonfinite"))
+
+
+def _child_schema(schema: dict | None, part) -> dict | None:
+    if not isinstance(schema, dict):
+        return None
+    if isinstance(part, int):
+        items = schema.get("items")
+        prefix = schema.get("prefixItems")
+        if prefix and part < len(prefix):
+            return prefix[part]
+        return items if isinstance(items, dict) else None
+    return schema.get("properties", {}).get(part)
+
+
+def find_nonfinite(tree: Any, schema: dict | None, path: tuple = ()) -> tuple[tuple, float] | None:
+    """(path, value) of the first NaN or +-inf number in ``tree``, or None.
+
+    JSON Schema range checks are silently true for NaN (every comparison with NaN is false), so
+    ``minimum``/``exclusiveMinimum`` cannot refuse it, and YAML spells both (``.nan``, ``.inf``).
+    """
+    if _allows_nonfinite(schema):
+        return None
+    if isinstance(tree, float) and not math.isfinite(tree):
+        return path, tree
+    if isinstance(tree, dict):
+        children = ((k, tree[k]) for k in sorted(tree, key=str))
+    elif isinstance(tree, list):
+        children = enumerate(tree)
+    else:
+        return None
+    for part, value in children:
+        found = find_nonfinite(value, _child_schema(schema, part), (*path, part))
+        if found:
+            return found
+    return None
+
+
+def _nonfinite_message(path: tuple, value: float) -> str:
+    got = "NaN" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return f"{key_path(path)}: got {got}; allowed: a finite number (no NaN or inf)"
+
+
 def validate(config: dict, schema: dict) -> dict:
     """Return a validated copy of ``config`` with schema defaults filled; raise ConfigError."""
     import jsonschema
@@ -148,6 +194,10 @@ def validate(config: dict, schema: dict) -> dict:
         raise ConfigError(
             f"<top level>: got {type(config).__name__}; allowed: a mapping of sections"
         )
+    # before the schema: a NaN passes every range check there, and must not reach any step
+    found = find_nonfinite(config, schema)
+    if found:
+        raise ConfigError(_nonfinite_message(*found))
     cfg = copy.deepcopy(config)
     _fill_defaults(cfg, schema)
     validator = jsonschema.Draft202012Validator(schema)

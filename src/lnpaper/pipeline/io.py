@@ -1,7 +1,10 @@
 """Atomic, deterministic file writes: a killed job never leaves a half-written output behind.
 
 Every writer goes to a temporary name in the destination folder, then ``os.replace`` renames
-it, so readers see either the old file or the complete new one.
+it, so readers see either the old file or the complete new one. ``mkstemp`` creates that name
+with mode 0600 (private to its owner); before the rename it gets the mode an ordinary ``open``
+would give, 0666 minus the umask (0644 under umask 022), so group members, web servers and
+cluster jobs under other users can read the results as they can any other file.
 """
 
 from __future__ import annotations
@@ -32,6 +35,25 @@ _REMEDY = {
 }
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux exposes it (os.umask can only be
+    read by setting it, which races with threads creating files)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file: 0666 minus the umask."""
+    return 0o666 & ~current_umask()
+
+
 class OutputWriteError(OSError):
     """An output could not be written; the message names the file and the remedy."""
 
@@ -55,6 +77,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         try:
             yield tmp
+            # after the writer: some writers replace the temporary file instead of reusing it
+            os.chmod(tmp, file_mode())
             pause_point(path.name)  # test-only hook (inert by default), see lnpaper.faults
             os.replace(tmp, path)
         except OSError as exc:
