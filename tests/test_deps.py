@@ -71,3 +71,10 @@ def test_unknown_module_is_an_error():
         assert "no_such_module" in str(err)
     else:
         raise AssertionError("expected FileNotFoundError")
+
+
+def test_data_files_a_module_declares_are_rule_inputs():
+    # every vi/en text lives in report/text.yaml: editing it must rerun the tables that show it
+    files = names(script_files(ROOT / "workflow/scripts/table.py"))
+    assert "report/text.yaml" in files
+    assert "report/text.yaml" not in names(script_files(ROOT / "workflow/scripts/matmul.py"))

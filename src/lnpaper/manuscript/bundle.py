@@ -7,34 +7,10 @@ import zipfile
 from pathlib import Path
 
 from lnpaper.pipeline import io
+from lnpaper.report.labels import texts
 
 # Words main.tex writes itself, per language.
-WORDS = {
-    "vi": {
-        "table": "Bảng",
-        "figure": "Hình",
-        "results": "Kết quả",
-        "supplement": "Phụ lục: bảng đầy đủ",
-        "numbers": "Các con số (numbers.tex)",
-        "macro": "Macro",
-        "value": "Giá trị",
-        "seed": "Mọi con số ở đây đọc từ \\texttt{{numbers.tex}}: seed gốc là {Seed}",
-        "eps": ", $\\varepsilon$ của LayerNorm là {LnEps}",
-        "list": ". Mục cuối (trang~\\pageref{{sec:numbers}}) liệt kê mọi macro cùng giá trị.",
-    },
-    "en": {
-        "table": "Table",
-        "figure": "Figure",
-        "results": "Results",
-        "supplement": "Supplement: full tables",
-        "numbers": "Numbers (numbers.tex)",
-        "macro": "Macro",
-        "value": "Value",
-        "seed": "Every number here is read from \\texttt{{numbers.tex}}: the base seed is {Seed}",
-        "eps": " and LayerNorm's $\\varepsilon$ is {LnEps}",
-        "list": ". The last section (page~\\pageref{{sec:numbers}}) lists every macro's value.",
-    },
-}
+WORDS: dict = texts("latex_words")  # report/text.yaml
 
 
 def latex_main(

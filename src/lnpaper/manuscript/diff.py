@@ -19,21 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from lnpaper.pipeline import io, registry
+from lnpaper.report.labels import texts
 
-TEXT = {
-    "title": {"vi": "Khác biệt giữa hai lần dựng", "en": "Differences between two builds"},
-    "summary": {
-        "vi": "{n} con số thay đổi, {m} kết luận đổi, {c} ô bảng thay đổi.",
-        "en": "{n} numbers changed, {m} verdicts flipped, {c} table cells changed.",
-    },
-    "builds": {"vi": "Cũ: `{a}` · mới: `{b}`", "en": "Old: `{a}` · new: `{b}`"},
-    "verdicts": {"vi": "Kết luận đã đổi", "en": "Verdicts that flipped"},
-    "numbers": {"vi": "Con số đã đổi", "en": "Numbers that changed"},
-    "cells": {"vi": "Ô bảng đã đổi", "en": "Table cells that changed"},
-    "none": {"vi": "không có", "en": "none"},
-    "cell": {"vi": "dòng {row}, cột “{col}”", "en": "row {row}, column “{col}”"},
-    "paper": {"vi": "Bài báo (bản mới, thay đổi được tô)", "en": "The paper (new, changes marked)"},
-}
+TEXT: dict = texts("diff")  # report/text.yaml
 STYLE = """<style>
 .num-changed { background: #ffe08a; }
 mark { background: #ffe08a; }

@@ -28,36 +28,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lnpaper.pipeline import registry
+from lnpaper.report.labels import texts
 
-NOTES = {
-    "table_off": {
-        "vi": "Bảng *{name}* được lược bỏ: thí nghiệm {exps} bị tắt trong cấu hình.",
-        "en": "Table *{name}* is left out: experiment {exps} is disabled in the config.",
-    },
-    "figure_off": {
-        "vi": "Hình *{name}* được lược bỏ: thí nghiệm {exps} bị tắt trong cấu hình.",
-        "en": "Figure *{name}* is left out: experiment {exps} is disabled in the config.",
-    },
-    "absent": {
-        "vi": "*{name}* chưa có trong pipeline này.",
-        "en": "*{name}* is not part of this pipeline yet.",
-    },
-    "block_off": {
-        "vi": "Phần này được lược bỏ vì {what} không có trong lần dựng này.",
-        "en": "This part is left out because {what} is not part of this build.",
-    },
-    "number_off": {"vi": "không có", "en": "n/a"},
-    "trace": {"vi": "Nguồn gốc", "en": "Provenance"},
-    "config": {"vi": "cấu hình", "en": "config"},
-    "untracked": {"vi": "không theo dõi", "en": "untracked"},
-    "source": {"vi": "nguồn", "en": "source"},
-    "step": {"vi": "bước", "en": "step"},
-    "drawn_by": {"vi": "vẽ bởi", "en": "drawn by"},
-    "supplement": {
-        "vi": "Phụ lục: các bảng đầy đủ",
-        "en": "Supplement: the full tables",
-    },
-}
+NOTES: dict = texts("manuscript_notes")  # report/text.yaml
 SUPPLEMENT = "{{supplement}}"  # on a line of its own: the main text ends, the supplement starts
 
 # the file that draws every figure (a relative link from results/manuscript/ to the repository)

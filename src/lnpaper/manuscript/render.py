@@ -6,11 +6,9 @@ import re
 from pathlib import Path
 
 from lnpaper.pipeline import io
+from lnpaper.report.labels import texts
 
-TITLE = {
-    "vi": "Layer Normalization: ổn định số học, kiểm chứng lại bằng thực nghiệm",
-    "en": "Layer Normalization: numerical stability, re-examined by experiment",
-}
+TITLE: dict = texts("title")  # report/text.yaml
 
 HTML_STYLE = """<style>
 body { max-width: 48em; }

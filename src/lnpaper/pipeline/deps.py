@@ -63,6 +63,17 @@ def imports_of(path: Path, pkg: Path | None = None) -> set[str]:
     return {name for name in found if module_path(name, pkg) is not None}
 
 
+def data_files(path: Path) -> list[Path]:
+    """Files a module reads from its own folder, declared as ``DATA_FILES = ["x.yaml"]``."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if any(isinstance(t, ast.Name) and t.id == "DATA_FILES" for t in targets) and node.value:
+            return [
+                path.parent / ast.literal_eval(node.value)[i] for i in range(len(node.value.elts))
+            ]
+    return []
+
+
 def _with_packages(dotted: str) -> list[str]:
     """A module and every package above it: importing a.b.c runs a/__init__ and a/b/__init__."""
     parts = dotted.split(".")
@@ -86,7 +97,8 @@ def module_files(*modules: str, root: str | Path | None = None) -> list[str]:
         seen.add(mod)
         todo.extend(p for p in _with_packages(mod) if p not in seen)
         todo.extend(imports_of(path, pkg) - seen)
-    paths = sorted({module_path(m, pkg) for m in seen})
+    paths = {module_path(m, pkg) for m in seen}
+    paths = sorted(paths | {f for p in paths for f in data_files(p)})
     if root is not None:
         return [str(p.relative_to(Path(root).resolve())) for p in paths]
     return [str(p) for p in paths]

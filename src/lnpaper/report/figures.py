@@ -12,26 +12,13 @@ from collections.abc import Callable
 import numpy as np
 
 from lnpaper.pipeline import io
-from lnpaper.report.labels import label
+from lnpaper.report.labels import label, texts
 from lnpaper.report.summaries import reference_dataset, reference_depth, reference_n
 
 WIDTH_IN = 3.5
 DRAWERS: dict[str, Callable] = {}
 
-TEXT = {
-    "step": {"vi": "Bước k", "en": "Step k"},
-    "log_norm": {"vi": r"$\ln\,\|A_k\|_F$", "en": r"$\ln\,\|A_k\|_F$"},
-    "theory": {"vi": "lý thuyết", "en": "theory"},
-    "with_ln": {"vi": "có LayerNorm", "en": "with LayerNorm"},
-    "overflow": {"vi": "ngưỡng tràn fp32 (1.8e19)", "en": "fp32 overflow (1.8e19)"},
-    "value": {"vi": "Giá trị phần tử", "en": "Entry value"},
-    "density": {"vi": "Mật độ", "en": "Density"},
-    "group_size": {"vi": "Cỡ nhóm k", "en": "Group size k"},
-    "pearson": {"vi": "Hệ số tương quan r", "en": "Pearson r"},
-    "measured": {"vi": "đo được", "en": "measured"},
-    "output_mean": {"vi": "TB đầu ra", "en": "Output mean"},
-    "output_std": {"vi": "Std đầu ra (chệch)", "en": "Output std (biased)"},
-}
+TEXT: dict = texts("figures")  # report/text.yaml
 
 
 def figure_text(key: str, language: str) -> str:
@@ -333,20 +320,6 @@ NORM_COLORS = {
     "groupnorm": "#e7298a",
     "dyt": "#66a61e",
 }
-TEXT.update(
-    {
-        "train_loss": {"vi": "Loss huấn luyện", "en": "Training loss"},
-        "layer": {"vi": "Lớp", "en": "Layer"},
-        "grad_init": {"vi": "‖∇W‖ lúc khởi tạo", "en": "‖∇W‖ at initialisation"},
-        "batch_size": {"vi": "Kích thước batch B", "en": "Batch size B"},
-        "spread": {"vi": "SD đầu ra của mẫu cố định", "en": "SD of the fixed sample's output"},
-        "zero_note": {
-            "vi": "SD đúng bằng 0 (không vẽ trên trục log)",
-            "en": "SD exactly 0 (off the log axis)",
-        },
-        "ffn_grad": {"vi": "‖∇W₂ (FFN)‖ lúc khởi tạo", "en": "‖∇W₂ (FFN)‖ at initialisation"},
-    }
-)
 
 
 @drawer("training_curves")
