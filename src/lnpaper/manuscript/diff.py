@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lnpaper.manuscript.render import pandoc_args, pandoc_html
 from lnpaper.pipeline import io, registry
 from lnpaper.report.labels import texts
 
@@ -237,33 +238,9 @@ def report_markdown(a: Snapshot, b: Snapshot, d: Diff, language: str) -> str:
 
 def write_diff(a: Snapshot, b: Snapshot, out: Path, language: str = "vi") -> Diff:
     """Compute the diff and write it as a self-contained HTML page; returns the diff."""
-    import pypandoc
-
     d = compute(a, b)
     md = report_markdown(a, b, d, language)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    header = out.parent / ".diff-style.html"
-    header.write_text(STYLE, encoding="utf-8")
-    try:
-        with io.atomic_path(out) as tmp:
-            pypandoc.convert_text(
-                md,
-                "html5",
-                format="markdown",
-                outputfile=str(tmp),
-                extra_args=[
-                    "--standalone",
-                    "--columns=100000",
-                    "--mathml",
-                    "--metadata",
-                    f"lang={language}",
-                    "--metadata",
-                    f"title={_t('title', language)}",
-                    "--include-in-header",
-                    str(header),
-                ],
-            )
-    finally:
-        header.unlink(missing_ok=True)
+    pandoc_html(md, out, STYLE, out.parent, pandoc_args(language, _t("title", language)))
     return d

@@ -30,7 +30,7 @@ TYPST_HEADER = """#set text(font: ("Libertinus Serif", "DejaVu Serif"))
 """
 
 
-def _pandoc_args(language: str, title: str) -> list[str]:
+def pandoc_args(language: str, title: str) -> list[str]:
     # --columns: pipe tables wider than this get fixed relative widths; we want natural widths
     return [
         "--standalone",
@@ -42,14 +42,15 @@ def _pandoc_args(language: str, title: str) -> list[str]:
     ]
 
 
-def render_html(
-    markdown: str, html_path: Path, resource_dir: Path, language: str, title: str
+def pandoc_html(
+    markdown: str, html_path: Path, style: str, resource_dir: Path, extra_args: list[str]
 ) -> None:
-    """Self-contained HTML: images embedded, math as MathML (nothing fetched from the network)."""
+    """Self-contained HTML from Markdown with ``style`` in the head: images embedded, math as
+    MathML, nothing fetched from the network. Shared by the paper and ``lnpaper diff``."""
     import pypandoc
 
-    header = resource_dir / ".style.html"
-    header.write_text(HTML_STYLE, encoding="utf-8")
+    header = resource_dir / f".style-{html_path.stem}.html"
+    header.write_text(style, encoding="utf-8")
     try:
         with io.atomic_path(html_path) as tmp:
             pypandoc.convert_text(
@@ -57,17 +58,19 @@ def render_html(
                 "html5",
                 format="markdown",
                 outputfile=str(tmp),
-                extra_args=_pandoc_args(language, title)
-                + [
-                    "--embed-resources",
-                    "--mathml",
-                    "--include-in-header",
-                    str(header),
-                    f"--resource-path={resource_dir}",
-                ],
+                extra_args=extra_args
+                + ["--embed-resources", "--mathml", "--include-in-header", str(header)],
             )
     finally:
         header.unlink(missing_ok=True)
+
+
+def render_html(
+    markdown: str, html_path: Path, resource_dir: Path, language: str, title: str
+) -> None:
+    """The paper as one self-contained HTML page."""
+    args = pandoc_args(language, title) + [f"--resource-path={resource_dir}"]
+    pandoc_html(markdown, html_path, HTML_STYLE, resource_dir, args)
 
 
 END_MARKER = "\n#context [#metadata(here().page()) <lnpaper-end>]\n"
@@ -82,7 +85,7 @@ def typst_source(markdown: str, language: str, title: str) -> str:
             markdown,
             "typst",
             format="markdown",
-            extra_args=_pandoc_args(language, title)
+            extra_args=pandoc_args(language, title)
             + ["-V", "papersize=a4", "-V", f"header-includes={TYPST_HEADER}"],
         )
         + END_MARKER
@@ -154,7 +157,7 @@ def render_docx(
             "docx",
             format="markdown",
             outputfile=str(tmp),
-            extra_args=_pandoc_args(language, title) + [f"--resource-path={resource_dir}"],
+            extra_args=pandoc_args(language, title) + [f"--resource-path={resource_dir}"],
         )
 
 

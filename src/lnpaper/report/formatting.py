@@ -227,6 +227,17 @@ def tex_escape(text: str) -> str:
         else:
             pieces.append((is_math, tex))
 
+    def take_base_letter(script: str) -> str:
+        """A script takes a lone letter before it into the math (W₁ -> $W_{1}$)."""
+        if pieces and not pieces[-1][0]:
+            prev = pieces[-1][1]
+            if re.search(r"(^|[^A-Za-z\\])[A-Za-z]$", prev):
+                pieces[-1] = (False, prev[:-1])
+                if not prev[:-1]:
+                    pieces.pop()
+                return prev[-1] + script
+        return script
+
     # a run of super- or subscript characters is one script: 10⁻¹⁶ -> 10^{-16}, not 10^{1}^{6}
     tokens = re.findall(r"[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+|[₀-₉]+|.", text, flags=re.S)
     for i, ch in enumerate(tokens):
@@ -238,14 +249,7 @@ def tex_escape(text: str) -> str:
                 + ch.translate(SCRIPT_DIGITS)
                 + "}"
             )
-            if pieces and not pieces[-1][0]:
-                prev = pieces[-1][1]
-                if re.search(r"(^|[^A-Za-z\\])[A-Za-z]$", prev):
-                    tex = prev[-1] + tex
-                    pieces[-1] = (False, prev[:-1])
-                    if not prev[:-1]:
-                        pieces.pop()
-            add(True, tex)
+            add(True, take_base_letter(tex))
             continue
         if ch in TEX_ACCENTS:
             continue  # written with the letter before it
@@ -253,14 +257,7 @@ def tex_escape(text: str) -> str:
             add(True, f"{TEX_ACCENTS[nxt]}{{{ch}}}")
         elif ch in TEX_MATH:
             tex = TEX_MATH[ch]
-            if tex[0] in "_^" and pieces and not pieces[-1][0]:
-                prev = pieces[-1][1]
-                if re.search(r"(^|[^A-Za-z\\])[A-Za-z]$", prev):
-                    tex = prev[-1] + tex
-                    pieces[-1] = (False, prev[:-1])
-                    if not prev[:-1]:
-                        pieces.pop()
-            add(True, tex)
+            add(True, take_base_letter(tex) if tex[0] in "_^" else tex)
         else:
             add(False, TEX_TEXT.get(ch, ch))
     return "".join(f"${t}$" if m else t for m, t in pieces if t)
