@@ -519,3 +519,11 @@ def test_diff_of_the_last_two_mlflow_builds(tmp_path):
     page = out.read_text(encoding="utf-8")
     assert "1 numbers changed, 0 verdicts flipped, 1 table cells changed." in page
     assert "<del>1.5</del>" in page and "<del>0 / 1.000</del> → 0 / 2.000" in page
+
+
+def test_an_interval_of_zero_width_up_to_rounding_prints_the_default_digits():
+    # orthogonal products: the rate is exactly ln s, its bootstrap interval is [x, x] up to 1e-16
+    x = -0.6931471805599453
+    assert formatting.decimals_for(1e-16) is None
+    assert formatting.fmt_ci(x - 1e-16, x) == "[-0.6931, -0.6931]"
+    assert formatting.decimals_for(0.0072) == 3

@@ -49,11 +49,16 @@ def fmt(value, digits: int = 4) -> str:
     return str(value)
 
 
+ROUNDING_HALF_WIDTH = 1e-9
+
+
 def decimals_for(half_width: float) -> int | None:
     """Decimal places that show an uncertainty of ``half_width`` with one significant digit (two
     when it starts with 1): the digits of an estimate follow its uncertainty (0.0072 -> 3)."""
-    if not (isinstance(half_width, (int, float)) and math.isfinite(half_width)) or half_width <= 0:
+    if not (isinstance(half_width, (int, float)) and math.isfinite(half_width)):
         return None
+    if half_width <= ROUNDING_HALF_WIDTH:  # an interval of zero width up to float rounding (an
+        return None  # exact quantity, e.g. orthogonal products): the default significant digits
     exp = math.floor(math.log10(half_width))
     lead = int(half_width / 10**exp + 1e-9)  # leading digit
     if lead != 1 and round(half_width / 10**exp) >= 10:  # 0.0096 rounds to 0.01
