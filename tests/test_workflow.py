@@ -98,7 +98,11 @@ def test_every_declared_output_exists_and_is_plausible(tiny_build):
     work, proc = tiny_build
     # the build ran as typed, with no --cores: the default profile (the profiles/ link) was used
     assert "Using workflow specific profile profiles/default" in proc.stdout + proc.stderr
-    assert "build estimate: about 36 jobs" in proc.stderr  # printed at start, before any job
+    # printed at start, before any job, with the job count Snakemake then runs
+    done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", proc.stderr)
+    assert done and done[-1][0] == done[-1][1]
+    assert f"build estimate: about {done[-1][1]} jobs" in proc.stderr
+    assert proc.stderr.index("build estimate") < proc.stderr.index("steps (")
     cfg = validate(
         load_yaml(work / "config.yaml"), load_yaml(work / "workflow/schemas/config.schema.yaml")
     )

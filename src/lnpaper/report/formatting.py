@@ -129,8 +129,15 @@ def merge_ci(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# Columns the CSV keeps for analysis but the printed tables leave out: bookkeeping that the caption
+# states once (every scale of a (B distribution, n) pair shares one draw set; which scales are the
+# paper's) and a second overflow step that the text does not discuss.
+PRINT_HIDDEN = ("draw_set", "scale_source", "entry_overflow_step_median")
+
+
 def display_frame(df: pd.DataFrame, language: str) -> pd.DataFrame:
     """Localized headers and cells: labels for words, ``fmt`` for numbers, no rounding noise."""
+    df = df.drop(columns=[c for c in PRINT_HIDDEN if c in df.columns])
     shown = merge_ci(df.apply(denoise))
     body = {
         label(c, language): [label(v, language) if isinstance(v, str) else fmt(v) for v in shown[c]]
