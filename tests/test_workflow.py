@@ -117,7 +117,7 @@ def test_every_declared_output_exists_and_is_plausible(tiny_build):
         assert len(csv) > 0
         tex = (work / f"results/tables/{table}.tex").read_text()
         parts = int(re.search(r"(\d+) part\(s\)", tex).group(1))  # a wide table is split
-        assert tex.count("\\toprule") == parts >= 1
+        assert tex.count("\\bottomrule") == parts >= 1
         assert (work / f"results/tables/{table}.md").read_text().startswith("| ")
     for fig in registry.enabled_figures(cfg):
         assert (work / f"results/figures/{fig}.png").read_bytes()[:4] == b"\x89PNG"
