@@ -266,7 +266,7 @@ def _precision_threshold(_t) -> float:
 number("PrecisionThreshold", "table:precision", digits=1)(_precision_threshold)
 
 
-# claims audit (table claims, built by the lead's step once it exists)
+# claims audit (table claims): how many claims get each verdict
 for _verdict, _word in (
     ("holds", "Hold"),
     ("fails", "Fail"),
