@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from lnpaper.experiments.normalizers import StackedNorm
+from lnpaper.experiments.optim import StackedAdam
 from lnpaper.experiments.seeding import numpy_rng, torch_generator
 
 KEYS = ["dataset", "norm", "depth", "arch"]
@@ -167,7 +168,8 @@ def train_condition(
     model = StackedMLP(
         x_tr.shape[1], n_classes, cfg["width"], depth, arch, norm, gens, norm_kw, device
     )
-    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"], fused=True)
+    params = list(model.parameters())
+    opt = StackedAdam(params)  # torch.optim.Adam(fused=True)'s update without its Python work
     steps, bs, every = cfg["steps"], cfg["batch_size"], cfg["log_every"]
     # each seed's own batch order, the same for every norm/depth/arch (common random numbers)
     order = np.stack(
@@ -188,7 +190,8 @@ def train_condition(
         idx = order[:, step]  # S,B
         loss_s = per_model_ce(model(x_tr[idx]), y_tr[idx])  # S
         # gradients written by backward, not added to zeroed buffers (one kernel per weight less)
-        opt.zero_grad(set_to_none=True)
+        for p in params:
+            p.grad = None
         loss_s.sum().backward()
         with torch.no_grad():
             losses[step] = loss_s.detach().cpu()
@@ -206,9 +209,9 @@ def train_condition(
             # a diverged seed gets zero gradients so NaN stays out of the others' updates
             if not alive.all():
                 dead = (~alive).to(device)
-                for p in model.parameters():
+                for p in params:
                     p.grad[dead] = 0.0
-        opt.step()
+        opt.step(cfg["lr"])
 
     model.eval()
     with torch.no_grad():
