@@ -26,3 +26,10 @@ def test_models_table_gives_the_median_over_classes_and_the_verdict():
     assert "| training | 0.20 / 0.60 / 0.70 | >= 0.5 | met |" in text
     rates["training"] = rows[:2]  # median 0.4
     assert "missed by 20 %" in benchmark.table_models(rates)
+
+
+def test_hidden_matmuls_follow_the_stacked_depths():
+    """Depths 2 and 4, 3 seeds: hidden layer 1 holds both depths (6 models), layers 2 and 3
+    only the deeper one (3 models); three products per layer and step."""
+    counts = benchmark.hidden_matmuls([4, 2], 3, 16, 8, steps=10)
+    assert counts == {(6, 16, 8, 8): 30, (3, 16, 8, 8): 60}

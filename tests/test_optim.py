@@ -67,4 +67,5 @@ def test_groups_take_their_own_learning_rate_schedule():
 
 def test_parameters_must_share_the_model_axis():
     with pytest.raises(ValueError, match="model axis"):
-        StackedAdam([torch.zeros(3, 2), torch.zeros(4, 2)])
+        StackedAdam([torch.zeros(6, 2), torch.zeros(4, 2)], bounds=[(0, 3), (3, 6)])
+    StackedAdam([torch.zeros(6, 2), torch.zeros(4, 2)])  # one group: any sizes

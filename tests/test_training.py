@@ -117,6 +117,53 @@ def test_seeds_stacked_train_as_each_seed_alone(data, arch):
         assert both[0]["test_loss"] != pytest.approx(both[1]["test_loss"], rel=1e-3)
 
 
+@pytest.mark.parametrize("arch", ["plain", "residual"])
+def test_depths_stacked_train_as_each_depth_alone(data, arch):
+    """Depths 3, 1 and 2 of one condition in one stacked model (the deeper nets' first layers
+    batched with the shallower ones): every logged loss and layer gradient norm and the test
+    loss of each (depth, seed) within 1e-5 (relative) of training that depth alone, rows in
+    the order asked for."""
+    from lnpaper.experiments.normalizers import NORMS
+
+    cfg = {**CFG, "steps": 10}
+    for norm in NORMS:
+        rows, curves, lg = training.train_condition(
+            data, "synthetic", norm, [3, 1, 2], arch, [0, 1], cfg, 3
+        )
+        assert [(r["depth"], r["seed"]) for r in rows] == [
+            (3, 0),
+            (3, 1),
+            (1, 0),
+            (1, 1),
+            (2, 0),
+            (2, 1),
+        ]
+        for depth in (3, 1, 2):
+            alone, c1, lg1 = training.train_condition(
+                data, "synthetic", norm, depth, arch, [0, 1], cfg, 3
+            )
+            mine = curves[curves["depth"] == depth].reset_index(drop=True)
+            np.testing.assert_allclose(mine["loss"], c1["loss"], rtol=1e-5, err_msg=norm)
+            mine_lg = lg[lg["depth"] == depth].reset_index(drop=True)
+            assert mine_lg[["step", "layer", "seed"]].equals(lg1[["step", "layer", "seed"]])
+            np.testing.assert_allclose(mine_lg["grad_norm"], lg1["grad_norm"], rtol=1e-5)
+            rel = 1e-3 if norm == "batchnorm" else 1e-5  # see the seeds test above
+            for r, a in zip([r for r in rows if r["depth"] == depth], alone):
+                assert r["test_loss"] == pytest.approx(a["test_loss"], rel=rel), (norm, depth)
+                assert r["grad_norm_last_layer_init"] == pytest.approx(
+                    a["grad_norm_last_layer_init"], rel=1e-5
+                )
+        # depths do differ: a model that used the wrong depth's layers would match another
+        by = {r["depth"]: r["test_loss"] for r in rows if r["seed"] == 0}
+        assert by[1] != pytest.approx(by[3], rel=1e-3)
+
+
+def test_stacked_depths_must_come_deepest_first():
+    gens = [torch.Generator().manual_seed(s) for s in (0, 1)]
+    with pytest.raises(ValueError, match="deepest first"):
+        training.StackedMLP(4, 2, 8, [1, 2], "plain", "none", gens)
+
+
 def test_divergence_is_recorded_not_raised(data):
     x_tr, y_tr, x_te, y_te = data
     bad = x_tr.clone()

@@ -17,9 +17,10 @@ import torch
 
 
 class StackedAdam:
-    """Adam over ``params`` (each with the model axis first), the models ``bounds[g]`` =
-    (start, stop) forming group g. Gradients are read from ``p.grad`` at each step, so
-    backward may replace them (``set_to_none``) or add into them."""
+    """Adam over ``params`` (each with the model axis first); with ``bounds``, the models
+    ``bounds[g]`` = (start, stop) form group g, with its own learning rate. Gradients are read
+    from ``p.grad`` at each step, so backward may replace them (``set_to_none``) or add into
+    them."""
 
     def __init__(
         self,
@@ -31,18 +32,21 @@ class StackedAdam:
         self.params = list(params)
         if not self.params:
             raise ValueError("StackedAdam needs at least one parameter")
-        n = self.params[0].shape[0]
-        self.bounds = list(bounds) if bounds is not None else [(0, n)]
-        for p in self.params:
-            if p.shape[0] != n:
-                raise ValueError(f"parameters disagree on the model axis: {p.shape[0]} vs {n}")
+        # groups cut the model axis, which the parameters must then share; without groups
+        # they may differ (the MLP's deeper layers hold fewer models)
+        whole = bounds is None
+        self.bounds = [None] if whole else list(bounds)
+        if not whole:
+            n = self.params[0].shape[0]
+            for p in self.params:
+                if p.shape[0] != n:
+                    raise ValueError(f"parameters disagree on the model axis: {p.shape[0]} vs {n}")
         self.beta1, self.beta2, self.eps = float(betas[0]), float(betas[1]), float(eps)
         exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
         exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
-        whole = [(0, n)] == self.bounds
         self._views = []
-        for a, b in self.bounds:
-            cut = (lambda t: t) if whole else (lambda t, a=a, b=b: t[a:b])  # noqa: E731
+        for bound in self.bounds:
+            cut = (lambda t: t) if whole else (lambda t, a=bound[0], b=bound[1]: t[a:b])  # noqa: E731
             self._views.append(
                 (
                     [cut(p.detach()) for p in self.params],

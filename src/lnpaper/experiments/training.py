@@ -92,14 +92,20 @@ def synthetic_task(
 
 
 class StackedMLP(nn.Module):
-    """S independent MLPs of one architecture, evaluated together: input (S, B, in)."""
+    """M independent MLPs of one architecture, evaluated together: input (M, B, in).
+
+    ``depth`` is one depth for all models or one per model, deepest first. Hidden layer l is
+    then used by a prefix of the models (those deeper than l) and runs as one batched matmul
+    over that prefix: the 10-, 20- and 50-layer nets of a condition share the kernel calls of
+    their first 10 layers. A shallower model leaves the stack when its own layers end and
+    meets the others again at the read-out."""
 
     def __init__(
         self,
         n_in: int,
         n_out: int,
         width: int,
-        depth: int,
+        depth: int | list[int],
         arch: str,
         norm: str,
         gens: list,
@@ -107,35 +113,59 @@ class StackedMLP(nn.Module):
         device="cpu",
     ):
         super().__init__()
-        self.arch, self.depth = arch, depth
-        s = len(gens)
-        dims = [n_in] + [width] * depth + [n_out]
+        m = len(gens)
+        depths = [depth] * m if isinstance(depth, int) else list(depth)
+        if len(depths) != m or any(a < b for a, b in zip(depths, depths[1:])) or min(depths) < 1:
+            raise ValueError(f"depths must be >= 1, one per model, deepest first: {depths}")
+        self.arch, self.depths, self.depth = arch, depths, depths[0]
+        # models using hidden layer l: a prefix, as the depths do not increase
+        self.active = [sum(d > layer for d in depths) for layer in range(self.depth)]
+        # each model draws from its own generator in nn.Linear's order, layer by layer (weight,
+        # then bias), then its read-out: its weights do not depend on what it is stacked with
+        drawn = []
+        for g, d in zip(gens, depths):
+            dims = [n_in] + [width] * d + [n_out]
+            layers = []
+            for fan_in, fan_out in zip(dims[:-1], dims[1:]):
+                bound = 1.0 / math.sqrt(fan_in)  # nn.Linear's default init
+                w = (torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * bound
+                layers.append((w, (torch.rand(1, fan_out, generator=g) * 2 - 1) * bound))
+            drawn.append(layers)
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
-        for fan_in, fan_out in zip(dims[:-1], dims[1:]):
-            bound = 1.0 / math.sqrt(fan_in)  # nn.Linear's default init
-            w = torch.stack(
-                [(torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * bound for g in gens]
-            )
-            b = torch.stack([(torch.rand(1, fan_out, generator=g) * 2 - 1) * bound for g in gens])
-            self.weights.append(nn.Parameter(w.to(device)))  # S,in,out
-            self.biases.append(nn.Parameter(b.to(device)))  # S,1,out
+        for layer, k in enumerate(self.active + [m]):  # hidden layers, then the read-out (all)
+            pick = [drawn[i][layer if layer < self.depth else -1] for i in range(k)]
+            self.weights.append(nn.Parameter(torch.stack([w for w, _ in pick]).to(device)))
+            self.biases.append(nn.Parameter(torch.stack([b for _, b in pick]).to(device)))
         kw = dict(norm_kw or {})
-        # plain: one per layer; residual: one per block (depth-1) and one before the head
-        self.norms = nn.ModuleList(
-            StackedNorm(norm, s, width, device=device, **kw) for _ in range(depth)
-        )
+        # plain: one norm per hidden layer; residual: one per block (layers 1..depth-1) and one
+        # before the read-out, which every model has
+        sizes = self.active if arch == "plain" else self.active[1:] + [m]
+        self.norms = nn.ModuleList(StackedNorm(norm, k, width, device=device, **kw) for k in sizes)
 
-    def forward(self, x):  # x: S,B,in -> logits S,B,C
+    def forward(self, x):  # x: M,B,in -> logits M,B,C
         w, b, relu = self.weights, self.biases, torch.relu
+        ended = []  # hidden states of the models whose layers are done, shallowest first
+
+        def keep(h, k):  # the first k models go on
+            if k < h.shape[0]:
+                ended.append(h[k:])
+                return h[:k]
+            return h
+
         if self.arch == "plain":
             h = x
-            for layer in range(self.depth):
+            for layer, k in enumerate(self.active):
+                h = keep(h, k)
                 h = relu(self.norms[layer](torch.baddbmm(b[layer], h, w[layer])))
         else:
             h = torch.baddbmm(b[0], x, w[0])
             for layer in range(1, self.depth):
+                h = keep(h, self.active[layer])
                 h = h + torch.baddbmm(b[layer], relu(self.norms[layer - 1](h)), w[layer])
+        if ended:
+            h = torch.cat([h] + ended[::-1])
+        if self.arch != "plain":
             h = relu(self.norms[-1](h))
         return torch.baddbmm(b[-1], h, w[-1])
 
@@ -153,42 +183,51 @@ def train_condition(
     data,
     dataset: str,
     norm: str,
-    depth: int,
+    depth: int | list[int],
     arch: str,
     seeds: list[int],
     cfg: dict,
     base_seed: int,
     device="cpu",
 ):
-    """Train S seeds of one condition; return (summary rows, curve rows, layer-grad rows)."""
+    """Train S seeds of one condition, or of several depths of it at once (``depth`` a list:
+    one stacked model, see ``StackedMLP``); return (summary rows, curve rows, layer-grad
+    rows), conditions in the order given, seeds in order within each."""
+    depths = [depth] if isinstance(depth, int) else list(dict.fromkeys(depth))
     x_tr, y_tr, x_te, y_te = (t.to(device) for t in data)
     n_classes = int(max(y_tr.max(), y_te.max())) + 1
-    gens = [torch_generator(base_seed, "training-init", dataset, depth, arch, s) for s in seeds]
+    # the models, deepest first (StackedMLP's order): (depth, seed)
+    models = [(d, s) for d in sorted(set(depths), reverse=True) for s in seeds]
+    gens = [torch_generator(base_seed, "training-init", dataset, d, arch, s) for d, s in models]
     norm_kw = {"eps": cfg["eps"], "groups": cfg["groupnorm_groups"], "dyt_alpha": cfg["dyt_alpha"]}
     model = StackedMLP(
-        x_tr.shape[1], n_classes, cfg["width"], depth, arch, norm, gens, norm_kw, device
+        x_tr.shape[1],
+        n_classes,
+        cfg["width"],
+        [d for d, _ in models],
+        arch,
+        norm,
+        gens,
+        norm_kw,
+        device,
     )
     params = list(model.parameters())
     opt = StackedAdam(params)  # torch.optim.Adam(fused=True)'s update without its Python work
     steps, bs, every = cfg["steps"], cfg["batch_size"], cfg["log_every"]
     # each seed's own batch order, the same for every norm/depth/arch (common random numbers)
-    order = np.stack(
-        [
-            batch_indices(
-                numpy_rng(base_seed, "training-batches", dataset, s), len(x_tr), bs, steps
-            )
-            for s in seeds
-        ]
-    )  # S,steps,B
-    order = torch.as_tensor(order, device=device)
-    n_models = len(seeds)
+    order = {
+        s: batch_indices(numpy_rng(base_seed, "training-batches", dataset, s), len(x_tr), bs, steps)
+        for s in seeds
+    }
+    order = torch.as_tensor(np.stack([order[s] for _, s in models]), device=device)  # M,steps,B
+    n_models, n_layers = len(models), model.depth
     losses = torch.full((steps, n_models), float("nan"))
     alive = torch.ones(n_models, dtype=torch.bool)
     diverged_step = np.full(n_models, -1)
     log_steps, log_loss, log_grads = [], [], []
     for step in range(steps):
-        idx = order[:, step]  # S,B
-        loss_s = per_model_ce(model(x_tr[idx]), y_tr[idx])  # S
+        idx = order[:, step]  # M,B
+        loss_s = per_model_ce(model(x_tr[idx]), y_tr[idx])  # M
         # gradients written by backward, not added to zeroed buffers (one kernel per weight less)
         for p in params:
             p.grad = None
@@ -203,14 +242,15 @@ def train_condition(
             if step % every == 0 or step == steps - 1:
                 log_steps.append(step)
                 log_loss.append(losses[step].clone())
-                log_grads.append(
-                    torch.stack([w.grad.flatten(1).norm(dim=1) for w in model.weights[:-1]]).cpu()
-                )  # L,S
-            # a diverged seed gets zero gradients so NaN stays out of the others' updates
+                grads = torch.full((n_layers, n_models), float("nan"))  # L,M; NaN: no such layer
+                for layer, w in enumerate(model.weights[:-1]):
+                    grads[layer, : w.shape[0]] = w.grad.flatten(1).norm(dim=1).cpu()
+                log_grads.append(grads)
+            # a diverged model gets zero gradients so NaN stays out of the others' updates
             if not alive.all():
                 dead = (~alive).to(device)
-                for p in params:
-                    p.grad[dead] = 0.0
+                for p in params:  # a parameter holds the first p.shape[0] models
+                    p.grad[dead[: p.shape[0]]] = 0.0
         opt.step(cfg["lr"])
 
     model.eval()
@@ -222,52 +262,58 @@ def train_condition(
         finite = torch.isfinite(logits).all(-1).all(-1).cpu().numpy()
     acc = np.where(finite, acc, np.nan)  # argmax of NaN logits is not a prediction
 
-    loss_np = losses.numpy().astype(np.float64)  # steps,S
-    grads0 = log_grads[0].numpy().astype(np.float64)  # L,S
-    ident = {"dataset": dataset, "norm": norm, "depth": depth, "arch": arch}
-    summary = []
-    for i, s in enumerate(seeds):
-        summary.append(
-            {
-                **ident,
-                "seed": s,
-                "test_accuracy": float(acc[i]),
-                "test_loss": float(test_loss[i]),
-                "final_train_loss": float(np.mean(loss_np[-cfg["oscillation_window"] :, i])),
-                "steps_to_threshold": steps_to_threshold(
-                    loss_np[:, i], cfg["loss_threshold"], cfg["smooth_window"]
-                ),
-                "loss_oscillation": loss_oscillation(loss_np[:, i], cfg["oscillation_window"]),
-                "grad_norm_first_layer_init": float(grads0[0, i]),
-                "grad_norm_last_layer_init": float(grads0[-1, i]),
-                "diverged": bool(diverged_step[i] >= 0),
-                "diverged_step": int(diverged_step[i]),
-            }
-        )
+    loss_np = losses.numpy().astype(np.float64)  # steps,M
     ls = np.asarray(log_steps)
-    ll = torch.stack(log_loss).numpy().astype(np.float64)  # T,S
-    lg = torch.stack(log_grads).numpy().astype(np.float64)  # T,L,S
-    t_n, l_n, s_n = lg.shape
-    curves = pd.DataFrame(
-        {
-            **ident,
-            "seed": np.tile(seeds, t_n),
-            "step": np.repeat(ls, s_n),
-            "loss": ll.ravel(),
-            "grad_norm": lg[:, 0, :].ravel(),
-        }
-    )
-    ti, li, si = np.meshgrid(np.arange(t_n), np.arange(l_n), np.arange(s_n), indexing="ij")
-    layers = pd.DataFrame(
-        {
-            **ident,
-            "seed": np.asarray(seeds)[si.ravel()],
-            "step": ls[ti.ravel()],
-            "layer": li.ravel(),
-            "grad_norm": lg.ravel(),
-        }
-    )
-    return summary, curves, layers
+    ll = torch.stack(log_loss).numpy().astype(np.float64)  # T,M
+    lg = torch.stack(log_grads).numpy().astype(np.float64)  # T,L,M
+    summary, curves, layers = [], [], []
+    for d in depths:
+        ms = [i for i, (md, _) in enumerate(models) if md == d]  # this depth's models, by seed
+        ident = {"dataset": dataset, "norm": norm, "depth": d, "arch": arch}
+        for i in ms:
+            summary.append(
+                {
+                    **ident,
+                    "seed": models[i][1],
+                    "test_accuracy": float(acc[i]),
+                    "test_loss": float(test_loss[i]),
+                    "final_train_loss": float(np.mean(loss_np[-cfg["oscillation_window"] :, i])),
+                    "steps_to_threshold": steps_to_threshold(
+                        loss_np[:, i], cfg["loss_threshold"], cfg["smooth_window"]
+                    ),
+                    "loss_oscillation": loss_oscillation(loss_np[:, i], cfg["oscillation_window"]),
+                    "grad_norm_first_layer_init": float(lg[0, 0, i]),
+                    "grad_norm_last_layer_init": float(lg[0, d - 1, i]),
+                    "diverged": bool(diverged_step[i] >= 0),
+                    "diverged_step": int(diverged_step[i]),
+                }
+            )
+        g = lg[:, :d, ms]  # T,d,S
+        t_n, l_n, s_n = g.shape
+        curves.append(
+            pd.DataFrame(
+                {
+                    **ident,
+                    "seed": np.tile(seeds, t_n),
+                    "step": np.repeat(ls, s_n),
+                    "loss": ll[:, ms].ravel(),
+                    "grad_norm": g[:, 0, :].ravel(),
+                }
+            )
+        )
+        ti, li, si = np.meshgrid(np.arange(t_n), np.arange(l_n), np.arange(s_n), indexing="ij")
+        layers.append(
+            pd.DataFrame(
+                {
+                    **ident,
+                    "seed": np.asarray(seeds)[si.ravel()],
+                    "step": ls[ti.ravel()],
+                    "layer": li.ravel(),
+                    "grad_norm": g.ravel(),
+                }
+            )
+        )
+    return summary, pd.concat(curves, ignore_index=True), pd.concat(layers, ignore_index=True)
 
 
 def batch_indices(rng: np.random.Generator, n: int, batch: int, steps: int) -> np.ndarray:
@@ -311,35 +357,42 @@ def conditions(cfg: dict) -> list[tuple]:
 def run(
     cfg: dict, *, seed: int, inputs: dict | None = None, device: str = "cpu", progress=None
 ) -> dict[str, pd.DataFrame]:
-    """All conditions of ``cfg['datasets']``: summary, curves and per-layer gradient norms."""
+    """All conditions of ``cfg['datasets']``: summary, curves and per-layer gradient norms.
+    The depths of one (dataset, arch, norm) train as one stacked model; the rows come in the
+    order of ``conditions``."""
     base_seed = seed
     seeds = list(range(cfg["n_seeds"]))
     todo = conditions(cfg)
     if progress:
         progress.begin(len(todo))
-    data_cache = {}
-    summary, curves, layers = [], [], []
-    for i, (dataset, norm, depth, arch) in enumerate(todo):
+    data_cache, done = {}, {}
+    groups = list(dict.fromkeys((d, n, a) for d, n, _, a in todo))
+    for dataset, norm, arch in groups:
         if dataset not in data_cache:
             data_cache[dataset] = load_dataset(
                 dataset, base_seed, cfg["test_fraction"], cfg["synthetic"]
             )
+        depths = [depth for d, n, depth, a in todo if (d, n, a) == (dataset, norm, arch)]
         rows, cond_curves, cond_layers = train_condition(
-            data_cache[dataset], dataset, norm, depth, arch, seeds, cfg, base_seed, device
+            data_cache[dataset], dataset, norm, depths, arch, seeds, cfg, base_seed, device
         )
-        summary += rows
-        curves.append(cond_curves)
-        layers.append(cond_layers)
+        for depth in depths:
+            done[(dataset, norm, depth, arch)] = (
+                [r for r in rows if r["depth"] == depth],
+                cond_curves[cond_curves["depth"] == depth],
+                cond_layers[cond_layers["depth"] == depth],
+            )
         if progress:
             progress.update(
-                i + 1,
-                f"dataset={dataset} arch={arch} depth={depth} norm={norm} "
+                len(done),
+                f"dataset={dataset} arch={arch} norm={norm} depths={depths} "
                 f"acc={np.nanmean([r['test_accuracy'] for r in rows]):.3f}",
             )
+    parts = [done[c] for c in todo]
     return {
-        "summary": pd.DataFrame(summary)[SUMMARY_COLUMNS],
-        "curves": pd.concat(curves, ignore_index=True),
-        "layer_grads": pd.concat(layers, ignore_index=True),
+        "summary": pd.DataFrame([r for rows, _, _ in parts for r in rows])[SUMMARY_COLUMNS],
+        "curves": pd.concat([c for _, c, _ in parts], ignore_index=True),
+        "layer_grads": pd.concat([g for _, _, g in parts], ignore_index=True),
     }
 
 

@@ -7,8 +7,8 @@ Measures, in throw-away copies of the workflow (never in the checkout itself), e
 - the tracking step's share of the build (its Snakemake benchmark);
 - matmul at scale: 1000 seeds, n = 1024, batched, as a fraction of the raw ``torch.bmm`` FLOP rate
   measured on the same shapes in the same process, and the peak memory of that process;
-- the training loops of ``training`` (per arch x norm, at depth 20) and ``transformer`` (per
-  arch, deepest encoder): effective GFLOP/s of their matmuls and the ratio of raw ``torch.bmm``
+- the training loops of ``training`` (per arch x norm, all depths in one stacked model, as
+  the pipeline runs them) and ``transformer`` (per arch, deepest encoder): effective GFLOP/s of their matmuls and the ratio of raw ``torch.bmm``
   on the same shapes to the loop's CPU seconds (``--models`` runs only this part; use
   ``--threads 1`` to compare with the targets).
 
@@ -304,14 +304,26 @@ def _rate_row(name: str, cpu: float, counts: dict, raw: dict) -> dict:
     return {"class": name, "cpu_s": cpu, "gflops": flop / cpu / 1e9, "ratio": raw_s / cpu}
 
 
-def model_rates(threads: int = 1, steps: int = 100, depth: int = 20) -> dict:
+def hidden_matmuls(depths: list[int], n_seeds: int, batch: int, width: int, steps: int) -> dict:
+    """(batch, m, k, n) -> calls of the hidden-layer products W h of ``training``'s stacked
+    model: hidden layer l (l >= 1; layer 0 reads the input) holds the seeds of every depth
+    deeper than l, and each step runs its forward and two backward products."""
+    counts: dict[tuple, int] = {}
+    for layer in range(1, max(depths)):
+        k = n_seeds * sum(d > layer for d in depths)
+        shape = (k, batch, width, width)
+        counts[shape] = counts.get(shape, 0) + 3 * steps
+    return counts
+
+
+def model_rates(threads: int = 1, steps: int = 100) -> dict:
     """Effective matmul rate of ``training`` and ``transformer`` per condition class (default
     config, ``steps`` training steps), against raw ``torch.bmm`` on the same shapes timed in this
     process right after each class (so machine load hits both sides). CPU seconds
     (``time.process_time``), ``threads`` torch threads.
 
-    Counted matmuls: training, the hidden layers' W h products at ``depth`` (forward and the two
-    backward products, (S, B, W) x (S, W, W)); transformer, every encoder matmul (projections,
+    Counted matmuls: training, the hidden layers' W h products of one (arch, norm) with all
+    its depths stacked (``hidden_matmuls``); transformer, every encoder matmul (projections,
     feed-forward, attention scores and mixing) and the read-out, forward and backward.
     """
     import yaml
@@ -326,18 +338,18 @@ def model_rates(threads: int = 1, steps: int = 100, depth: int = 20) -> dict:
     tc = {**cfg["training"], "steps": steps}
     data = training.load_dataset("digits", 42, tc["test_fraction"], tc["synthetic"])
     seeds = list(range(tc["n_seeds"]))
-    s, b, w = len(seeds), tc["batch_size"], tc["width"]
-    shape = (s, b, w, w)
+    depths = tc["depths"]
+    counts = hidden_matmuls(depths, len(seeds), tc["batch_size"], tc["width"], steps)
     # warm-up (first-call costs: allocator, kernels' one-time set-up), not timed
     training.train_condition(data, "digits", "layernorm", 2, "plain", seeds, {**tc, "steps": 2}, 42)
     for arch in tc["archs"]:
         for norm in tc["norms"]:
             t0 = time.process_time()
-            training.train_condition(data, "digits", norm, depth, arch, seeds, tc, 42)
+            training.train_condition(data, "digits", norm, depths, arch, seeds, tc, 42)
             cpu = time.process_time() - t0
-            raw = dict(zip([shape], raw_bmm_seconds([shape])))
-            counts = {shape: 3 * (depth - 1) * steps}
-            out["training"].append(_rate_row(f"{arch}, {norm}, depth {depth}", cpu, counts, raw))
+            raw = dict(zip(counts, raw_bmm_seconds(list(counts))))
+            name = f"{arch}, {norm}, depths {'/'.join(map(str, depths))}"
+            out["training"].append(_rate_row(name, cpu, counts, raw))
 
     xc = {**cfg["transformer"], "steps": steps}
     runs = list(range(xc["n_seeds"]))
