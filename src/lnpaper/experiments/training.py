@@ -1,10 +1,13 @@
 """Experiment `training` (paper 4.1.4): deep ReLU MLPs with and without normalization, on real
 data that ships offline (scikit-learn's digits) and on a seeded synthetic task (Gaussian clusters).
 
-All seeds of one (dataset, depth, arch, norm) train side by side as one stacked model: weights
-are (S, in, out) and a layer is one ``torch.baddbmm``, so S seeds cost about one Python loop.
-Seeds share nothing: each has its own initial weights, batch order and loss term (the summed
-loss gives each slice exactly its own gradient). The same seed gets the same initial weights
+All seeds and depths of one (dataset, arch, norm) train side by side as one stacked model:
+weights are (M, in, out) and a layer is one ``torch.baddbmm`` over the models that have it, so
+5 seeds x 3 depths cost about one Python loop over the deepest net. Models share nothing: each
+has its own initial weights, batch order and loss term (the summed loss gives each slice
+exactly its own gradient). Batching changes only rounding: the 10-, 20- and 50-layer nets
+trained together match each trained alone to about 1e-7 relative per step, which 300 Adam
+steps of a deep net can amplify (tests/test_training.py checks 10 steps within 1e-5). The same seed gets the same initial weights
 and batches under every normalization (common random numbers: paired comparisons).
 
 Initialisation: PyTorch's default for nn.Linear (weight and bias ~ U(-1/sqrt(fan_in),
