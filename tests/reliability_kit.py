@@ -124,7 +124,17 @@ def kill_at(work: Path, point: str, sig: int, *args: str, timeout: float = 600) 
     except subprocess.TimeoutExpired:  # SIGINT ignored somewhere: finish it off
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
-    with contextlib.suppress(ProcessLookupError):  # SIGKILL leaves no one to reap the jobs
+    # Snakemake may exit before its jobs finish their own SIGINT clean-up (an atomic writer
+    # removing its temporary file): give the rest of the group time to end on its own, then
+    # SIGKILL what is left (after SIGKILL nobody is left to reap the jobs)
+    deadline = time.monotonic() + (30 if sig != signal.SIGKILL else 0)
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)  # anyone left in the group?
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     flag.unlink(missing_ok=True)
     return paused, out
