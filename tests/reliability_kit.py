@@ -82,6 +82,10 @@ def clone_sources(built: Path, dest: Path) -> Path:
     return dest
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(work: Path, *args: str, pause_at: str | None = None, signal_file: Path | None = None):
     """Start snakemake in its own process group (so a kill reaches its jobs, like Ctrl-C does)."""
     env = dict(os.environ)
@@ -93,6 +97,9 @@ def start(work: Path, *args: str, pause_at: str | None = None, signal_file: Path
         cwd=work,
         env=env,
         start_new_session=True,
+        # a shell without job control starts background commands with SIGINT ignored (``make
+        # test &``), and the jobs would inherit that: restore what Ctrl-C meets in a terminal
+        preexec_fn=_default_sigint,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -124,17 +131,7 @@ def kill_at(work: Path, point: str, sig: int, *args: str, timeout: float = 600) 
     except subprocess.TimeoutExpired:  # SIGINT ignored somewhere: finish it off
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
-    # Snakemake may exit before its jobs finish their own SIGINT clean-up (an atomic writer
-    # removing its temporary file): give the rest of the group time to end on its own, then
-    # SIGKILL what is left (after SIGKILL nobody is left to reap the jobs)
-    deadline = time.monotonic() + (30 if sig != signal.SIGKILL else 0)
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(proc.pid, 0)  # anyone left in the group?
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
+    with contextlib.suppress(ProcessLookupError):  # SIGKILL leaves no one to reap the jobs
         os.killpg(proc.pid, signal.SIGKILL)
     flag.unlink(missing_ok=True)
     return paused, out
