@@ -15,6 +15,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Torch on one thread for the test: tiny ops only add contention on a shared machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def schema():
     return yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())

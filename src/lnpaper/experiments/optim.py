@@ -34,42 +34,41 @@ class StackedAdam:
             raise ValueError("StackedAdam needs at least one parameter")
         # groups cut the model axis, which the parameters must then share; without groups
         # they may differ (the MLP's deeper layers hold fewer models)
-        whole = bounds is None
-        self.bounds = [None] if whole else list(bounds)
-        if not whole:
+        if bounds is None:
+            self.groups = [slice(None)]
+        else:
+            self.groups = [slice(a, b) for a, b in bounds]
             n = self.params[0].shape[0]
             for p in self.params:
                 if p.shape[0] != n:
                     raise ValueError(f"parameters disagree on the model axis: {p.shape[0]} vs {n}")
         self.beta1, self.beta2, self.eps = float(betas[0]), float(betas[1]), float(eps)
-        exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
-        exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
-        self._views = []
-        for bound in self.bounds:
-            cut = (lambda t: t) if whole else (lambda t, a=bound[0], b=bound[1]: t[a:b])  # noqa: E731
-            self._views.append(
-                (
-                    [cut(p.detach()) for p in self.params],
-                    [cut(m) for m in exp_avg],
-                    [cut(v) for v in exp_avg_sq],
-                    cut,
-                )
+        exp_avg = [torch.zeros_like(p) for p in self.params]
+        exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        # each group's slices of the weights and of the moment buffers: fixed views
+        self._views = [
+            (
+                [p.detach()[g] for p in self.params],
+                [m[g] for m in exp_avg],
+                [v[g] for v in exp_avg_sq],
             )
+            for g in self.groups
+        ]
         # the kernel wants one step tensor per parameter; it only reads them, so one tensor
         # per group, listed once per parameter, counts for all
         device = self.params[0].device
-        self._steps = [torch.zeros((), dtype=torch.float32, device=device) for _ in self.bounds]
+        self._steps = [torch.zeros((), dtype=torch.float32, device=device) for _ in self.groups]
 
     def step(self, lrs: list[float] | float) -> None:
         """One Adam step; ``lrs`` = one learning rate per group (or one for all)."""
         if not isinstance(lrs, (list, tuple)):
-            lrs = [lrs] * len(self.bounds)
+            lrs = [lrs] * len(self.groups)
         with torch.no_grad():
-            for (ps, ms, vs, cut), t, lr in zip(self._views, self._steps, lrs):
+            for g, (ps, ms, vs), t, lr in zip(self.groups, self._views, self._steps, lrs):
                 t += 1
                 torch._fused_adam_(
                     ps,
-                    [cut(p.grad) for p in self.params],
+                    [p.grad[g] for p in self.params],
                     ms,
                     vs,
                     [],

@@ -7,8 +7,9 @@ weights are (M, in, out) and a layer is one ``torch.baddbmm`` over the models th
 has its own initial weights, batch order and loss term (the summed loss gives each slice
 exactly its own gradient). Batching changes only rounding: the 10-, 20- and 50-layer nets
 trained together match each trained alone to about 1e-7 relative per step, which 300 Adam
-steps of a deep net can amplify (tests/test_training.py checks 10 steps within 1e-5). The same seed gets the same initial weights
-and batches under every normalization (common random numbers: paired comparisons).
+steps of a deep net can amplify (tests/test_training.py checks 10 steps within 1e-5). The
+same seed gets the same initial weights and batches under every normalization (common random
+numbers: paired comparisons).
 
 Initialisation: PyTorch's default for nn.Linear (weight and bias ~ U(-1/sqrt(fan_in),
 1/sqrt(fan_in)), i.e. kaiming_uniform with a=sqrt(5)); norm gains 1, biases 0, DyT alpha 0.5.
@@ -200,7 +201,7 @@ def train_condition(
     x_tr, y_tr, x_te, y_te = (t.to(device) for t in data)
     n_classes = int(max(y_tr.max(), y_te.max())) + 1
     # the models, deepest first (StackedMLP's order): (depth, seed)
-    models = [(d, s) for d in sorted(set(depths), reverse=True) for s in seeds]
+    models = [(d, s) for d in sorted(depths, reverse=True) for s in seeds]
     gens = [torch_generator(base_seed, "training-init", dataset, d, arch, s) for d, s in models]
     norm_kw = {"eps": cfg["eps"], "groups": cfg["groupnorm_groups"], "dyt_alpha": cfg["dyt_alpha"]}
     model = StackedMLP(
@@ -218,11 +219,11 @@ def train_condition(
     opt = StackedAdam(params)  # torch.optim.Adam(fused=True)'s update without its Python work
     steps, bs, every = cfg["steps"], cfg["batch_size"], cfg["log_every"]
     # each seed's own batch order, the same for every norm/depth/arch (common random numbers)
-    order = {
+    by_seed = {
         s: batch_indices(numpy_rng(base_seed, "training-batches", dataset, s), len(x_tr), bs, steps)
         for s in seeds
     }
-    order = torch.as_tensor(np.stack([order[s] for _, s in models]), device=device)  # M,steps,B
+    order = torch.as_tensor(np.stack([by_seed[s] for _, s in models]), device=device)  # M,steps,B
     n_models, n_layers = len(models), model.depth
     losses = torch.full((steps, n_models), float("nan"))
     alive = torch.ones(n_models, dtype=torch.bool)

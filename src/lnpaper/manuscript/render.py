@@ -42,25 +42,27 @@ def pandoc_args(language: str, title: str) -> list[str]:
     ]
 
 
+def _pandoc_to_file(markdown: str, to: str, path: Path, extra_args: list[str]) -> None:
+    """Markdown -> ``to`` written atomically to ``path`` (a failed run leaves no file)."""
+    import pypandoc
+
+    with io.atomic_path(path) as tmp:
+        pypandoc.convert_text(
+            markdown, to, format="markdown", outputfile=str(tmp), extra_args=extra_args
+        )
+
+
 def pandoc_html(
     markdown: str, html_path: Path, style: str, resource_dir: Path, extra_args: list[str]
 ) -> None:
     """Self-contained HTML from Markdown with ``style`` in the head: images embedded, math as
     MathML, nothing fetched from the network. Shared by the paper and ``lnpaper diff``."""
-    import pypandoc
 
     header = resource_dir / f".style-{html_path.stem}.html"
     header.write_text(style, encoding="utf-8")
     try:
-        with io.atomic_path(html_path) as tmp:
-            pypandoc.convert_text(
-                markdown,
-                "html5",
-                format="markdown",
-                outputfile=str(tmp),
-                extra_args=extra_args
-                + ["--embed-resources", "--mathml", "--include-in-header", str(header)],
-            )
+        extra = ["--embed-resources", "--mathml", "--include-in-header", str(header)]
+        _pandoc_to_file(markdown, "html5", html_path, extra_args + extra)
     finally:
         header.unlink(missing_ok=True)
 
@@ -149,16 +151,8 @@ def render_docx(
     markdown: str, docx_path: Path, resource_dir: Path, language: str, title: str
 ) -> None:
     """Word file for reviewers who comment in Word: the text, the figures (PNG), every table."""
-    import pypandoc
-
-    with io.atomic_path(docx_path) as tmp:
-        pypandoc.convert_text(
-            markdown,
-            "docx",
-            format="markdown",
-            outputfile=str(tmp),
-            extra_args=pandoc_args(language, title) + [f"--resource-path={resource_dir}"],
-        )
+    args = pandoc_args(language, title) + [f"--resource-path={resource_dir}"]
+    _pandoc_to_file(markdown, "docx", docx_path, args)
 
 
 def render_pages(

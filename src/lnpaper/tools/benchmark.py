@@ -8,8 +8,9 @@ Measures, in throw-away copies of the workflow (never in the checkout itself), e
 - matmul at scale: 1000 seeds, n = 1024, batched, as a fraction of the raw ``torch.bmm`` FLOP rate
   measured on the same shapes in the same process, and the peak memory of that process;
 - the training loops of ``training`` (per arch x norm, all depths in one stacked model, as
-  the pipeline runs them) and ``transformer`` (per arch, deepest encoder): effective GFLOP/s of their matmuls and the ratio of raw ``torch.bmm``
-  on the same shapes to the loop's CPU seconds (``--models`` runs only this part; use
+  the pipeline runs them) and ``transformer`` (per arch, deepest encoder): effective GFLOP/s
+  of their matmuls and the ratio of raw ``torch.bmm`` on the same shapes to the loop's CPU
+  seconds (``--models`` runs only this part; use
   ``--threads 1`` to compare with the targets).
 
 Targets: build/compute <= 1.25, rerun <= 3 s, edit <= 20 % of the build, tracking
