@@ -78,3 +78,27 @@ def test_data_files_a_module_declares_are_rule_inputs():
     files = names(script_files(ROOT / "workflow/scripts/table.py"))
     assert "report/text.yaml" in files
     assert "report/text.yaml" not in names(script_files(ROOT / "workflow/scripts/matmul.py"))
+
+
+def test_an_edited_module_is_parsed_again_even_with_the_same_size_and_time(tmp_path, monkeypatch):
+    """The parse is cached per file text (a Snakemake start asks for the same modules once per
+    rule), so an edit that keeps the file's size and modification time still shows."""
+    import os
+
+    import lnpaper.pipeline.deps as deps
+
+    pkg = tmp_path / "lnpaper"
+    pkg.mkdir()
+    for name in ("__init__", "b", "c"):
+        (pkg / f"{name}.py").write_text("")
+    a = pkg / "a.py"
+    a.write_text("import lnpaper.b\nDATA_FILES = ['b.yaml']\n")
+    monkeypatch.setattr(deps, "SRC", pkg)
+    assert imports_of(a) == {"lnpaper.b"}
+    assert deps.data_files(a) == [pkg / "b.yaml"]
+    stat = a.stat()
+    a.write_text("import lnpaper.c\nDATA_FILES = ['c.yaml']\n")
+    os.utime(a, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert a.stat().st_size == stat.st_size and a.stat().st_mtime_ns == stat.st_mtime_ns
+    assert imports_of(a) == {"lnpaper.c"}
+    assert deps.data_files(a) == [pkg / "c.yaml"]
