@@ -170,6 +170,43 @@ def test_divergence_is_recorded_not_raised(data):
     assert all(math.isnan(r["steps_to_threshold"]) for r in summary)
 
 
+@pytest.mark.parametrize("norm", ["none", "layernorm", "batchnorm", "groupnorm", "dyt", "rmsnorm"])
+def test_a_diverged_seed_leaves_the_others_as_they_would_train_alone(data, norm):
+    """One training sample set to inf, met by seed 0 in its first batch and never by seed 1
+    within the run: seed 0 diverges at step 0 and goes on with NaN weights, and seed 1, stacked
+    with it, trains as it does alone on the clean data (every logged loss and gradient norm,
+    test loss). A NaN crossing between slices (a batch norm over the stacked channels, the
+    summed loss, Adam) would turn seed 1's numbers into NaN or move them."""
+    from lnpaper.experiments.seeding import numpy_rng
+
+    x_tr, y_tr, x_te, y_te = data
+    cfg = {**CFG, "steps": 4}
+    order = {
+        s: training.batch_indices(
+            numpy_rng(3, "training-batches", "synthetic", s),
+            len(x_tr),
+            cfg["batch_size"],
+            cfg["steps"],
+        )
+        for s in (0, 1)
+    }
+    bad_sample = next(int(j) for j in order[0][0] if j not in order[1])
+    bad = x_tr.clone()
+    bad[bad_sample] = float("inf")
+    rows, curves, lg = training.train_condition(
+        (bad, y_tr, x_te, y_te), "synthetic", norm, 2, "plain", [0, 1], cfg, 3
+    )
+    alone, c1, lg1 = training.train_condition(data, "synthetic", norm, 2, "plain", [1], cfg, 3)
+    assert rows[0]["diverged"] and rows[0]["diverged_step"] == 0
+    assert curves[curves["seed"] == 0]["loss"].isna().all()
+    assert not rows[1]["diverged"] and rows[1]["diverged_step"] == -1
+    np.testing.assert_allclose(curves[curves["seed"] == 1]["loss"], c1["loss"], rtol=1e-5)
+    np.testing.assert_allclose(lg[lg["seed"] == 1]["grad_norm"], lg1["grad_norm"], rtol=1e-5)
+    rel = 1e-3 if norm == "batchnorm" else 1e-5  # see the seeds test above
+    assert rows[1]["test_loss"] == pytest.approx(alone[0]["test_loss"], rel=rel)
+    assert np.isfinite(rows[1]["test_accuracy"]) and np.isnan(rows[0]["test_accuracy"])
+
+
 def test_steps_to_threshold_and_oscillation_follow_their_definitions():
     loss = np.array([2.0, 1.0, 0.6, 0.4, 0.45, 0.3])
     assert training.steps_to_threshold(loss, 0.5, 1) == 3

@@ -227,6 +227,9 @@ def train_runs(
         x = torch.stack([xb for xb, _ in batch]).repeat(len(warmups), 1, 1).to(device)  # M,B,T
         y = torch.stack([yb for _, yb in batch]).repeat(len(warmups), 1, 1).to(device)
         loss_m = _per_model_ce(model(x), y)  # M
+        # read on the host every step (on a GPU, a synchronisation per step): a run that
+        # diverges must keep the weights it had before this step's update, so the check
+        # cannot wait for the next logged step as in ``training``
         values = loss_m.detach().cpu().numpy().astype(np.float64)
         alive = diverged_step < 0
         losses[step, alive] = values[alive]
