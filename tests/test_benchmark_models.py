@@ -33,3 +33,19 @@ def test_hidden_matmuls_follow_the_stacked_depths():
     only the deeper one (3 models); three products per layer and step."""
     counts = benchmark.hidden_matmuls([4, 2], 3, 16, 8, steps=10)
     assert counts == {(6, 16, 8, 8): 30, (3, 16, 8, 8): 60}
+
+
+def test_compile_pays_back_only_when_the_steps_saved_exceed_the_compile():
+    """60 s of compiling against 10 ms saved per step: 6000 steps to break even, so 300 steps
+    per class do not pay (24 classes: 1440 s compiled, 72 s saved); 30 s saved per step do."""
+    r = benchmark.payback(60.0, 0.05, 0.04, steps=300, classes=24)
+    assert r["break_even_steps"] == pytest.approx(6000)
+    assert r["build_compile_s"] == pytest.approx(1440)
+    assert r["build_saved_s"] == pytest.approx(72)
+    assert not r["paid_back"]
+    assert "| paid back within the build | no |" in benchmark.table_compile(
+        {"class": "c", "threads": 1, **r}
+    )
+    assert benchmark.payback(60.0, 0.5, 0.2, steps=300, classes=24)["paid_back"]
+    slower = benchmark.payback(60.0, 0.04, 0.05, steps=300, classes=24)
+    assert slower["break_even_steps"] == float("inf") and not slower["paid_back"]

@@ -378,6 +378,119 @@ def model_rates(threads: int = 1, steps: int = 100) -> dict:
     return out
 
 
+def compile_payback(
+    threads: int = 1,
+    steps: int = 30,
+    rounds: int = 3,
+    norm: str = "layernorm",
+    arch: str = "plain",
+    cache_dir: str | None = None,
+) -> dict:
+    """Would ``torch.compile`` pay for itself in the default build? One ``training`` class
+    (digits, ``arch``, ``norm``, every depth stacked, default seeds and width): the model's
+    forward and loss compiled with TorchInductor from a cold cache, against eager.
+
+    Compile cost: wall seconds of the first compiled step (TorchInductor compiles its C++ in
+    worker processes, which ``time.process_time`` would not see) minus one eager step. Step
+    cost: CPU seconds per step, eager and compiled interleaved, best of ``rounds`` runs of
+    ``steps`` steps. Every (dataset, arch, norm) of the default build is its own graph (the
+    norms differ, and so do the datasets' input widths), so the build would compile
+    ``classes`` graphs and save ``saved per step x config steps`` on each. ``cache_dir``: an
+    existing TorchInductor cache to reuse (a warm start) instead of a fresh, empty one."""
+    import tempfile
+
+    import yaml
+
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache_dir or tempfile.mkdtemp(
+        prefix="lnpaper-inductor-"
+    )
+    import torch
+
+    from lnpaper.experiments import training
+    from lnpaper.experiments.optim import StackedAdam
+    from lnpaper.pipeline.runtime import setup_torch
+
+    setup_torch(threads, "cpu")
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())["training"]
+    x_tr, y_tr, _, _ = training.load_dataset("digits", 42, cfg["test_fraction"], cfg["synthetic"])
+    depths = [d for d in sorted(cfg["depths"], reverse=True) for _ in range(cfg["n_seeds"])]
+    gens = [torch.Generator().manual_seed(i) for i in range(len(depths))]
+    norm_kw = {"eps": cfg["eps"], "groups": cfg["groupnorm_groups"], "dyt_alpha": cfg["dyt_alpha"]}
+    n_classes = int(y_tr.max()) + 1
+    model = training.StackedMLP(
+        x_tr.shape[1], n_classes, cfg["width"], depths, arch, norm, gens, norm_kw
+    )
+    params = list(model.parameters())
+    opt = StackedAdam(params)
+    g = torch.Generator().manual_seed(0)
+    idx = torch.randint(0, len(x_tr), (len(depths), cfg["batch_size"]), generator=g)
+    x, y = x_tr[idx], y_tr[idx]
+
+    def eager(x, y):
+        return training.per_model_ce(model(x), y)
+
+    compiled = torch.compile(eager)
+
+    def step(fn):
+        loss = fn(x, y)
+        for p in params:
+            p.grad = None
+        loss.sum().backward()
+        opt.step(cfg["lr"])
+
+    step(eager)  # first-call costs of the eager kernels, not counted
+    t0 = time.perf_counter()
+    step(eager)
+    one_eager = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    step(compiled)
+    compile_s = time.perf_counter() - t0 - one_eager
+    best = {"eager": float("inf"), "compiled": float("inf")}
+    for _ in range(rounds):
+        for name, fn in (("eager", eager), ("compiled", compiled)):
+            t0 = time.process_time()
+            for _ in range(steps):
+                step(fn)
+            best[name] = min(best[name], (time.process_time() - t0) / steps)
+    classes = len(cfg["datasets"]) * len(cfg["archs"]) * len(cfg["norms"])
+    return {
+        "class": f"digits, {arch}, {norm}, depths {'/'.join(map(str, cfg['depths']))}",
+        "threads": threads,
+        **payback(compile_s, best["eager"], best["compiled"], cfg["steps"], classes),
+    }
+
+
+def payback(compile_s: float, eager_s: float, compiled_s: float, steps: int, classes: int) -> dict:
+    """Compile once per class, save (eager - compiled) per step on each of ``steps`` steps."""
+    saved = eager_s - compiled_s
+    return {
+        "compile_s": compile_s,
+        "eager_step_s": eager_s,
+        "compiled_step_s": compiled_s,
+        "config_steps": steps,
+        "classes": classes,
+        "build_compile_s": compile_s * classes,
+        "build_saved_s": saved * steps * classes,
+        "break_even_steps": compile_s / saved if saved > 0 else float("inf"),
+        "paid_back": saved * steps >= compile_s,
+    }
+
+
+def table_compile(r: dict) -> str:
+    return (
+        f"torch.compile on one training class ({r['class']}), {r['threads']} thread(s):\n\n"
+        "| measure | value |\n|---|---|\n"
+        f"| compile, cold cache (wall s) | {r['compile_s']:.1f} |\n"
+        f"| step, eager / compiled (CPU ms) | {r['eager_step_s'] * 1e3:.1f} / "
+        f"{r['compiled_step_s'] * 1e3:.1f} |\n"
+        f"| steps to pay back one compile | {r['break_even_steps']:.0f} "
+        f"(a class trains {r['config_steps']}) |\n"
+        f"| default build, {r['classes']} classes: compile / saved (s) | "
+        f"{r['build_compile_s']:.0f} / {r['build_saved_s']:.0f} |\n"
+        f"| paid back within the build | {'yes' if r['paid_back'] else 'no'} |\n"
+    )
+
+
 def table_models(rates: dict) -> str:
     """The per-class rows and, per experiment, min / median / max over classes."""
     lines = [
@@ -581,6 +694,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="only the training/transformer loops against raw bmm (no build, no scale run)",
     )
     parser.add_argument("--skip-models", action="store_true", help="leave out the --models part")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="only: would torch.compile pay for itself in the default build (one training "
+        "class, cold compile cache, a few minutes)",
+    )
     parser.add_argument("--model-steps", type=int, default=100, help="steps per class (--models)")
     parser.add_argument("--json", help="also write the raw measurements here")
 
@@ -589,6 +708,13 @@ def run(args) -> int:
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
+    if args.compile:
+        log(f"torch.compile vs eager on one training class, {args.threads} thread(s)")
+        r = in_subprocess("compile_payback", threads=args.threads)["result"]
+        if args.json:
+            Path(args.json).write_text(json.dumps({"compile": r}, indent=1))
+        sys.stdout.write(table_compile(r))
+        return 0
     if args.models:
         log(f"training loops vs raw bmm, {args.threads} thread(s)")
         r = in_subprocess("model_rates", threads=args.threads, steps=args.model_steps)["result"]
