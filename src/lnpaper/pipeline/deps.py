@@ -54,8 +54,13 @@ def imports_of(path: Path, pkg: Path | None = None) -> set[str]:
 # modules: each file's text is parsed once (keyed by the text itself, so an edited file is
 # parsed again), which takes about 1 s off every Snakemake start.
 @cache
+def _tree(text: str) -> ast.Module:
+    return ast.parse(text)
+
+
+@cache
 def _imports_of(path: Path, text: str, pkg: Path | None) -> frozenset[str]:
-    tree = ast.parse(text)
+    tree = _tree(text)
     current = dotted_name(path, pkg)
     is_package = path.name == "__init__.py"
     found: set[str] = set()
@@ -79,7 +84,7 @@ def data_files(path: Path) -> list[Path]:
 
 @cache
 def _data_files(path: Path, text: str) -> tuple[Path, ...]:
-    for node in ast.parse(text).body:
+    for node in _tree(text).body:
         targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
         if any(isinstance(t, ast.Name) and t.id == "DATA_FILES" for t in targets) and node.value:
             return tuple(
