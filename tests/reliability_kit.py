@@ -8,6 +8,7 @@ import hashlib
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -86,8 +87,13 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start(work: Path, *args: str, pause_at: str | None = None, signal_file: Path | None = None):
-    """Start snakemake in its own process group (so a kill reaches its jobs, like Ctrl-C does)."""
+def start(
+    work: Path, *args: str, log, pause_at: str | None = None, signal_file: Path | None = None
+):
+    """Start snakemake in its own process group (so a kill reaches its jobs, like Ctrl-C does),
+    its output going to the open file ``log``. Not a pipe: nobody reads a pipe while the test
+    waits for the pause point, and a build that prints more than the pipe holds (64 KiB, about
+    40 jobs' worth) would block on its next line and never get there."""
     env = dict(os.environ)
     env.pop("LNPAPER_TEST_PAUSE_AT", None)
     if pause_at:
@@ -100,9 +106,8 @@ def start(work: Path, *args: str, pause_at: str | None = None, signal_file: Path
         # a shell without job control starts background commands with SIGINT ignored (``make
         # test &``), and the jobs would inherit that: restore what Ctrl-C meets in a terminal
         preexec_fn=_default_sigint,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
 
 
@@ -113,28 +118,32 @@ def kill_at(work: Path, point: str, sig: int, *args: str, timeout: float = 600) 
     """
     flag = work / f".pause-{point.replace(':', '_')}"
     flag.unlink(missing_ok=True)
-    proc = start(work, *args, pause_at=point, signal_file=flag)
-    deadline = time.monotonic() + timeout
-    while not flag.exists():
-        if proc.poll() is not None:
-            raise AssertionError(
-                f"build ended before pausing at {point}:\n{proc.stdout.read()[-3000:]}"
-            )
-        if time.monotonic() > deadline:
+    with tempfile.TemporaryFile("w+") as log:
+
+        def output() -> str:
+            log.seek(0)
+            return log.read()
+
+        proc = start(work, *args, log=log, pause_at=point, signal_file=flag)
+        deadline = time.monotonic() + timeout
+        while not flag.exists():
+            if proc.poll() is not None:
+                raise AssertionError(f"build ended before pausing at {point}:\n{output()[-3000:]}")
+            if time.monotonic() > deadline:
+                os.killpg(proc.pid, signal.SIGKILL)
+                raise AssertionError(f"no job reached {point} in {timeout} s:\n{output()[-3000:]}")
+            time.sleep(0.2)
+        paused = flag.read_text().strip()
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # SIGINT ignored somewhere: finish it off
             os.killpg(proc.pid, signal.SIGKILL)
-            raise AssertionError(f"no job reached {point} in {timeout} s")
-        time.sleep(0.2)
-    paused = flag.read_text().strip()
-    os.killpg(proc.pid, sig)
-    try:
-        out, _ = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:  # SIGINT ignored somewhere: finish it off
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-    with contextlib.suppress(ProcessLookupError):  # SIGKILL leaves no one to reap the jobs
-        os.killpg(proc.pid, signal.SIGKILL)
-    flag.unlink(missing_ok=True)
-    return paused, out
+            proc.wait()
+        with contextlib.suppress(ProcessLookupError):  # SIGKILL leaves no one to reap the jobs
+            os.killpg(proc.pid, signal.SIGKILL)
+        flag.unlink(missing_ok=True)
+        return paused, output()
 
 
 def mount_available() -> bool:
