@@ -175,6 +175,11 @@ class StackedMLP(nn.Module):
         return torch.baddbmm(b[-1], h, w[-1])
 
 
+def norm_kwargs(cfg: dict) -> dict:
+    """The normalization settings of the ``training`` config, as ``StackedNorm`` takes them."""
+    return {"eps": cfg["eps"], "groups": cfg["groupnorm_groups"], "dyt_alpha": cfg["dyt_alpha"]}
+
+
 def per_model_ce(logits, y):
     """Mean cross-entropy per stacked model: logits S,B,C, y S,B -> S."""
     logp = torch.log_softmax(logits, dim=-1)
@@ -204,7 +209,6 @@ def train_condition(
     # the models, deepest first (StackedMLP's order): (depth, seed)
     models = [(d, s) for d in sorted(depths, reverse=True) for s in seeds]
     gens = [torch_generator(base_seed, "training-init", dataset, d, arch, s) for d, s in models]
-    norm_kw = {"eps": cfg["eps"], "groups": cfg["groupnorm_groups"], "dyt_alpha": cfg["dyt_alpha"]}
     model = StackedMLP(
         x_tr.shape[1],
         n_classes,
@@ -213,7 +217,7 @@ def train_condition(
         arch,
         norm,
         gens,
-        norm_kw,
+        norm_kwargs(cfg),
         device,
     )
     params = list(model.parameters())

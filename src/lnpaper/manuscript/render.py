@@ -57,7 +57,6 @@ def pandoc_html(
 ) -> None:
     """Self-contained HTML from Markdown with ``style`` in the head: images embedded, math as
     MathML, nothing fetched from the network. Shared by the paper and ``lnpaper diff``."""
-
     header = resource_dir / f".style-{html_path.stem}.html"
     header.write_text(style, encoding="utf-8")
     try:

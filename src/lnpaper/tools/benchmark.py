@@ -397,14 +397,12 @@ def compile_payback(
     norms differ, and so do the datasets' input widths), so the build would compile
     ``classes`` graphs and save ``saved per step x config steps`` on each. ``cache_dir``: an
     existing TorchInductor cache to reuse (a warm start) instead of a fresh, empty one."""
-    import tempfile
-
-    import yaml
-
-    os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache_dir or tempfile.mkdtemp(
-        prefix="lnpaper-inductor-"
-    )
+    if cache_dir is None:  # a cold start, in a cache that is removed afterwards
+        with tempfile.TemporaryDirectory(prefix="lnpaper-inductor-") as tmp:
+            return compile_payback(threads, steps, rounds, norm, arch, cache_dir=tmp)
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache_dir  # read when TorchInductor first compiles
     import torch
+    import yaml
 
     from lnpaper.experiments import training
     from lnpaper.experiments.optim import StackedAdam
@@ -415,10 +413,9 @@ def compile_payback(
     x_tr, y_tr, _, _ = training.load_dataset("digits", 42, cfg["test_fraction"], cfg["synthetic"])
     depths = [d for d in sorted(cfg["depths"], reverse=True) for _ in range(cfg["n_seeds"])]
     gens = [torch.Generator().manual_seed(i) for i in range(len(depths))]
-    norm_kw = {"eps": cfg["eps"], "groups": cfg["groupnorm_groups"], "dyt_alpha": cfg["dyt_alpha"]}
     n_classes = int(y_tr.max()) + 1
     model = training.StackedMLP(
-        x_tr.shape[1], n_classes, cfg["width"], depths, arch, norm, gens, norm_kw
+        x_tr.shape[1], n_classes, cfg["width"], depths, arch, norm, gens, training.norm_kwargs(cfg)
     )
     params = list(model.parameters())
     opt = StackedAdam(params)
