@@ -49,3 +49,41 @@ def test_compile_pays_back_only_when_the_steps_saved_exceed_the_compile():
     assert benchmark.payback(60.0, 0.5, 0.2, steps=300, classes=24)["paid_back"]
     slower = benchmark.payback(60.0, 0.04, 0.05, steps=300, classes=24)
     assert slower["break_even_steps"] == float("inf") and not slower["paid_back"]
+
+
+@pytest.mark.parametrize("kind", benchmark.CEILING_KINDS)
+def test_the_bare_kernel_ceiling_computes_the_gradients_autograd_computes(kind):
+    """The ceiling loop must do the training step's arithmetic, not less: its gradients equal
+    autograd's for the same stacked net (depths 3 and 2, 2 seeds each, so the shallower models
+    leave the stack and their own outputs seed the gradient at layer 1)."""
+    import torch
+    import torch.nn.functional as F
+
+    gen = torch.Generator().manual_seed(3)
+    active, width, batch = [4, 4, 2], 8, 5
+    ws = [torch.randn(k, width, width, generator=gen) * 0.4 for k in active]
+    bs = [torch.randn(k, 1, width, generator=gen) * 0.1 for k in active]
+    x = torch.randn(4, batch, width, generator=gen)
+    gw, gb = benchmark.bare_step(ws, bs, x, active, kind)
+
+    leaves = [t.clone().requires_grad_() for t in ws + bs]
+    lw, lb = leaves[:3], leaves[3:]
+    h, ended = x, []
+    for w, b, k in zip(lw, lb, active):
+        if k < h.shape[0]:
+            ended.append(h[k:])
+            h = h[:k]
+        if kind == "matmuls":
+            h = torch.bmm(h, w)
+        else:
+            z = torch.baddbmm(b, h, w)
+            h = torch.relu(F.layer_norm(z, (width,), eps=1e-5) if kind == "layernorm" else z)
+    (h.sum() + sum(e.sum() for e in ended)).backward()
+    for mine, leaf in zip(gw, lw):
+        torch.testing.assert_close(mine, leaf.grad, rtol=1e-5, atol=1e-6)
+    for mine, leaf in zip(gb, lb):
+        if kind == "matmuls":
+            assert mine is None and leaf.grad is None
+        else:
+            torch.testing.assert_close(mine, leaf.grad, rtol=1e-5, atol=1e-6)
+    assert all(g.abs().sum() > 0 for g in gw)  # a layer that got no gradient tests nothing

@@ -11,7 +11,8 @@ Measures, in throw-away copies of the workflow (never in the checkout itself), e
   the pipeline runs them) and ``transformer`` (per arch, deepest encoder): effective GFLOP/s
   of their matmuls and the ratio of raw ``torch.bmm`` on the same shapes to the loop's CPU
   seconds (``--models`` runs only this part; use
-  ``--threads 1`` to compare with the targets).
+  ``--threads 1`` to compare with the targets), and the ceiling of that ratio: the training
+  step's hidden layers in bare kernels (``bare_step``).
 
 Targets: build/compute <= 1.25, rerun <= 3 s, edit <= 20 % of the build, tracking
 <= 10 %, matmul >= 0.7 of raw bmm, training loop >= 0.5 of raw bmm (median over condition
@@ -317,6 +318,107 @@ def hidden_matmuls(depths: list[int], n_seeds: int, batch: int, width: int, step
     return counts
 
 
+# The ceiling: what any eager implementation of the training step could reach on this machine.
+# The bare loop below runs only the kernels that the hidden layers of one (arch, norm) class
+# cannot do without (the counted matmuls, the bias, ReLU, LayerNorm forward and backward, Adam)
+# on the stacked shapes and with the memory footprint of the real step, and nothing else: no
+# autograd graph, no loss or read-out, no per-model affine, no logging. Raw bmm in the ratio runs
+# on operands hot in cache; the step cannot keep its ~25 MB of activations and ~25 MB of
+# weights and Adam moments there, so even this loop falls short of 1.
+CEILING_KINDS = ("matmuls", "none", "layernorm")
+
+
+def bare_step(ws, bs, x, active: list[int], kind: str, eps: float = 1e-5):
+    """One step of the stacked plain MLP's hidden layers in bare ATen kernels; returns the
+    gradients of sum(every model's last hidden state) for the weights and biases, layer by
+    layer (tests check them against autograd).
+
+    ``ws[l]`` (k_l, in, out) and ``bs[l]`` (k_l, 1, out) hold the first k_l = ``active[l]``
+    models (deepest first, as ``training.StackedMLP``). ``kind``: ``matmuls`` (h <- h W, the
+    three products per layer and nothing else), ``none`` (h <- ReLU(h W + b)) or ``layernorm``
+    (h <- ReLU(LN(h W + b)), LN without affine)."""
+    import torch
+
+    if kind not in CEILING_KINDS:
+        raise ValueError(f"unknown kind {kind!r}; known: {', '.join(CEILING_KINDS)}")
+    h, hs, saved = x, [x], []
+    for w, b, k in zip(ws, bs, active):
+        h = h[:k]
+        if kind == "matmuls":
+            h = torch.bmm(h, w)
+        else:
+            z = torch.baddbmm(b, h, w)
+            if kind == "layernorm":
+                n, mean, rstd = torch.native_layer_norm(z, z.shape[-1:], None, None, eps)
+                saved.append((z, mean, rstd))
+                z = n
+            h = torch.relu(z)
+        hs.append(h)
+    gw, gb = [None] * len(ws), [None] * len(ws)
+    g = torch.ones_like(h)
+    for layer in reversed(range(len(ws))):
+        out = hs[layer + 1]
+        if g.shape[0] < out.shape[0]:  # models whose last layer this is: d sum / d h = 1
+            g = torch.cat([g, torch.ones_like(out[g.shape[0] :])])
+        dz = g
+        if kind != "matmuls":
+            dz = torch.ops.aten.threshold_backward(g, out, 0)
+            if kind == "layernorm":
+                z, mean, rstd = saved[layer]
+                dz = torch.ops.aten.native_layer_norm_backward(
+                    dz, z, z.shape[-1:], mean, rstd, None, None, [True, False, False]
+                )[0]
+            gb[layer] = dz.sum(1, keepdim=True)
+        k = active[layer]
+        gw[layer] = torch.bmm(hs[layer][:k].transpose(1, 2), dz)
+        if layer:
+            g = torch.bmm(dz, ws[layer].transpose(1, 2))
+    return gw, gb
+
+
+def ceiling_rates(
+    depths: list[int], n_seeds: int, batch: int, width: int, steps: int, rounds: int = 3
+) -> list[dict]:
+    """The bare loop (``bare_step``, plus one fused Adam step over all weights and biases for
+    ``none`` and ``layernorm``) on the default stacked shapes: one rate row per kind, CPU seconds
+    of ``steps`` steps, best of ``rounds``, against raw bmm on the counted shapes."""
+    import torch
+
+    from lnpaper.experiments.optim import StackedAdam
+
+    gen = torch.Generator().manual_seed(0)
+    active = [n_seeds * sum(d > layer for d in depths) for layer in range(max(depths))]
+    bound = width**-0.5  # nn.Linear's default init, as training's models
+    ws = [(torch.rand(k, width, width, generator=gen) * 2 - 1) * bound for k in active]
+    bs = [(torch.rand(k, 1, width, generator=gen) * 2 - 1) * bound for k in active]
+    x = torch.randn(active[0], batch, width, generator=gen)
+    counts = hidden_matmuls(depths, n_seeds, batch, width, steps)
+    rows = []
+    for kind in CEILING_KINDS:
+        params = [p.clone() for p in ws + bs]
+        opt = StackedAdam(params) if kind != "matmuls" else None
+
+        def step(kind=kind, params=params, opt=opt):
+            n = len(ws)
+            gw, gb = bare_step(params[:n], params[n:], x, active, kind)
+            if opt is not None:
+                for p, g in zip(params, gw + gb):
+                    p.grad = g
+                opt.step(1e-3)
+
+        step()  # warm-up
+        best = float("inf")
+        for _ in range(rounds):
+            t0 = time.process_time()
+            for _ in range(steps):
+                step()
+            best = min(best, time.process_time() - t0)
+        raw = dict(zip(counts, raw_bmm_seconds(list(counts))))
+        name = f"bare kernels: {kind}" + (" + Adam" if opt is not None else "")
+        rows.append(_rate_row(name, best, counts, raw))
+    return rows
+
+
 def model_rates(threads: int = 1, steps: int = 100) -> dict:
     """Effective matmul rate of ``training`` and ``transformer`` per condition class (default
     config, ``steps`` training steps), against raw ``torch.bmm`` on the same shapes timed in this
@@ -351,6 +453,7 @@ def model_rates(threads: int = 1, steps: int = 100) -> dict:
             raw = dict(zip(counts, raw_bmm_seconds(list(counts))))
             name = f"{arch}, {norm}, depths {'/'.join(map(str, depths))}"
             out["training"].append(_rate_row(name, cpu, counts, raw))
+    out["ceiling"] = ceiling_rates(depths, len(seeds), tc["batch_size"], tc["width"], steps)
 
     xc = {**cfg["transformer"], "steps": steps}
     runs = list(range(xc["n_seeds"]))
@@ -501,12 +604,23 @@ def table_models(rates: dict) -> str:
             lines.append(
                 f"| {exp} | {r['class']} | {r['cpu_s']:.2f} | {r['gflops']:.1f} | {r['ratio']:.2f} |"
             )
+    for r in rates.get("ceiling", []):  # the same hidden layers in bare kernels: an upper bound
+        lines.append(
+            f"| training ceiling | {r['class']} | {r['cpu_s']:.2f} | {r['gflops']:.1f} | {r['ratio']:.2f} |"
+        )
     lines += ["", "| experiment | / raw bmm, min / median / max over classes | target | verdict |"]
     lines.append("|---|---|---|---|")
     ratios = [r["ratio"] for r in rates["training"]]
     lines.append(f"| training | {spread(ratios)} | >= 0.5 | {verdict(ratios, 0.5, False)} |")
     ratios = [r["ratio"] for r in rates["transformer"]]
     lines.append(f"| transformer | {spread(ratios)} | | |")
+    if rates.get("ceiling"):
+        lines += [
+            "",
+            "Training ceiling: the hidden layers' unavoidable kernels alone (no autograd, loss, "
+            "read-out, per-model affine or logging), best of 3; a training class cannot beat "
+            "the ceiling row of its own normalization.",
+        ]
     return "\n".join(lines) + "\n"
 
 
