@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
 from lnpaper.pipeline.deps import imports_of, module_files, module_path, script_files
 
@@ -102,3 +104,62 @@ def test_an_edited_module_is_parsed_again_even_with_the_same_size_and_time(tmp_p
     assert a.stat().st_size == stat.st_size and a.stat().st_mtime_ns == stat.st_mtime_ns
     assert imports_of(a) == {"lnpaper.c"}
     assert deps.data_files(a) == [pkg / "c.yaml"]
+
+
+def _isolate(deps, monkeypatch, pkg):
+    """This test's package and a parse cache of its own; all restored afterwards."""
+    monkeypatch.setattr(deps, "SRC", pkg)
+    for name, empty in (
+        ("_parsed", {}),
+        ("_used", set()),
+        ("_cache_file", None),
+        ("_dirty", False),
+    ):
+        monkeypatch.setattr(deps, name, empty)
+
+
+def _package(tmp_path):
+    pkg = tmp_path / "lnpaper"
+    pkg.mkdir()
+    for name in ("__init__", "b", "c"):
+        (pkg / f"{name}.py").write_text("")
+    (pkg / "a.py").write_text("from . import b\nDATA_FILES = ['b.yaml']\n")
+    return pkg
+
+
+def test_the_parse_cache_answers_a_new_process_without_parsing(tmp_path, monkeypatch):
+    """What a Snakemake start learns is kept in the cache file; the next start (here: the cache
+    loaded afresh) gets the same files without parsing a single module."""
+    import lnpaper.pipeline.deps as deps
+
+    pkg = _package(tmp_path)
+    _isolate(deps, monkeypatch, pkg)
+    cache = tmp_path / "state" / "deps.json"
+    deps.use_cache(cache)
+    first = deps.module_files("a")
+    assert {Path(p).name for p in first} == {"__init__.py", "a.py", "b.py", "b.yaml"}
+    assert cache.is_file()
+
+    def no_parse(text):
+        raise AssertionError("parsed although the cache holds this text")
+
+    deps.use_cache(cache)  # a new process: nothing in memory but the file
+    monkeypatch.setattr(deps, "_tree", no_parse)
+    assert deps.module_files("a") == first
+    # an edit is a new text: parsed, whatever the cache holds
+    (pkg / "a.py").write_text("from . import c\n")
+    with pytest.raises(AssertionError, match="parsed although"):
+        deps.module_files("a")
+
+
+def test_a_broken_cache_file_counts_as_empty(tmp_path, monkeypatch):
+    import lnpaper.pipeline.deps as deps
+
+    pkg = _package(tmp_path)
+    _isolate(deps, monkeypatch, pkg)
+    cache = tmp_path / "deps.json"
+    for broken in ("{not json", '["a list"]', '{"imports:lnpaper.a:0:x": 3}'):
+        cache.write_text(broken)
+        deps.use_cache(cache)
+        got = {Path(p).name for p in deps.module_files("a")}
+        assert got == {"__init__.py", "a.py", "b.py", "b.yaml"}

@@ -82,6 +82,24 @@ def test_unchanged_manifests_are_reused_and_changed_ones_logged(tmp_path):
     assert build.data.tags["lnpaper.executed_steps"] == "s2"
 
 
+def test_batches_pack_each_run_into_as_few_log_batch_calls_as_mlflow_allows():
+    """A condition run (its curve and a few params) is one call; big ones split within MLflow's
+    limits (1000 metrics, 100 params, 100 tags, 1000 entities per call), every entity once."""
+    from lnpaper.tracking.store import batches
+
+    assert list(batches(range(60), ["p1", "p2"])) == [(list(range(60)), ["p1", "p2"], [])]
+    metrics, params, tags = range(2500), [f"p{i}" for i in range(150)], [f"t{i}" for i in range(30)]
+    calls = list(batches(metrics, params, tags))
+    assert len(calls) == 3
+    for m, p, t in calls:
+        assert len(m) <= 1000 and len(p) <= 100 and len(t) <= 100
+        assert len(m) + len(p) + len(t) <= 1000
+    assert [x for m, _, _ in calls for x in m] == list(metrics)
+    assert [x for _, p, _ in calls for x in p] == params
+    assert [x for _, _, t in calls for x in t] == tags
+    assert list(batches()) == []
+
+
 def test_stale_running_runs_are_marked_killed(tmp_path):
     from mlflow.tracking import MlflowClient
 

@@ -9,8 +9,11 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from lnpaper.pipeline import paths, registry
 from lnpaper.pipeline.config import ConfigError, load_yaml, validate
-from lnpaper.pipeline.deps import script_files
+from lnpaper.pipeline.deps import script_files, use_cache
 from lnpaper.pipeline.step import flat_paths
+
+# what each src/ file imports, parsed once per text and kept across starts (deps.py)
+use_cache(paths.DEPS_CACHE)
 
 try:
     config = validate(

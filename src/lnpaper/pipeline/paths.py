@@ -10,6 +10,8 @@ TRACKING_BUILD = f"{RESULTS}/tracking/build.json"
 RUNTIME_CSV = f"{RESULTS}/tables/runtime.csv"
 RUNTIME_MD = f"{RESULTS}/tables/runtime.md"
 REPORT_ZIP = f"{RESULTS}/report.zip"
+# not a result: the rule-code parse cache (pipeline/deps.py) kept with Snakemake's own state
+DEPS_CACHE = ".snakemake/lnpaper/deps-cache.json"
 
 
 def experiment_file(source: str) -> str:
