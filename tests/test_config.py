@@ -72,3 +72,26 @@ def test_config_hash_is_stable_and_order_free():
 
 def test_flatten_gives_stable_dotted_keys():
     assert flatten({"m": {"s": [1, 2], "k": 3}, "x": "y"}) == {"m.k": 3, "m.s": "[1, 2]", "x": "y"}
+
+
+def test_the_fast_yaml_loader_reads_every_yaml_file_as_pyyaml_safe_load_does():
+    """libyaml's parser (where PyYAML has it) must give the very objects of the pure-Python
+    one on every YAML file the pipeline reads: config, schemas, texts, captions, profiles."""
+
+    import yaml
+
+    from conftest import ROOT
+    from lnpaper.pipeline import yamlfile
+
+    files = [
+        p
+        for p in ROOT.rglob("*.y*ml")
+        if not {".venv", "results", ".snakemake", ".git"} & set(p.relative_to(ROOT).parts)
+    ]
+    assert len(files) >= 5, files
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert yamlfile.safe_load(text) == yaml.safe_load(text), path
+    assert yamlfile.safe_load("a: 1e-5\nb: 1.0e-5\nc: on\nd: 2026-11-28\n") == yaml.safe_load(
+        "a: 1e-5\nb: 1.0e-5\nc: on\nd: 2026-11-28\n"
+    )

@@ -55,7 +55,7 @@ def render(
     ``out``: numbers_json, markdown, html, pdf, docx, bundle, figures (a folder).
     Returns counts for the log.
     """
-    import yaml
+    from lnpaper.pipeline.yamlfile import safe_load
 
     tracking = io.read_json(tracking_file) if tracking_file else None
     numbers = io.read_parquet(numbers_file)
@@ -77,7 +77,7 @@ def render(
     )
     for step in set(numbers["step"]) - set(traces):  # a step without a manifest here
         traces[step] = trace(step, None, tracking, git)
-    captions = yaml.safe_load(captions_file.read_text(encoding="utf-8")) or {}
+    captions = safe_load(captions_file.read_text(encoding="utf-8")) or {}
 
     fig_dir = Path(out["figures"])
     fig_dir.mkdir(parents=True, exist_ok=True)

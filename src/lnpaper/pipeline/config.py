@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from lnpaper.pipeline.yamlfile import safe_load
+
 
 class ConfigError(ValueError):
     """A config value the pipeline cannot run with; the message is one line for the user."""
@@ -30,7 +32,7 @@ def load_yaml(path: str | Path) -> Any:
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not a text (UTF-8) YAML file") from None
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

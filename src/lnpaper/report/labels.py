@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import yaml
+from lnpaper.pipeline.yamlfile import safe_load
 
 # the data file rules list as input with this module (lnpaper.pipeline.deps reads DATA_FILES)
 DATA_FILES = ["text.yaml"]
@@ -17,7 +17,7 @@ DATA_FILES = ["text.yaml"]
 
 @functools.cache
 def _text_file() -> dict:
-    return yaml.safe_load((Path(__file__).parent / DATA_FILES[0]).read_text(encoding="utf-8"))
+    return safe_load((Path(__file__).parent / DATA_FILES[0]).read_text(encoding="utf-8"))
 
 
 def texts(section: str) -> dict:
