@@ -125,7 +125,7 @@ def ln_distributions(frames: dict, cfg: dict, language: str):
             box = ax.boxplot(
                 data,
                 positions=np.arange(len(keys)) + offset,
-                vert=False,
+                orientation="horizontal",
                 widths=0.3,
                 patch_artist=True,
                 flierprops={"markersize": 1.5},
