@@ -214,6 +214,13 @@ def compute_only(workdir: Path, threads: int) -> dict[str, float]:
 # ---- matmul at scale ----------------------------------------------------------------------------
 
 
+def default_config() -> dict:
+    """The checkout's config.yaml, read as the Snakefile reads it."""
+    from lnpaper.pipeline.config import load_yaml
+
+    return load_yaml(ROOT / "config.yaml")
+
+
 def timed_bmm(a, b, device: str) -> float:
     """Wall seconds of one raw ``torch.bmm(a, b)``."""
     import torch
@@ -376,15 +383,17 @@ def bare_step(ws, bs, x, active: list[int], kind: str, eps: float = 1e-5):
     return gw, gb
 
 
-def ceiling_rates(
-    depths: list[int], n_seeds: int, batch: int, width: int, steps: int, rounds: int = 3
-) -> list[dict]:
+def ceiling_rates(cfg: dict, steps: int, rounds: int = 3) -> list[dict]:
     """The bare loop (``bare_step``, plus one fused Adam step over all weights and biases for
     ``none`` and ``layernorm``) on the default stacked shapes: one rate row per kind, CPU seconds
-    of ``steps`` steps, best of ``rounds``, against raw bmm on the counted shapes."""
+    of ``steps`` steps, best of ``rounds``, against raw bmm on the counted shapes. ``cfg``: the
+    ``training`` config (depths, seeds, width, batch, eps, lr)."""
     import torch
 
     from lnpaper.experiments.optim import StackedAdam
+
+    depths, n_seeds = cfg["depths"], cfg["n_seeds"]
+    batch, width = cfg["batch_size"], cfg["width"]
 
     gen = torch.Generator().manual_seed(0)
     active = [n_seeds * sum(d > layer for d in depths) for layer in range(max(depths))]
@@ -400,11 +409,11 @@ def ceiling_rates(
 
         def step(kind=kind, params=params, opt=opt):
             n = len(ws)
-            gw, gb = bare_step(params[:n], params[n:], x, active, kind)
+            gw, gb = bare_step(params[:n], params[n:], x, active, kind, cfg["eps"])
             if opt is not None:
                 for p, g in zip(params, gw + gb):
                     p.grad = g
-                opt.step(1e-3)
+                opt.step(cfg["lr"])
 
         step()  # warm-up
         best = float("inf")
@@ -429,31 +438,32 @@ def model_rates(threads: int = 1, steps: int = 100) -> dict:
     its depths stacked (``hidden_matmuls``); transformer, every encoder matmul (projections,
     feed-forward, attention scores and mixing) and the read-out, forward and backward.
     """
-    import yaml
-
     from lnpaper.experiments import training, transformer
     from lnpaper.pipeline.runtime import setup_torch
 
     setup_torch(threads, "cpu")
-    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg = default_config()
+    seed = cfg["seed"]
     out = {"threads": threads, "steps": steps, "training": [], "transformer": []}
 
     tc = {**cfg["training"], "steps": steps}
-    data = training.load_dataset("digits", 42, tc["test_fraction"], tc["synthetic"])
+    data = training.load_dataset("digits", seed, tc["test_fraction"], tc["synthetic"])
     seeds = list(range(tc["n_seeds"]))
     depths = tc["depths"]
     counts = hidden_matmuls(depths, len(seeds), tc["batch_size"], tc["width"], steps)
     # warm-up (first-call costs: allocator, kernels' one-time set-up), not timed
-    training.train_condition(data, "digits", "layernorm", 2, "plain", seeds, {**tc, "steps": 2}, 42)
+    training.train_condition(
+        data, "digits", "layernorm", 2, "plain", seeds, {**tc, "steps": 2}, seed
+    )
     for arch in tc["archs"]:
         for norm in tc["norms"]:
             t0 = time.process_time()
-            training.train_condition(data, "digits", norm, depths, arch, seeds, tc, 42)
+            training.train_condition(data, "digits", norm, depths, arch, seeds, tc, seed)
             cpu = time.process_time() - t0
             raw = dict(zip(counts, raw_bmm_seconds(list(counts))))
             name = f"{arch}, {norm}, depths {'/'.join(map(str, depths))}"
             out["training"].append(_rate_row(name, cpu, counts, raw))
-    out["ceiling"] = ceiling_rates(depths, len(seeds), tc["batch_size"], tc["width"], steps)
+    out["ceiling"] = ceiling_rates(tc, steps)
 
     xc = {**cfg["transformer"], "steps": steps}
     runs = list(range(xc["n_seeds"]))
@@ -468,10 +478,10 @@ def model_rates(threads: int = 1, steps: int = 100) -> dict:
         (s * xc["batch_size"] * h, t, t, d // h),
     ]
     layers = max(xc["layers"])
-    transformer.train_runs({**xc, "steps": 2}, 1, xc["archs"][0], xc["warmup"], 42, runs)
+    transformer.train_runs({**xc, "steps": 2}, 1, xc["archs"][0], xc["warmup"], seed, runs)
     for arch in xc["archs"]:
         t0 = time.process_time()
-        transformer.train_runs(xc, layers, arch, xc["warmup"], 42, runs)
+        transformer.train_runs(xc, layers, arch, xc["warmup"], seed, runs)
         cpu = time.process_time() - t0
         counts = {k: 3 * layers * steps for k in per_layer}
         counts[(s, n, d, v)] = 3 * steps
@@ -505,15 +515,17 @@ def compile_payback(
             return compile_payback(threads, steps, rounds, norm, arch, cache_dir=tmp)
     os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache_dir  # read when TorchInductor first compiles
     import torch
-    import yaml
 
     from lnpaper.experiments import training
     from lnpaper.experiments.optim import StackedAdam
     from lnpaper.pipeline.runtime import setup_torch
 
     setup_torch(threads, "cpu")
-    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())["training"]
-    x_tr, y_tr, _, _ = training.load_dataset("digits", 42, cfg["test_fraction"], cfg["synthetic"])
+    full = default_config()
+    cfg = full["training"]
+    x_tr, y_tr, _, _ = training.load_dataset(
+        "digits", full["seed"], cfg["test_fraction"], cfg["synthetic"]
+    )
     depths = [d for d in sorted(cfg["depths"], reverse=True) for _ in range(cfg["n_seeds"])]
     gens = [torch.Generator().manual_seed(i) for i in range(len(depths))]
     n_classes = int(y_tr.max()) + 1
