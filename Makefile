@@ -2,7 +2,9 @@
 #   make run   -> .venv with the locked dependencies, then snakemake --cores 4
 #   make test  -> same set-up, lint, then the whole pytest suite (make test-fast: no end-to-end)
 # The set-up installs requirements.lock (every transitive dependency, exact versions and hashes)
-# with uv when it is on PATH (seconds), else with pip (minutes); README "Set-up" has the figures.
+# with uv (seconds): the one on PATH, else uv bootstrapped once from PyPI (requirements-uv.lock,
+# pinned with hashes) into a per-user folder; pip (minutes) only where uv cannot be had.
+# docs/performance.md has the figures.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -14,7 +16,11 @@ CORES ?= 4
 # from the PyPI-compatible index TORCH_INDEX (the PyTorch CPU index, or a mirror of it).
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 FIND_LINKS ?= $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
-UV ?= $(shell command -v uv 2>/dev/null)
+UV_PIN := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-uv.lock)
+# one bootstrapped uv per user and version, shared by every clone (make setup UV_BOOT=DIR to move it)
+UV_BOOT ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/lnpaper/uv-$(UV_PIN)
+# uv on PATH, else the bootstrapped one; `make setup UV=` forces pip
+UV ?= $(or $(shell command -v uv 2>/dev/null),$(UV_BOOT)/bin/uv)
 TORCH_PIN := $(or $(shell sed -n 's/^torch==\([^ ]*\).*/\1/p' $(LOCK) 2>/dev/null),\
 	$(shell sed -n 's/^ *"torch==\([^"]*\)".*/\1/p' pyproject.toml))
 LOCAL_TORCH := $(firstword $(foreach d,$(FIND_LINKS),$(wildcard $(d)/torch-$(TORCH_PIN)*.whl)))
@@ -23,9 +29,11 @@ SOURCES += $(if $(LOCAL_TORCH),,--extra-index-url $(TORCH_INDEX))
 UV_SOURCES := $(SOURCES) $(if $(LOCAL_TORCH),,--index-strategy unsafe-best-match)
 # uv, unlike pip, installs no bytecode: Python writes it on first import, unless
 # PYTHONDONTWRITEBYTECODE is set (as in many containers and CI images). Then every process would
-# compile torch, pandas and snakemake from source again (import 3 s -> 9 s, a no-change
-# snakemake 3.6 s -> 7-10 s on the 2-core machine), so there uv compiles it once at install.
-UV_BYTECODE := $(if $(PYTHONDONTWRITEBYTECODE),--compile-bytecode)
+# compile torch, pandas and snakemake from source again (import 3 s -> 9 s). uv's
+# --compile-bytecode compiles all 30 000 modules (60 CPU-s); importing what the pipeline and the
+# tests use once, with writing allowed, compiles only those (20 CPU-s), and later processes read it.
+WARM_IMPORTS := torch, pandas, pyarrow.parquet, numpy, scipy.stats, matplotlib.pyplot, sklearn, \
+	mlflow.tracking, snakemake.api, jsonschema, yaml, filelock, pytest
 TORCH_HELP := could not install the locked dependencies. If torch==$(TORCH_PIN) is what is \
 missing: it is the CPU wheel, found $(if $(LOCAL_TORCH),at $(LOCAL_TORCH),neither in FIND_LINKS \
 ($(or $(FIND_LINKS),unset)) nor at TORCH_INDEX=$(TORCH_INDEX)); point TORCH_INDEX at a reachable \
@@ -33,25 +41,46 @@ PyTorch CPU index or mirror (make setup TORCH_INDEX=https://mirror.example/whl/c
 wheel in a folder and set FIND_LINKS=/that/folder. Never drop the pin: PyPI's torch pulls about \
 3 GB of CUDA libraries.
 
-.PHONY: setup run test test-fast lint gpu-check lock check-python clean-results
+.PHONY: setup bootstrap-uv run test test-fast lint gpu-check lock check-python clean-results
 
 check-python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; install Python >= 3.11 (Debian/Ubuntu: apt install python3 python3-venv; or set PYTHON=/path/to/python3.11)" >&2; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); this project needs >= 3.11 (apt install python3.11 python3.11-venv, then make PYTHON=python3.11)" >&2; exit 1; }
-	@test -n "$(UV)" || $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "make: the venv module of $(PYTHON) is missing (Debian/Ubuntu: apt install python3-venv, or python3.11-venv); or install uv (pip install uv)" >&2; exit 1; }
+	@test -x "$(UV)" || $(PYTHON) -m pip --version >/dev/null 2>&1 || $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "make: the venv module of $(PYTHON) is missing (Debian/Ubuntu: apt install python3-venv, or python3.11-venv); or install uv (pip install uv)" >&2; exit 1; }
 
-$(STAMP): pyproject.toml $(LOCK)
+$(STAMP): pyproject.toml $(LOCK) requirements-uv.lock
 	@$(MAKE) --no-print-directory check-python
-ifneq ($(UV),)
-	test -x $(BIN)/python || $(UV) venv --quiet --seed --python $(PYTHON) $(VENV)
-	$(UV) pip install --quiet $(UV_BYTECODE) --python $(BIN)/python --require-hashes $(UV_SOURCES) -r $(LOCK) || { echo "make: $(TORCH_HELP)" >&2; exit 1; }
-	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
-else
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes $(SOURCES) -r $(LOCK) || { echo "make: $(TORCH_HELP)" >&2; exit 1; }
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
-endif
+	@if [ -n "$(UV)" ] && [ ! -x "$(UV)" ]; then $(MAKE) --no-print-directory bootstrap-uv; fi
+	@if [ -n "$(UV)" ] && [ -x "$(UV)" ]; then \
+	    set -x; \
+	    test -x $(BIN)/python || $(UV) venv --quiet --seed --python $(PYTHON) $(VENV); \
+	    $(UV) pip install --quiet --python $(BIN)/python --require-hashes $(UV_SOURCES) -r $(LOCK) || { echo "make: $(TORCH_HELP)" >&2; exit 1; }; \
+	    $(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .; \
+	    if [ -n "$$PYTHONDONTWRITEBYTECODE" ]; then \
+	        env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -c "import $(WARM_IMPORTS)"; fi; \
+	else \
+	    set -x; \
+	    test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	    $(BIN)/python -m pip install --quiet --require-hashes $(SOURCES) -r $(LOCK) || { echo "make: $(TORCH_HELP)" >&2; exit 1; }; \
+	    $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .; \
+	fi
 	touch $(STAMP)
+
+# uv from PyPI with pip, at the pinned version and hashes, into UV_BOOT (a few seconds, once per
+# user). Written to a temporary folder and renamed, so two clones bootstrapping at once leave one
+# good copy. Where PyPI or pip fails, the set-up goes on with pip and says so.
+bootstrap-uv:
+	@tmp="$(UV_BOOT).tmp.$$$$"; \
+	if $(PYTHON) -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+	    --require-hashes --no-deps --target "$$tmp" -r requirements-uv.lock >"$$tmp.log" 2>&1 \
+	    && "$$tmp/bin/uv" --version >/dev/null 2>&1; then \
+	    mkdir -p "$$(dirname "$(UV_BOOT)")"; mv -T "$$tmp" "$(UV_BOOT)" 2>/dev/null || rm -rf "$$tmp"; \
+	    echo "make: uv $(UV_PIN) installed from PyPI into $(UV_BOOT)"; \
+	else \
+	    echo "make: could not install uv $(UV_PIN) from PyPI ($$(tail -n 1 "$$tmp.log")); installing with pip instead (minutes, not seconds)" >&2; \
+	    rm -rf "$$tmp"; \
+	fi; \
+	rm -f "$$tmp.log"
 
 setup: $(STAMP)
 
@@ -80,7 +109,8 @@ gpu-check: setup
 # Regenerate the lock after editing the dependencies in pyproject.toml (needs uv and the network).
 # uv keeps the versions of the current lock where they still fit (it reads its -o file first).
 lock:
-	@test -n "$(UV)" || { echo "make lock needs uv: pip install uv" >&2; exit 1; }
+	@if [ -n "$(UV)" ] && [ ! -x "$(UV)" ]; then $(MAKE) --no-print-directory bootstrap-uv; fi
+	@test -x "$(UV)" || { echo "make lock needs uv: pip install uv" >&2; exit 1; }
 	cp $(LOCK) $(LOCK).tmp 2>/dev/null || true
 	$(UV) pip compile pyproject.toml --quiet --generate-hashes --no-header --python-version 3.11 \
 	    --python-platform x86_64-manylinux_2_28 $(UV_SOURCES) -o $(LOCK).tmp
