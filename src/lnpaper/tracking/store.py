@@ -26,6 +26,7 @@ import pandas as pd
 
 from lnpaper.pipeline import io
 from lnpaper.pipeline.faults import pause_point
+from lnpaper.tracking.credentials import move_to_environment, redact, redact_text
 
 log = logging.getLogger("lnpaper.tracking")
 
@@ -57,7 +58,7 @@ def check_server(uri: str, timeout_s: float = 5.0) -> None:
         requests.get(uri.rstrip("/") + "/health", timeout=timeout_s).raise_for_status()
     except requests.RequestException as exc:
         raise TrackingError(
-            f"MLflow tracking server {uri} is not reachable ({type(exc).__name__}). Results on disk "
+            f"MLflow tracking server {redact(uri)} is not reachable ({type(exc).__name__}). Results on disk "
             f"are complete and untouched. Start the server (mlflow server --host ... --port ...) or "
             f"set mlflow.tracking_uri to sqlite:///mlflow.db, then rerun snakemake: only the "
             f"tracking step will run."
@@ -90,7 +91,9 @@ EXPERIMENT_KIND = "custom_model_development"
 
 
 def open_client(uri: str, experiment: str):
-    """MlflowClient on ``uri`` and the experiment id (created with artifacts beside the store)."""
+    """MlflowClient on ``uri`` and the experiment id (created with artifacts beside the store).
+    Credentials in the URI go to the environment: MLflow prints and stores the URI it is given."""
+    uri = move_to_environment(uri)
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     if uri.startswith("http"):
@@ -118,7 +121,7 @@ def open_client(uri: str, experiment: str):
 
 def store_error(uri: str, exc: BaseException) -> TrackingError:
     """A store failure as a TrackingError whose message names the remedy for its cause."""
-    text = str(exc)
+    uri, text = redact(uri), redact_text(str(exc))
     first = text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
     db = sqlite_path(uri)
     untouched = "results on disk are complete and untouched"
@@ -170,7 +173,9 @@ def manifest_tags(manifest: dict, digest: str) -> dict[str, str]:
         f"{TAG}.params_hash": manifest["params_hash"],
     }
     tags.update({f"version.{k}": v for k, v in manifest.get("versions", {}).items()})
-    tags.update({f"host.{k}": str(v) for k, v in manifest.get("host", {}).items()})
+    # the machine (OS, CPU) but not who or where: no host name, no path of the environment
+    host = {k: v for k, v in manifest.get("host", {}).items() if k not in ("host", "executable")}
+    tags.update({f"host.{k}": str(v) for k, v in host.items()})
     for key in ("device", "seed"):
         if key in manifest.get("params", {}):
             tags[key] = str(manifest["params"][key])
@@ -293,6 +298,7 @@ def log_build(manifest_paths: list[str], uri: str, experiment: str, build: dict)
     from mlflow.exceptions import MlflowException
     from sqlalchemy.exc import SQLAlchemyError
 
+    uri = move_to_environment(uri)  # the summary and every message name the server without it
     with store_lock(uri):
         try:
             return _log_build_locked(manifest_paths, uri, experiment, build)
