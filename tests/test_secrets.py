@@ -147,6 +147,32 @@ def test_error_messages_name_the_server_without_credentials():
     assert not any(f.decode() in message for f in forms(PASSWORD))
 
 
+def test_step_runs_name_no_host_interpreter_or_folder_of_the_machine(tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+    from test_tracking import fake_manifest
+
+    from lnpaper.pipeline import io
+    from lnpaper.tracking.store import log_build
+
+    monkeypatch.chdir(tmp_path)  # manifests name inputs relative to the checkout, as builds do
+    Path("results").mkdir()
+    Path("results/in.parquet").write_bytes(b"x")
+    path = fake_manifest(Path("results"), "s1", 1.0)
+    manifest = io.read_json(path)
+    manifest["inputs"] = {"data": {"path": "results/in.parquet", "sha256": "0" * 64}}
+    manifest["host"] = {"host": HOST, "executable": f"/home/{WHO}/venv/bin/python", "cpu": "c"}
+    io.write_json(manifest, path)
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    summary = log_build([path], uri, "e", {"config_hash": "h"})
+    run = MlflowClient(uri).get_run(summary["steps"]["s1"]["run_id"])
+    assert run.data.tags["host.cpu"] == "c"  # the machine's kind stays
+    (ds,) = run.inputs.dataset_inputs
+    assert ds.dataset.source_type == "local" and "results/in.parquet" in ds.dataset.source
+    # (a local SQLite store keeps its artifact folder as an absolute URI; a server does not)
+    named = json.dumps([run.data.tags, run.data.params, ds.dataset.source])
+    assert [n for n in (HOST, WHO, str(tmp_path)) if n in named] == []
+
+
 # ---------------------------------------------------------------- scanning
 
 

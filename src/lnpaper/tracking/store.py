@@ -229,8 +229,10 @@ def _log_inputs(client, rid: str, manifest: dict) -> None:
     datasets = []
     for name, spec in manifest.get("inputs", {}).items():
         # an explicit source type: resolving a bare path asks every registered source class,
-        # which warns once per class that cannot tell (one UserWarning per input)
-        source = LocalArtifactDatasetSource(str(Path(spec["path"]).resolve()))
+        # which warns once per class that cannot tell (one UserWarning per input). The path as
+        # the manifest has it (relative to the checkout): the shared store names no folder of
+        # the machine that built it
+        source = LocalArtifactDatasetSource(str(spec["path"]))
         ds = MetaDataset(source=source, name=Path(spec["path"]).name, digest=spec["sha256"][:16])
         datasets.append(
             DatasetInput(ds._to_mlflow_entity(), [InputTag("mlflow.data.context", name)])
