@@ -33,7 +33,7 @@ from test_tracking import free_port
 from conftest import ROOT, SNAKEMAKE, copy_workflow, make_git_repository
 from lnpaper.manuscript import fill
 from lnpaper.pipeline.config import ConfigError, config_hash, validate
-from lnpaper.tracking.credentials import (
+from lnpaper.pipeline.credentials import (
     PASSWORD_ENV,
     USERNAME_ENV,
     move_to_environment,
@@ -376,7 +376,7 @@ def test_credentials_are_written_nowhere_whichever_way_they_are_given(auth_serve
 
 
 @pytest.mark.slow
-def test_published_files_name_no_user_host_or_absolute_path(private_build):
+def test_published_files_name_no_user_host_or_absolute_path(private_build, auth_server):
     work, home, _, prefix = private_build
     if not prefix:
         pytest.skip(
@@ -392,5 +392,8 @@ def test_published_files_name_no_user_host_or_absolute_path(private_build):
     log = "\n".join(p.read_text() for p in (work / ".snakemake/log").glob("*.log"))
     assert f"Host: {HOST}" in log and f"User: {WHO}" in log
     assert find(needles, published) == []
+    if auth_server:  # the shared server store too (a local SQLite one keeps absolute URIs)
+        rows = store_rows(auth_server[1] / "mlflow.db")
+        assert [n.decode() for n in needles if n in rows] == []
     summary = json.loads((work / "results/tracking/build.json").read_text())
     assert "host" not in summary

@@ -11,7 +11,7 @@ from lnpaper.pipeline import paths, registry
 from lnpaper.pipeline.config import ConfigError, load_yaml, validate
 from lnpaper.pipeline.deps import script_files, use_cache
 from lnpaper.pipeline.step import flat_paths
-from lnpaper.tracking.credentials import redact_argv, take_credentials
+from lnpaper.pipeline.credentials import redact_argv, take_credentials
 
 # what each src/ file imports, parsed once per text and kept across starts (deps.py)
 use_cache(paths.DEPS_CACHE)

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from lnpaper.pipeline import io
+from lnpaper.pipeline.credentials import redact_argv
 from lnpaper.pipeline.provenance import git_state
 from lnpaper.pipeline.runtime import setup_logging
-from lnpaper.tracking.credentials import redact_argv
 from lnpaper.tracking.store import TrackingError, log_build
 
 setup_logging(snakemake.log[0])

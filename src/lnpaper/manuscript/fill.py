@@ -83,7 +83,7 @@ def mlflow_ui(tracking: dict | None, ui_url: str = "") -> str:
     """``<UI address>/#/experiments/<id>``: ``ui_url`` (config ``mlflow.ui_url``) when set, else
     the server itself when the store is a server, the local ``mlflow ui`` otherwise; "" for an
     untracked build. Never with userinfo: the paper is published."""
-    from lnpaper.tracking.credentials import redact
+    from lnpaper.pipeline.credentials import redact
 
     if not tracking or not tracking.get("experiment_id"):
         return ""

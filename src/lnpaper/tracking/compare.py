@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from lnpaper.tracking.credentials import redact
+from lnpaper.pipeline.credentials import redact
 from lnpaper.tracking.store import TAG, open_client
 
 

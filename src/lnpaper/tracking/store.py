@@ -25,8 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 from lnpaper.pipeline import io
+from lnpaper.pipeline.credentials import move_to_environment, redact, redact_text
 from lnpaper.pipeline.faults import pause_point
-from lnpaper.tracking.credentials import move_to_environment, redact, redact_text
 
 log = logging.getLogger("lnpaper.tracking")
 
