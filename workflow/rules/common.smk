@@ -11,9 +11,21 @@ from lnpaper.pipeline import paths, registry
 from lnpaper.pipeline.config import ConfigError, load_yaml, validate
 from lnpaper.pipeline.deps import script_files, use_cache
 from lnpaper.pipeline.step import flat_paths
+from lnpaper.pipeline.credentials import redact_argv, take_credentials
 
 # what each src/ file imports, parsed once per text and kept across starts (deps.py)
 use_cache(paths.DEPS_CACHE)
+
+# a tracking server's password given in the URI goes into the environment, where MLflow reads
+# it; config, params, logs and digests only see the URI without it (docs/security.md)
+config = take_credentials(config)
+if workflow.is_main_process:
+    # the command line is logged by Snakemake and stored as an MLflow tag; --config values as
+    # typed are also passed on to cluster jobs (which get the credentials through the environment)
+    sys.argv[:] = redact_argv(sys.argv)
+    _settings = workflow.config_settings
+    if isinstance(getattr(_settings, "config_args", None), list):
+        _settings.config_args = redact_argv(_settings.config_args)
 
 try:
     config = validate(

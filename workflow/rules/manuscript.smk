@@ -49,6 +49,7 @@ rule manuscript:
         "../../environment.yml"
     params:
         language=config["language"],
+        mlflow_ui=config["mlflow"]["ui_url"],
         enabled=enabled_flags(),
         files=manuscript_files,
     script:

@@ -27,5 +27,6 @@ counts = build.render(
     git=git_state(str(Path(snakemake.scriptdir).parents[1])),
     out=dict(snakemake.output.items()),
     manifests=files.get("manifests"),
+    ui_url=p.mlflow_ui,
 )
 logging.getLogger("lnpaper").info("manuscript: %s", counts)

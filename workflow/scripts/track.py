@@ -5,10 +5,11 @@ Not a run_step step: it consumes every manifest, so writing one of its own would
 
 import json
 import os
-import platform
 import sys
+from pathlib import Path
 
 from lnpaper.pipeline import io
+from lnpaper.pipeline.credentials import redact_argv
 from lnpaper.pipeline.provenance import git_state
 from lnpaper.pipeline.runtime import setup_logging
 from lnpaper.tracking.store import TrackingError, log_build
@@ -16,13 +17,15 @@ from lnpaper.tracking.store import TrackingError, log_build
 setup_logging(snakemake.log[0])
 p = snakemake.params
 git = git_state()
+argv = json.loads(os.environ.get("LNPAPER_SNAKEMAKE_ARGV", "[]"))
+argv[:1] = [Path(a).name for a in argv[:1]]  # snakemake, not the path of the environment
 build = {
     "config_hash": p.config_hash,
     "git_commit": git["commit"],
     "git_dirty": git["dirty"],
-    "host": platform.node(),
     "invocation": os.environ.get("LNPAPER_INVOCATION", "unknown"),
-    "snakemake_argv": " ".join(json.loads(os.environ.get("LNPAPER_SNAKEMAKE_ARGV", "[]"))),
+    # who and where stay on the machine: no host name, the command line without URL userinfo
+    "snakemake_argv": " ".join(redact_argv(argv)),
     "config": p.config,
 }
 try:

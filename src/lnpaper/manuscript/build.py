@@ -46,13 +46,15 @@ def render(
     git: dict,
     out: dict[str, str],
     manifests: dict[str, str] | None = None,
+    ui_url: str = "",
 ) -> dict:
     """Write numbers.json, paper.md, paper.html, paper.pdf, paper.docx, the stamped figures and
     bundle.zip (MECA layout).
 
     ``tables``: name -> {csv, md, tex, manifest}; ``figures``: name -> {png, pdf, manifest}
     (enabled ones only); ``manifests``: other step -> manifest (the steps numbers come from);
-    ``out``: numbers_json, markdown, html, pdf, docx, bundle, figures (a folder).
+    ``out``: numbers_json, markdown, html, pdf, docx, bundle, figures (a folder); ``ui_url``:
+    the MLflow UI the run links point at ("" = the tracking server, or the local ``mlflow ui``).
     Returns counts for the log.
     """
     from lnpaper.pipeline.yamlfile import safe_load
@@ -97,7 +99,7 @@ def render(
         captions=captions,
         traces=traces,
         claims=read_claim_verdicts(tables["claims"]["csv"]) if "claims" in tables else None,
-        ui=mlflow_ui(tracking),
+        ui=mlflow_ui(tracking, ui_url),
     )
     text = template.read_text(encoding="utf-8")
     io.write_json(numbers_json(numbers, tracking, git), out["numbers_json"])

@@ -79,14 +79,17 @@ def trace(step: str, manifest: dict | None, tracking: dict | None, git: dict) ->
     }
 
 
-def mlflow_ui(tracking: dict | None) -> str:
-    """``<UI address>/#/experiments/<id>``: the server itself when the store is a server, the
-    local ``mlflow ui`` otherwise; "" for an untracked build."""
+def mlflow_ui(tracking: dict | None, ui_url: str = "") -> str:
+    """``<UI address>/#/experiments/<id>``: ``ui_url`` (config ``mlflow.ui_url``) when set, else
+    the server itself when the store is a server, the local ``mlflow ui`` otherwise; "" for an
+    untracked build. Never with userinfo: the paper is published."""
+    from lnpaper.pipeline.credentials import redact
+
     if not tracking or not tracking.get("experiment_id"):
         return ""
-    uri = str(tracking.get("tracking_uri", ""))
-    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else LOCAL_UI
-    return f"{base}/#/experiments/{tracking['experiment_id']}"
+    uri = redact(str(tracking.get("tracking_uri", "")))
+    base = ui_url or (uri if uri.startswith(("http://", "https://")) else LOCAL_UI)
+    return f"{redact(base).rstrip('/')}/#/experiments/{tracking['experiment_id']}"
 
 
 def run_url(ui: str, run_id: str) -> str:

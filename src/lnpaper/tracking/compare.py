@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from lnpaper.pipeline.credentials import redact
 from lnpaper.tracking.store import TAG, open_client
 
 
@@ -91,7 +92,7 @@ def compare(
         builds = list_builds(client, exp_id, max_results=2)
         if len(builds) < 2:
             raise SystemExit(
-                f"need two finished builds in experiment {experiment!r} at {uri}; "
+                f"need two finished builds in experiment {experiment!r} at {redact(uri)}; "
                 f"found {len(builds)}"
             )
         run_b, run_a = builds[0], builds[1]

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from lnpaper.pipeline import io
+from lnpaper.pipeline.credentials import move_to_environment, redact, redact_text
 from lnpaper.pipeline.faults import pause_point
 
 log = logging.getLogger("lnpaper.tracking")
@@ -57,7 +58,7 @@ def check_server(uri: str, timeout_s: float = 5.0) -> None:
         requests.get(uri.rstrip("/") + "/health", timeout=timeout_s).raise_for_status()
     except requests.RequestException as exc:
         raise TrackingError(
-            f"MLflow tracking server {uri} is not reachable ({type(exc).__name__}). Results on disk "
+            f"MLflow tracking server {redact(uri)} is not reachable ({type(exc).__name__}). Results on disk "
             f"are complete and untouched. Start the server (mlflow server --host ... --port ...) or "
             f"set mlflow.tracking_uri to sqlite:///mlflow.db, then rerun snakemake: only the "
             f"tracking step will run."
@@ -90,7 +91,9 @@ EXPERIMENT_KIND = "custom_model_development"
 
 
 def open_client(uri: str, experiment: str):
-    """MlflowClient on ``uri`` and the experiment id (created with artifacts beside the store)."""
+    """MlflowClient on ``uri`` and the experiment id (created with artifacts beside the store).
+    Credentials in the URI go to the environment: MLflow prints and stores the URI it is given."""
+    uri = move_to_environment(uri)
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     if uri.startswith("http"):
@@ -118,7 +121,7 @@ def open_client(uri: str, experiment: str):
 
 def store_error(uri: str, exc: BaseException) -> TrackingError:
     """A store failure as a TrackingError whose message names the remedy for its cause."""
-    text = str(exc)
+    uri, text = redact(uri), redact_text(str(exc))
     first = text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
     db = sqlite_path(uri)
     untouched = "results on disk are complete and untouched"
@@ -170,7 +173,9 @@ def manifest_tags(manifest: dict, digest: str) -> dict[str, str]:
         f"{TAG}.params_hash": manifest["params_hash"],
     }
     tags.update({f"version.{k}": v for k, v in manifest.get("versions", {}).items()})
-    tags.update({f"host.{k}": str(v) for k, v in manifest.get("host", {}).items()})
+    # the machine (OS, CPU) but not who or where: no host name, no path of the environment
+    host = {k: v for k, v in manifest.get("host", {}).items() if k not in ("host", "executable")}
+    tags.update({f"host.{k}": str(v) for k, v in host.items()})
     for key in ("device", "seed"):
         if key in manifest.get("params", {}):
             tags[key] = str(manifest["params"][key])
@@ -224,8 +229,10 @@ def _log_inputs(client, rid: str, manifest: dict) -> None:
     datasets = []
     for name, spec in manifest.get("inputs", {}).items():
         # an explicit source type: resolving a bare path asks every registered source class,
-        # which warns once per class that cannot tell (one UserWarning per input)
-        source = LocalArtifactDatasetSource(str(Path(spec["path"]).resolve()))
+        # which warns once per class that cannot tell (one UserWarning per input). The path as
+        # the manifest has it (relative to the checkout): the shared store names no folder of
+        # the machine that built it
+        source = LocalArtifactDatasetSource(str(spec["path"]))
         ds = MetaDataset(source=source, name=Path(spec["path"]).name, digest=spec["sha256"][:16])
         datasets.append(
             DatasetInput(ds._to_mlflow_entity(), [InputTag("mlflow.data.context", name)])
@@ -293,6 +300,7 @@ def log_build(manifest_paths: list[str], uri: str, experiment: str, build: dict)
     from mlflow.exceptions import MlflowException
     from sqlalchemy.exc import SQLAlchemyError
 
+    uri = move_to_environment(uri)  # the summary and every message name the server without it
     with store_lock(uri):
         try:
             return _log_build_locked(manifest_paths, uri, experiment, build)
