@@ -41,11 +41,9 @@ def typed_overrides(args: list[str] | None) -> dict[str, Any]:
         try:
             out[key] = safe_load(text)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at column {mark.column + 1}" if mark else ""
             problem = getattr(exc, "problem", None) or "syntax error"
             raise ConfigError(
-                f"--config {key}={text}: not a valid YAML value ({problem}{where}); "
+                f"--config {key}={text}: not a valid YAML value ({problem}); "
                 f"allowed: the value as config.yaml would spell it, quoted for the shell "
                 f"(--config {key}='{{a: 1, b: [2, 3]}}')"
             ) from None
