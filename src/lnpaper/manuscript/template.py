@@ -174,17 +174,21 @@ def template_problems(text: str, source: str = "template", names: Names | None =
             forms = ", ".join("{{" + f + "}}" for f in FORMS)
             guess = _guess(kind, ["num", "table", "figure", "claim", "supplement"])
             bad(pos, f"unknown placeholder {shown}{guess}; allowed: {forms}")
+    unclosed = []
+    # what is left of "{{" once every placeholder is taken out: one that is never closed
+    rest = PLACEHOLDER.sub(lambda m: " " * len(m.group(0)), body)
+    for m in re.finditer(r"\{\{", rest):
+        snippet = rest[m.start() : m.start() + 40].split()[0]
+        unclosed.append(
+            (at(m.start()), f"placeholder '{snippet}' is never closed ('}}}}' missing)")
+        )
+    problems += [f"{source}:{line}: {what}" for line, what in sorted(unclosed)]
     for kind, shown, line in open_blocks:
         problems.append(
             f"{source}:{line}: block {shown} is never closed ({{{{/{kind}}}}} missing): its "
             f"text would be published raw"
         )
-    # what is left of "{{" once every placeholder is taken out: one that is never closed
-    rest = PLACEHOLDER.sub(lambda m: " " * len(m.group(0)), body)
-    for m in re.finditer(r"\{\{", rest):
-        snippet = rest[m.start() : m.start() + 40].split("\n")[0].strip()
-        bad(m.start(), f"placeholder '{snippet}' is never closed ('}}}}' missing)")
-    return sorted(problems, key=lambda p: int(p[len(source) + 1 :].split(":", 1)[0]))
+    return problems  # in file order: placeholders, then unclosed placeholders and blocks
 
 
 def _requirement_problem(token: str, names: Names) -> str | None:
@@ -299,7 +303,11 @@ def check_text_file(text: str, source: str = "src/lnpaper/report/text.yaml") -> 
         if not isinstance(node, yaml.MappingNode):
             return
         keys = {k.value for k, _ in node.value}
-        if keys and keys <= set(LANGUAGES) and all(isinstance(v, yaml.ScalarNode) for _, v in node.value):
+        if (
+            keys
+            and keys <= set(LANGUAGES)
+            and all(isinstance(v, yaml.ScalarNode) for _, v in node.value)
+        ):
             by_lang = _texts_by_language(node, source, where)
             line = node.start_mark.line + 1
             vi, en = (_fields(by_lang[lang], source, line, where) for lang in LANGUAGES)
