@@ -466,3 +466,25 @@ def check_one_line(proc, start, text):
     ]
     assert len(ours) == 1 and ours[0].startswith(start) and text in ours[0], out
     assert "Job stats" not in out and "localrule" not in out  # refused before any job
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "json"])
+def test_a_job_reading_a_damaged_file_names_it(tmp_path, suffix):
+    """The last line of defence, inside a job: the reader names the file it could not read."""
+    import pandas as pd
+
+    from lnpaper.pipeline import io
+
+    path = tmp_path / f"x.{suffix}"
+    if suffix == "parquet":
+        io.write_parquet(pd.DataFrame({"a": [1.0, 2.0]}), path)
+        path.write_bytes(path.read_bytes()[:-20])
+        read = io.read_parquet
+    else:
+        path.write_text('{"a": [1, 2')
+        read = io.read_json
+    with pytest.raises(io.DamagedFileError) as err:
+        read(path)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(f"{path} is damaged (not a readable ")
+    assert msg.endswith("delete it and rerun snakemake to rebuild it")
