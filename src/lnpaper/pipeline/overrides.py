@@ -30,7 +30,7 @@ def _number(text: str) -> int | float | None:
 def typed_overrides(args: list[str] | None) -> dict[str, Any]:
     """{key: value} of ``--config`` arguments, each value read as a config file would read it."""
     out: dict[str, Any] = {}
-    for arg in args or []:
+    for arg in [args] if isinstance(args, str) else args or []:
         key, sep, text = str(arg).partition("=")
         if not sep or text == "":
             continue  # Snakemake itself refuses or keeps these (no "=", empty value)
