@@ -10,6 +10,7 @@ import pytest
 
 from conftest import ROOT
 from lnpaper.manuscript import fill
+from lnpaper.manuscript.template import TemplateError
 from lnpaper.pipeline import registry
 from lnpaper.report import claims, verdicts  # claims registers the rules
 
@@ -32,32 +33,33 @@ def build(claims: dict | None, language: str = "en") -> fill.Build:
     )
 
 
+A = "5.1-layernorm-stabilises"  # a registered claim: a template may bind only those
 TPL = (
-    "Intro. {{#claim A holds}}A is true.{{/claim}}{{#claim A fails|inconclusive}}A is not "
-    "shown.{{/claim}} Verdict: {{claim:A}}."
+    f"Intro. {{{{#claim {A} holds}}}}A is true.{{{{/claim}}}}{{{{#claim {A} fails|inconclusive}}}}"
+    f"A is not shown.{{{{/claim}}}} Verdict: {{{{claim:{A}}}}}."
 )
 
 
 def test_the_variant_of_the_table_verdict_is_kept_and_flipping_it_changes_the_text():
-    held = fill.fill(TPL, build({"A": "holds"}))
+    held = fill.fill(TPL, build({A: "holds"}))
     assert "A is true." in held and "not shown" not in held
     assert 'data-verdict="holds"' in held and "[holds]" in held
-    failed = fill.fill(TPL, build({"A": "fails"}))
+    failed = fill.fill(TPL, build({A: "fails"}))
     assert "A is not shown." in failed and "A is true" not in failed
-    assert fill.fill(TPL, build({"A": "fails"}, "vi")).count("[sai]") == 1
+    assert fill.fill(TPL, build({A: "fails"}, "vi")).count("[sai]") == 1
 
 
 def test_a_verdict_no_variant_covers_stops_with_one_line_naming_the_sentence():
     with pytest.raises(fill.ClaimMismatch) as err:
-        fill.fill(TPL, build({"A": "holds_only_if"}))
+        fill.fill(TPL, build({A: "holds_only_if"}))
     msg = str(err.value)
     assert "\n" not in msg
-    assert '"A is true."' in msg and "claim A" in msg and "holds_only_if" in msg
+    assert '"A is true."' in msg and f"claim {A}" in msg and "holds_only_if" in msg
 
 
 def test_unknown_verdicts_in_the_text_are_rejected_and_absent_claims_dropped():
-    with pytest.raises(fill.ClaimMismatch, match="unknown verdict"):
-        fill.fill("{{#claim A maybe}}x{{/claim}}", build({"A": "holds"}))
+    with pytest.raises(TemplateError, match="template:1: unknown verdict 'maybe'"):
+        fill.fill(f"{{{{#claim {A} maybe}}}}x{{{{/claim}}}}", build({A: "holds"}))
     out = fill.fill(TPL, build({}))  # claim not in this build: its sentences drop out
     assert "A is" not in out and "Intro." in out
 

@@ -18,6 +18,7 @@ import yaml
 
 from conftest import ROOT, snakemake
 from lnpaper.manuscript import bundle, fill, stamp
+from lnpaper.manuscript.template import TemplateError
 from lnpaper.pipeline import registry
 from lnpaper.pipeline.config import load_yaml, validate
 from lnpaper.report import numbers
@@ -241,10 +242,11 @@ def test_fill_replaces_numbers_tables_figures_and_drops_disabled_parts():
     assert "This part is left out because `affine` is not part of this build." in out
 
 
-def test_fill_notes_tables_not_yet_in_the_pipeline_and_rejects_unknown_numbers():
-    out = fill.fill("{{table:no_such_table}}", template_build(ALL_ON, "en"))
-    assert out == "> *no_such_table* is not part of this pipeline yet."
-    with pytest.raises(KeyError, match="NoSuchNumber"):
+def test_fill_rejects_unknown_tables_and_numbers_naming_the_line():
+    # a misspelt name never reaches the paper as a note: it stops the fill (tests/test_bad_inputs)
+    with pytest.raises(TemplateError, match=r"^paper:2: unknown table \{\{table:no_such_table"):
+        fill.fill("x\n{{table:no_such_table}}", template_build(ALL_ON, "en"), source="paper")
+    with pytest.raises(TemplateError, match="template:1: unknown number {{num:NoSuchNumber}}"):
         fill.fill("{{num:NoSuchNumber}}", template_build(ALL_ON))
 
 

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from lnpaper.pipeline import paths, registry
 from lnpaper.pipeline.config import ConfigError, load_yaml, validate
 from lnpaper.pipeline.deps import script_files, use_cache
+from lnpaper.pipeline.overrides import merge, typed_overrides
 from lnpaper.pipeline.step import flat_paths
 from lnpaper.pipeline.credentials import redact_argv, take_credentials
 
@@ -28,6 +29,8 @@ if workflow.is_main_process:
         _settings.config_args = redact_argv(_settings.config_args)
 
 try:
+    # --config values read as config.yaml reads them, then validated like the file
+    config = merge(config, typed_overrides(workflow.config_settings.config_args))
     config = validate(
         config,
         load_yaml(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"),
@@ -48,7 +51,29 @@ from lnpaper.pipeline.preflight import (
 # jobs run this checkout's src/, the one rules list as input
 export_src_for_jobs(workflow.basedir)
 
+from lnpaper.pipeline.inputs import InputError, acquire_build_lock, damaged_outputs
+
+if workflow.is_main_process:
+    # the manuscript's templates, captions and wording: a typo stops here with file and line
+    try:
+        from lnpaper.manuscript.template import check_manuscript
+
+        check_manuscript(workflow.basedir, config["language"])
+    except InputError as err:
+        print(f"manuscript error: {err}", file=sys.stderr)
+        sys.exit(1)
+
 if workflow.is_main_process and writes_outputs(sys.argv):
+    # one build per folder: a second one started while one runs is refused at once
+    _problem = acquire_build_lock(paths.BUILD_LOCK)
+    if _problem:
+        print(f"build error: {_problem}", file=sys.stderr)
+        sys.exit(1)
+    # an intermediate file changed after its step wrote it is named, never read into a table
+    _problem = damaged_outputs(paths.RESULTS)
+    if _problem:
+        print(f"input error: {_problem}", file=sys.stderr)
+        sys.exit(1)
     # a read-only or full results/ stops the run here, with the remedy, before any job
     _problem = check_results_dir(paths.RESULTS)
     if _problem:

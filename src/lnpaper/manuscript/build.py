@@ -18,6 +18,7 @@ from lnpaper.manuscript.fill import (
 from lnpaper.manuscript.meca import manifest_xml
 from lnpaper.manuscript.render import TITLE, render_docx, render_html, render_pdf
 from lnpaper.manuscript.stamp import stamp_pdf, stamp_png
+from lnpaper.manuscript.template import check_captions
 from lnpaper.pipeline import io, registry
 
 
@@ -79,7 +80,9 @@ def render(
     )
     for step in set(numbers["step"]) - set(traces):  # a step without a manifest here
         traces[step] = trace(step, None, tracking, git)
-    captions = safe_load(captions_file.read_text(encoding="utf-8")) or {}
+    captions_text = captions_file.read_text(encoding="utf-8")
+    check_captions(captions_text, str(captions_file))
+    captions = safe_load(captions_text) or {}
 
     fig_dir = Path(out["figures"])
     fig_dir.mkdir(parents=True, exist_ok=True)
@@ -103,12 +106,12 @@ def render(
     )
     text = template.read_text(encoding="utf-8")
     io.write_json(numbers_json(numbers, tracking, git), out["numbers_json"])
-    html_md = fill(text, build, figure_ext="png")
+    html_md = fill(text, build, figure_ext="png", source=str(template))
     io.write_text(html_md, out["markdown"])
     resource_dir = Path(out["markdown"]).parent
     title = TITLE.get(language, TITLE["en"])
     render_html(html_md, Path(out["html"]), resource_dir, language, title)
-    pdf_md = fill(text, build, figure_ext="pdf")
+    pdf_md = fill(text, build, figure_ext="pdf", source=str(template))
     pages = render_pdf(pdf_md, Path(out["pdf"]), resource_dir, language, title)
     render_docx(html_md, Path(out["docx"]), resource_dir, language, title)
 

@@ -15,8 +15,10 @@ The template refers to everything by name only:
   or more verdicts separated by ``|``). Consecutive blocks of one claim are its variants: the one
   matching the claims table is kept, the others dropped; when no variant matches, the build stops
   with ``ClaimMismatch`` naming the sentence (see ``bind_claims``).
-Whatever belongs to a disabled (or not yet existing) experiment is replaced by a short note, never
-by a broken reference.
+Whatever belongs to an experiment switched off in the config is replaced by a short note, never by
+a broken reference. A placeholder or block that is misspelt, malformed, unclosed or names nothing
+the pipeline defines stops the fill with ``TemplateError`` naming the file and line
+(``lnpaper.manuscript.template``, also run when the workflow starts).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lnpaper.manuscript.template import TemplateError, check_template
 from lnpaper.pipeline import registry
 from lnpaper.report.labels import texts
 
@@ -165,9 +168,10 @@ def _caption(build: Build, kind: str, name: str) -> str:
 
 def _table_block(build: Build, name: str) -> str:
     ok, why = status("table", name, build.config)
+    if why == "absent":  # check_template names it with its line first
+        raise TemplateError(f"unknown table {{{{table:{name}}}}}")
     if not ok:
-        key = "absent" if why == "absent" else "table_off"
-        return f"> {note(key, build.language, name=name, exps=why)}"
+        return f"> {note('table_off', build.language, name=name, exps=why)}"
     step = f"table_{registry.DERIVED_TABLES.get(name, name)}"
     tr = build.traces[step]
     t = trace_text(tr, build.language, build.ui)
@@ -180,9 +184,10 @@ def _table_block(build: Build, name: str) -> str:
 
 def _figure_block(build: Build, name: str, ext: str) -> str:
     ok, why = status("figure", name, build.config)
+    if why == "absent":  # check_template names it with its line first
+        raise TemplateError(f"unknown figure {{{{figure:{name}}}}}")
     if not ok:
-        key = "absent" if why == "absent" else "figure_off"
-        return f"> {note(key, build.language, name=name, exps=why)}"
+        return f"> {note('figure_off', build.language, name=name, exps=why)}"
     tr = build.traces[f"figure_{name}"]
     t = trace_text(tr, build.language, build.ui)
     title = _attr(hover(tr, build.language, FIGURE_SOURCE))
@@ -198,8 +203,8 @@ def _number(build: Build, name: str) -> str:
     if len(rows) == 0:
         from lnpaper.report.numbers import SPEC
 
-        if not any(n.name == name for n in SPEC):
-            raise KeyError(f"manuscript refers to unknown number {name!r}")
+        if not any(n.name == name for n in SPEC):  # check_template names it with its line first
+            raise TemplateError(f"unknown number {{{{num:{name}}}}}")
         return f'[{note("number_off", build.language)}]{{.num-missing data-name="{name}"}}'
     r = rows.iloc[0]
     step = str(r.get("step", "numbers"))
@@ -211,8 +216,10 @@ def _number(build: Build, name: str) -> str:
     return f"[[{r['text']}]({url})]{attrs}" if url else f"[{r['text']}]{attrs}"
 
 
-def fill(template: str, build: Build, figure_ext: str = "png") -> str:
-    """The template with every directive replaced (see the module docstring)."""
+def fill(template: str, build: Build, figure_ext: str = "png", source: str = "template") -> str:
+    """The template with every directive replaced (see the module docstring); ``source`` names
+    the template in a ``TemplateError``."""
+    check_template(template, source)
 
     def block(m):
         missing = [tok for tok in m.group(1).split() if not requirement_met(tok, build.config)]

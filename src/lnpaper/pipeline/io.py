@@ -105,8 +105,25 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> None:
         df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
 
 
+class DamagedFileError(ValueError):
+    """An intermediate file that cannot be read back; the message names it and the remedy."""
+
+
+def _damaged(path, what: str, exc: Exception) -> DamagedFileError:
+    cause = " ".join(str(exc).split())[:200]
+    return DamagedFileError(
+        f"{path} is damaged (not a readable {what}: {cause}); delete it and rerun snakemake to "
+        f"rebuild it"
+    )
+
+
 def read_parquet(path: str | os.PathLike) -> pd.DataFrame:
-    return pd.read_parquet(path, engine="pyarrow")
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path, engine="pyarrow")
+    except pa.ArrowException as exc:  # the start of the workflow names it first (inputs.py)
+        raise _damaged(path, "Parquet file", exc) from None
 
 
 def write_text(text: str, path: str | os.PathLike) -> None:
@@ -124,7 +141,10 @@ def write_json(obj: object, path: str | os.PathLike) -> None:
 
 
 def read_json(path: str | os.PathLike) -> object:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _damaged(path, "JSON file", exc) from None
 
 
 def file_digest(path: str | os.PathLike) -> str:

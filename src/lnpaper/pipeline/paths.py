@@ -12,6 +12,8 @@ RUNTIME_MD = f"{RESULTS}/tables/runtime.md"
 REPORT_ZIP = f"{RESULTS}/report.zip"
 # not a result: the rule-code parse cache (pipeline/deps.py) kept with Snakemake's own state
 DEPS_CACHE = ".snakemake/lnpaper/deps-cache.json"
+# held by a running build (lnpaper.pipeline.inputs.acquire_build_lock)
+BUILD_LOCK = ".snakemake/lnpaper/build.lock"
 
 
 def experiment_file(source: str) -> str:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import yaml
+
+from lnpaper.pipeline.inputs import InputError
 from lnpaper.pipeline.yamlfile import safe_load
 
 # the data file rules list as input with this module (lnpaper.pipeline.deps reads DATA_FILES)
@@ -17,12 +20,20 @@ DATA_FILES = ["text.yaml"]
 
 @functools.cache
 def _text_file() -> dict:
-    return safe_load((Path(__file__).parent / DATA_FILES[0]).read_text(encoding="utf-8"))
+    path = Path(__file__).parent / DATA_FILES[0]
+    try:
+        return safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:  # lnpaper.manuscript.template checks it at the start
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"{path}:{mark.line + 1 if mark else 1}: not valid YAML") from None
 
 
 def texts(section: str) -> dict:
     """One section of report/text.yaml: key -> {vi, en} (or a template / word per language)."""
-    return _text_file()[section]
+    try:
+        return _text_file()[section]
+    except (KeyError, TypeError):
+        raise InputError(f"src/lnpaper/report/text.yaml has no section '{section}'") from None
 
 
 LABELS: dict = texts("labels")  # report/text.yaml

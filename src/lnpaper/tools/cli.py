@@ -85,7 +85,12 @@ def _diff(args) -> int:
                         file=sys.stderr,
                     )
                     return 1
-            except (TrackingError, KeyError) as err:
+            except KeyError as err:
+                raise ArgumentError(
+                    f"{err.args[0]}: no such results folder or finished build run id in "
+                    f"{args.tracking_uri}"
+                ) from None
+            except TrackingError as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 1
             latest = builds[0].info.run_id
@@ -103,9 +108,67 @@ def _diff(args) -> int:
     return 0
 
 
+class ArgumentError(ValueError):
+    """A command-line argument that names nothing usable (a folder, a store, a run id)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line (the usage stays behind ``--help``)."""
+
+    def error(self, message: str):
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
+def _check_arguments(args) -> None:
+    """Arguments that name a folder or a store that is not there, refused before any work."""
+    from lnpaper.tracking.store import sqlite_path
+
+    uri = getattr(args, "tracking_uri", None)
+    db = sqlite_path(uri) if uri else None
+    for name in ("build_a", "build_b"):
+        value = getattr(args, name, None)
+        if args.command == "diff" and value and ("/" in value or value.startswith(".")):
+            if not Path(value).is_dir():
+                raise ArgumentError(f"{name} {value}: no such results folder")
+            if not (Path(value) / "manuscript" / "numbers.parquet").is_file():
+                raise ArgumentError(
+                    f"{name} {value}: not a results folder (no manuscript/numbers.parquet)"
+                )
+    names_folders = args.command == "diff" and args.build_a and Path(args.build_a).is_dir()
+    if db is not None and not db.is_file() and not names_folders:
+        raise ArgumentError(
+            f"--tracking-uri {uri}: no MLflow store there ({db} does not exist); build once with "
+            f"tracking on, or pass the store's URI"
+        )
+    if args.command in ("compare", "diff") and bool(args.build_a) != bool(args.build_b):
+        raise ArgumentError("name both builds A and B, or neither (the last two builds)")
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """Errors that are about the user's input or store, reported in one line; anything else is a
+    bug and keeps its traceback."""
+    from lnpaper.pipeline.inputs import InputError
+    from lnpaper.tracking.store import TrackingError
+
+    errors: list[type[BaseException]] = [ArgumentError, InputError, TrackingError]
+    try:
+        from mlflow.exceptions import MlflowException
+
+        errors.append(MlflowException)  # e.g. a run id the store does not hold
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def _one_line(err: BaseException) -> str:
+    text = getattr(err, "message", None) or str(err) or type(err).__name__
+    return " ".join(str(text).split())[:500]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lnpaper", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="lnpaper", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     cmp_ = sub.add_parser(
         "compare", help="Markdown table of params/metrics that differ between two builds"
     )
@@ -142,7 +205,13 @@ def main(argv: list[str] | None = None) -> int:
     benchmark.add_arguments(bench)
     bench.set_defaults(func=benchmark.run)
     args = parser.parse_args(argv)
-    return args.func(args)
+    expected = _expected_errors()
+    try:
+        _check_arguments(args)
+        return args.func(args)
+    except expected as err:
+        print(f"lnpaper {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

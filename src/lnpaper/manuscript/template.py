@@ -1,0 +1,345 @@
+"""Check the manuscript's text files before anything is filled: the templates
+(``manuscript/paper.<lang>.md``), the captions (``manuscript/captions.yaml``) and the report's
+wording (``src/lnpaper/report/text.yaml``).
+
+Every placeholder and block of a template must be one the fill step knows (see ``fill``), name a
+number, table, figure, experiment or claim that exists, and be closed. A typo is an error that
+names the file and line, never a note in the published paper or a silent omission; only a table
+or figure of an experiment switched off in the config becomes a note (``fill``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from lnpaper.pipeline import registry
+from lnpaper.pipeline.inputs import InputError
+
+
+class TemplateError(InputError):
+    """A manuscript text file the fill step cannot use; one line: ``file:line: what``."""
+
+
+PLACEHOLDER = re.compile(r"\{\{([^{}\n]*)\}\}")
+COMMENT_OPEN, COMMENT_CLOSE = "<!--", "-->"
+CLAIM_OPEN = re.compile(r"#claim (\S+) ([a-z_]+(?:\|[a-z_]+)*)")
+FORMS = (
+    "num:Name",
+    "table:name",
+    "figure:name",
+    "claim:id",
+    "supplement",
+    "#requires ...",
+    "/requires",
+    "#claim id verdict",
+    "/claim",
+)
+# placeholders that stand on a line of their own (a table, a figure, the supplement's start)
+OWN_LINE = ("table", "figure", "supplement")
+
+
+@dataclass(frozen=True)
+class Names:
+    """What a template may refer to."""
+
+    numbers: frozenset[str]
+    tables: frozenset[str]
+    figures: frozenset[str]
+    experiments: frozenset[str]
+    claims: frozenset[str]
+    verdicts: frozenset[str]
+
+
+@functools.cache
+def known_names() -> Names:
+    """The names the pipeline defines: numbers.py, the registry, the claim rules."""
+    from lnpaper.report import claims  # noqa: F401  (registers the claim rules)
+    from lnpaper.report.numbers import SPEC
+    from lnpaper.report.verdicts import CLAIMS, VERDICTS
+
+    return Names(
+        numbers=frozenset(n.name for n in SPEC),
+        tables=frozenset([*registry.TABLES, "claims", *registry.DERIVED_TABLES]),
+        figures=frozenset(registry.FIGURES),
+        experiments=frozenset(registry.EXPERIMENTS),
+        claims=frozenset(c.claim_id for c in CLAIMS),
+        verdicts=frozenset(VERDICTS),
+    )
+
+
+def _guess(word: str, options) -> str:
+    close = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def blank_comments(text: str, source: str = "template") -> str:
+    """``text`` with every ``<!-- ... -->`` turned into spaces (newlines kept), so offsets and
+    line numbers stay those of the file; an unclosed comment is an error."""
+    out, pos = [], 0
+    while (start := text.find(COMMENT_OPEN, pos)) >= 0:
+        end = text.find(COMMENT_CLOSE, start + len(COMMENT_OPEN))
+        if end < 0:
+            line = text.count("\n", 0, start) + 1
+            raise TemplateError(
+                f"{source}:{line}: comment '<!--' is never closed ('-->' missing): the rest of "
+                f"the file would be dropped or published raw"
+            )
+        end += len(COMMENT_CLOSE)
+        out += [text[pos:start], re.sub(r"[^\n]", " ", text[start:end])]
+        pos = end
+    return "".join(out) + text[pos:]
+
+
+def template_problems(text: str, source: str = "template", names: Names | None = None) -> list[str]:
+    """One line (``source:line: what``) per problem of a template, in file order."""
+    names = names or known_names()
+    try:
+        body = blank_comments(text, source)
+    except TemplateError as err:
+        return [str(err)]
+    problems: list[str] = []
+    open_blocks: list[tuple[str, str, int]] = []  # (kind, placeholder, line)
+    supplement_at: int | None = None
+
+    def at(offset: int) -> int:
+        return body.count("\n", 0, offset) + 1
+
+    def bad(offset: int, what: str) -> None:
+        problems.append(f"{source}:{at(offset)}: {what}")
+
+    for m in PLACEHOLDER.finditer(body):
+        inner, pos, shown = m.group(1), m.start(), m.group(0)
+        kind, _, name = inner.partition(":")
+        end = body.find("\n", pos)
+        line_text = body[body.rfind("\n", 0, pos) + 1 : end if end >= 0 else len(body)]
+        if kind in OWN_LINE and line_text.strip() != shown:
+            bad(pos, f"{shown} must stand on a line of its own")
+        if kind == "num" and name:
+            if name not in names.numbers:
+                bad(
+                    pos,
+                    f"unknown number {shown}{_guess(name, names.numbers)}; numbers are defined "
+                    f"in src/lnpaper/report/numbers.py",
+                )
+        elif kind == "table" and name:
+            if name not in names.tables:
+                bad(pos, f"unknown table {shown}{_guess(name, names.tables)}")
+        elif kind == "figure" and name:
+            if name not in names.figures:
+                bad(pos, f"unknown figure {shown}{_guess(name, names.figures)}")
+        elif kind == "claim" and name:
+            if name not in names.claims:
+                bad(pos, f"unknown claim {shown}{_guess(name, names.claims)}")
+        elif inner == "supplement":
+            if supplement_at is not None:
+                bad(pos, f"{shown} appears twice (first on line {supplement_at})")
+            supplement_at = at(pos)
+        elif inner.startswith("#requires"):
+            tokens = inner[len("#requires") :].split()
+            if not tokens or not inner.startswith("#requires "):
+                bad(pos, f"{shown} lists nothing it requires (e.g. {{{{#requires matmul}}}})")
+            for tok in tokens:
+                why = _requirement_problem(tok, names)
+                if why:
+                    bad(pos, f"{shown}: {why}")
+            _open(open_blocks, "requires", shown, at(pos), bad, pos)
+        elif inner.startswith("#claim"):
+            cm = CLAIM_OPEN.fullmatch(inner)
+            if not cm:
+                bad(pos, f"malformed {shown}; allowed: {{{{#claim <id> <verdict>[|<verdict>]}}}}")
+            else:
+                cid, said = cm.group(1), cm.group(2).split("|")
+                if cid not in names.claims:
+                    bad(pos, f"unknown claim '{cid}' in {shown}{_guess(cid, names.claims)}")
+                for v in said:
+                    if v not in names.verdicts:
+                        allowed = ", ".join(sorted(names.verdicts))
+                        bad(pos, f"unknown verdict '{v}' in {shown}; allowed: {allowed}")
+            _open(open_blocks, "claim", shown, at(pos), bad, pos)
+        elif inner in ("/requires", "/claim"):
+            kind = inner[1:]
+            if not open_blocks or open_blocks[-1][0] != kind:
+                opened = f" (the open block is {open_blocks[-1][1]})" if open_blocks else ""
+                bad(pos, f"{shown} closes no {{{{#{kind} ...}}}} block{opened}")
+            else:
+                open_blocks.pop()
+        else:
+            forms = ", ".join("{{" + f + "}}" for f in FORMS)
+            guess = _guess(kind, ["num", "table", "figure", "claim", "supplement"])
+            bad(pos, f"unknown placeholder {shown}{guess}; allowed: {forms}")
+    unclosed = []
+    # what is left of "{{" once every placeholder is taken out: one that is never closed
+    rest = PLACEHOLDER.sub(lambda m: " " * len(m.group(0)), body)
+    for m in re.finditer(r"\{\{", rest):
+        snippet = rest[m.start() : m.start() + 40].split()[0]
+        unclosed.append(
+            (at(m.start()), f"placeholder '{snippet}' is never closed ('}}}}' missing)")
+        )
+    problems += [f"{source}:{line}: {what}" for line, what in sorted(unclosed)]
+    for kind, shown, line in open_blocks:
+        problems.append(
+            f"{source}:{line}: block {shown} is never closed ({{{{/{kind}}}}} missing): its "
+            f"text would be published raw"
+        )
+    return problems  # in file order: placeholders, then unclosed placeholders and blocks
+
+
+def _requirement_problem(token: str, names: Names) -> str | None:
+    kind, sep, name = token.partition(":")
+    if not sep:
+        if token in names.experiments:
+            return None
+        return f"unknown experiment '{token}'{_guess(token, names.experiments)}"
+    known = {"table": names.tables, "figure": names.figures}.get(kind)
+    if known is None:
+        return f"'{token}' is neither an experiment nor table:<name> / figure:<name>"
+    if name not in known:
+        return f"unknown {kind} '{name}'{_guess(name, known)}"
+    return None
+
+
+def _open(stack, kind, shown, line, bad, pos) -> None:
+    if any(k == kind for k, _, _ in stack):
+        outer = next(s for k, s, _ in stack if k == kind)
+        bad(pos, f"{shown} opens inside {outer}: blocks of one kind do not nest")
+    stack.append((kind, shown, line))
+
+
+def check_template(text: str, source: str = "template", names: Names | None = None) -> None:
+    """Raise ``TemplateError`` with the first problem (and how many more) of a template."""
+    problems = template_problems(text, source, names)
+    if problems:
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise TemplateError(problems[0] + more)
+
+
+# ---------------------------------------------------------------- YAML text files
+
+
+def _compose(text: str, source: str):
+    """The YAML node tree of ``text`` (line numbers kept); one-line error when it is not YAML."""
+    try:
+        return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"{mark.line + 1}" if mark else "1"
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise TemplateError(f"{source}:{line}: not valid YAML ({problem})") from None
+
+
+def _pairs(node, source: str, what: str):
+    if not isinstance(node, yaml.MappingNode):
+        line = node.start_mark.line + 1 if node is not None else 1
+        raise TemplateError(f"{source}:{line}: {what} must be a mapping")
+    return [(k.value, k, v) for k, v in node.value]
+
+
+LANGUAGES = ("vi", "en")
+
+
+def _texts_by_language(node, source: str, where: str) -> dict[str, str]:
+    """A ``{vi: ..., en: ...}`` entry: both languages, strings, no other key."""
+    out = {}
+    for lang, knode, vnode in _pairs(node, source, where):
+        line = knode.start_mark.line + 1
+        if lang not in LANGUAGES:
+            raise TemplateError(
+                f"{source}:{line}: {where}: unknown language '{lang}'{_guess(lang, LANGUAGES)}; "
+                f"allowed: {', '.join(LANGUAGES)}"
+            )
+        if not isinstance(vnode, yaml.ScalarNode):
+            raise TemplateError(f"{source}:{line}: {where}.{lang} must be text")
+        out[lang] = vnode.value
+    missing = [lang for lang in LANGUAGES if lang not in out]
+    if missing:
+        raise TemplateError(
+            f"{source}:{node.start_mark.line + 1}: {where} has no '{missing[0]}' text"
+        )
+    return out
+
+
+def check_captions(text: str, source: str = "manuscript/captions.yaml") -> None:
+    """Every key names a table or figure of the registry (``table:<name>`` / ``figure:<name>``)
+    with a caption in each language."""
+    names = known_names()
+    root = _compose(text, source)
+    if root is None:
+        return
+    for key, knode, vnode in _pairs(root, source, "the captions file"):
+        line = knode.start_mark.line + 1
+        kind, _, name = key.partition(":")
+        known = {"table": names.tables, "figure": names.figures}.get(kind)
+        if known is None:
+            raise TemplateError(
+                f"{source}:{line}: caption key '{key}' must be table:<name> or figure:<name>"
+            )
+        if name not in known:
+            raise TemplateError(
+                f"{source}:{line}: caption of unknown {kind} '{name}'{_guess(name, known)}"
+            )
+        _texts_by_language(vnode, source, key)
+
+
+def _fields(template: str, source: str, line: int, where: str) -> set[str]:
+    try:
+        return {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as exc:
+        raise TemplateError(f"{source}:{line}: {where}: malformed {{field}} ({exc})") from None
+
+
+def check_text_file(text: str, source: str = "src/lnpaper/report/text.yaml") -> None:
+    """Valid YAML, a mapping of sections; every entry written in both languages uses the same
+    ``{fields}`` in each (a misspelt field in one language would fail only in that language)."""
+    root = _compose(text, source)
+
+    def walk(node, where: str) -> None:
+        if not isinstance(node, yaml.MappingNode):
+            return
+        keys = {k.value for k, _ in node.value}
+        if (
+            keys
+            and keys <= set(LANGUAGES)
+            and all(isinstance(v, yaml.ScalarNode) for _, v in node.value)
+        ):
+            by_lang = _texts_by_language(node, source, where)
+            line = node.start_mark.line + 1
+            vi, en = (_fields(by_lang[lang], source, line, where) for lang in LANGUAGES)
+            if vi != en:
+                odd = sorted(vi ^ en)[0]
+                raise TemplateError(
+                    f"{source}:{line}: {where}: field {{{odd}}} is in one language only "
+                    f"(vi: {sorted(vi)}, en: {sorted(en)})"
+                )
+            return
+        for k, v in node.value:
+            walk(v, f"{where}.{k.value}" if where else k.value)
+
+    _pairs(root, source, "the text file")
+    walk(root, "")
+
+
+def check_manuscript(root: str | Path, language: str) -> None:
+    """The template of ``language``, the captions and the report's text file of a checkout;
+    raises ``TemplateError`` (one line) at the first problem."""
+    root = Path(root)
+    text_file = Path(__file__).resolve().parents[1] / "report" / "text.yaml"
+    for rel, check in (
+        ("src/lnpaper/report/text.yaml", check_text_file),
+        ("manuscript/captions.yaml", check_captions),
+        (f"manuscript/paper.{language}.md", check_template),
+    ):
+        path = text_file if rel.endswith("text.yaml") else root / rel
+        try:
+            content = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise TemplateError(f"{rel}: cannot read ({exc.strerror})") from None
+        except UnicodeDecodeError as exc:
+            raise TemplateError(f"{rel}: not UTF-8 text (byte {exc.start})") from None
+        check(content, rel)
