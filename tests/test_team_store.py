@@ -12,6 +12,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -230,20 +231,19 @@ def team_server(tmp_path_factory):
         if os.environ.get("LNPAPER_REQUIRE_POSTGRES"):
             pytest.fail(f"LNPAPER_REQUIRE_POSTGRES is set but: {missing}")
         pytest.skip(missing)
-    state = tmp_path_factory.mktemp("team")
-    if os.geteuid() == 0:
-        os.chmod(state, 0o755)  # the postgres user must reach its folder
-        for parent in state.parents:
-            if not os.stat(parent).st_mode & 0o001:
-                pytest.fail(f"{parent} is closed to other users: PostgreSQL cannot start below it")
-    backend = ts.start_postgres(state, free_port())
-    port = free_port()
+    # not below pytest's temporary folder, which only its owner may enter: as root, PostgreSQL
+    # runs as the postgres user, who must reach its data folder
+    state = Path(tempfile.mkdtemp(prefix="lnpaper-team-"))
+    os.chmod(state, 0o755)
     try:
+        backend = ts.start_postgres(state, free_port())
+        port = free_port()
         uri = ts.start_server(state, backend, port=port, workers=2)
         yield {"uri": uri, "state": state, "backend": backend, "port": port}
     finally:
         ts.stop_server(state)
         ts.stop_postgres(state)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def reference_tree(tiny_build) -> list[str]:
