@@ -58,7 +58,14 @@ def check_server(uri: str, timeout_s: float = 5.0) -> None:
     import requests
 
     try:
-        requests.get(uri.rstrip("/") + "/health", timeout=timeout_s).raise_for_status()
+        for attempt in range(3):  # a busy server may drop a connection; a gone one refuses all
+            try:
+                requests.get(uri.rstrip("/") + "/health", timeout=timeout_s).raise_for_status()
+                break
+            except requests.ConnectionError:
+                if attempt == 2:
+                    raise
+                time.sleep(1.0)
     except requests.RequestException as exc:
         raise TrackingError(
             f"MLflow tracking server {uri} is not reachable ({type(exc).__name__}). Results on disk "
