@@ -41,7 +41,8 @@ PyTorch CPU index or mirror (make setup TORCH_INDEX=https://mirror.example/whl/c
 wheel in a folder and set FIND_LINKS=/that/folder. Never drop the pin: PyPI's torch pulls about \
 3 GB of CUDA libraries.
 
-.PHONY: setup bootstrap-uv run test test-fast lint gpu-check lock check-python clean-results
+.PHONY: setup bootstrap-uv run test test-fast lint gpu-check lock check-python clean-results \
+	server-setup mlflow-server mlflow-server-stop
 
 check-python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; install Python >= 3.11 (Debian/Ubuntu: apt install python3 python3-venv; or set PYTHON=/path/to/python3.11)" >&2; exit 1; }
@@ -119,3 +120,30 @@ lock:
 
 clean-results:
 	rm -rf results .snakemake/incomplete
+
+# A team's MLflow tracking server on a local PostgreSQL (docs/team-store.md). Its driver
+# (psycopg) comes from a second lock, installed here only: the default set-up stays as it is.
+# PostgreSQL itself is Debian's package: apt-get install postgresql.
+SERVER_LOCK := requirements-server.lock
+SERVER_STAMP := $(VENV)/.server-installed-stamp
+MLFLOW_SERVER_DIR ?= .mlflow-server
+MLFLOW_HOST ?= 127.0.0.1
+MLFLOW_PORT ?= 5050
+PG_PORT ?= 55432
+TEAM_SERVER := $(BIN)/python -m lnpaper.tools.team_server --dir $(MLFLOW_SERVER_DIR)
+
+$(SERVER_STAMP): $(STAMP) $(SERVER_LOCK)
+ifneq ($(UV),)
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r $(SERVER_LOCK)
+else
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(SERVER_LOCK)
+endif
+	touch $(SERVER_STAMP)
+
+server-setup: $(SERVER_STAMP)
+
+mlflow-server: server-setup
+	$(TEAM_SERVER) --host $(MLFLOW_HOST) --port $(MLFLOW_PORT) --pg-port $(PG_PORT) start
+
+mlflow-server-stop:
+	$(TEAM_SERVER) stop

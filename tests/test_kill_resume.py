@@ -88,10 +88,17 @@ def test_killed_builds_resume_to_the_clean_bytes(tiny_build, tmp_path):
     # the build Snakemake asks for finishes ...
     snakemake(work, *RESUME)
     assert len(kills) == 4
-    # ... marks the stale run KILLED, leaves nothing RUNNING and no temporary file behind ...
+    # ... completes the interrupted build run in place (same results, same build: not a second
+    # tree), leaves nothing RUNNING or KILLED and no temporary file behind ...
     statuses = run_statuses(work)
-    assert "RUNNING" not in statuses and statuses.count("KILLED") == 1
-    assert json.loads((work / "results/tracking/build.json").read_text())["stale_runs_killed"] == 1
+    assert set(statuses) == {"FINISHED"}
+    summary = json.loads((work / "results/tracking/build.json").read_text())
+    assert summary["resumed_from"] == "RUNNING" and summary["stale_runs_killed"] == 0
+    with sqlite3.connect(work / "mlflow.db") as con:
+        builds = con.execute(
+            "select count(*) from tags where key = 'lnpaper.kind' and value = 'build'"
+        )
+        assert builds.fetchone()[0] == 1
     assert not list((work / "results").rglob("*.tmp"))
     # ... and every output equals the clean build's, byte for byte (figures: pixels), though
     # the clean build ran with 4 cores and this one with 1

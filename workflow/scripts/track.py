@@ -8,10 +8,11 @@ import os
 import sys
 from pathlib import Path
 
-from lnpaper.pipeline import io
+from lnpaper.pipeline import io, paths
 from lnpaper.pipeline.credentials import redact_argv
 from lnpaper.pipeline.provenance import git_state
 from lnpaper.pipeline.runtime import setup_logging
+from lnpaper.tracking.identity import build_identity
 from lnpaper.tracking.store import TrackingError, log_build
 
 setup_logging(snakemake.log[0])
@@ -28,9 +29,16 @@ build = {
     "snakemake_argv": " ".join(redact_argv(argv)),
     "config": p.config,
 }
+# this results folder's build id: kept beside the output, never deleted with it (a rerun of
+# this step re-logs the same build in place)
+identity = build_identity(paths.TRACKING_ID)
 try:
     summary = log_build(
-        list(snakemake.input.manifests), p.mlflow["tracking_uri"], p.mlflow["experiment"], build
+        list(snakemake.input.manifests),
+        p.mlflow["tracking_uri"],
+        p.mlflow["experiment"],
+        build,
+        identity=identity,
     )
 except TrackingError as err:
     print(f"tracking error: {err}", file=sys.stderr)

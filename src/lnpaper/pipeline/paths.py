@@ -7,6 +7,8 @@ from __future__ import annotations
 RESULTS = "results"
 DATA = f"{RESULTS}/data/matrices.parquet"
 TRACKING_BUILD = f"{RESULTS}/tracking/build.json"
+# the results folder's build id: written once, never a rule's output (lnpaper.tracking.identity)
+TRACKING_ID = f"{RESULTS}/tracking/build_id.json"
 RUNTIME_CSV = f"{RESULTS}/tables/runtime.csv"
 RUNTIME_MD = f"{RESULTS}/tables/runtime.md"
 REPORT_ZIP = f"{RESULTS}/report.zip"

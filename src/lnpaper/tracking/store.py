@@ -16,9 +16,13 @@ Design (see README "Tracking"):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
+import json
 import logging
 import os
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -55,7 +59,14 @@ def check_server(uri: str, timeout_s: float = 5.0) -> None:
     import requests
 
     try:
-        requests.get(uri.rstrip("/") + "/health", timeout=timeout_s).raise_for_status()
+        for attempt in range(3):  # a busy server may drop a connection; a gone one refuses all
+            try:
+                requests.get(uri.rstrip("/") + "/health", timeout=timeout_s).raise_for_status()
+                break
+            except requests.ConnectionError:
+                if attempt == 2:
+                    raise
+                time.sleep(1.0)
     except requests.RequestException as exc:
         raise TrackingError(
             f"MLflow tracking server {redact(uri)} is not reachable ({type(exc).__name__}). Results on disk "
@@ -95,7 +106,11 @@ def open_client(uri: str, experiment: str):
     Credentials in the URI go to the environment: MLflow prints and stores the URI it is given."""
     uri = move_to_environment(uri)
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    # a server busy with several builds at once may take seconds to answer; one that is gone
+    # refuses the connection at once, whatever this says
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    # MLflow prints a "View run at <uri>" line per run to a server; the step's log says enough
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     if uri.startswith("http"):
         check_server(uri)
     from mlflow.exceptions import MlflowException
@@ -104,19 +119,69 @@ def open_client(uri: str, experiment: str):
 
     try:
         client = MlflowClient(tracking_uri=uri)
-        exp = client.get_experiment_by_name(experiment)
-        exp_id = (
-            exp.experiment_id
-            if exp
-            else client.create_experiment(experiment, artifact_location=artifact_root_for(uri))
-        )
-        # MLflow 3 opens an experiment without this tag in its GenAI view; this one holds
-        # model-development runs (parameters, metrics, tables), shown in the classic view
-        if (exp.tags if exp else {}).get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
-            client.set_experiment_tag(exp_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+        exp_id = ensure_experiment(client, experiment, artifact_root_for(uri))
     except (MlflowException, SQLAlchemyError) as exc:
-        raise store_error(uri, exc) from None
+        raise server_gone_error(uri, exc) or store_error(uri, exc) from None
     return client, exp_id
+
+
+def ensure_experiment(client, name: str, artifact_location: str | None) -> str:
+    """The id of experiment ``name``, created (with its kind tag) if missing. Safe when several
+    builds start at once on a shared server: the loser of the creation race reads the winner's
+    experiment, and setting the same tag twice at once is retried, not fatal."""
+    from mlflow.exceptions import MlflowException
+
+    exp = client.get_experiment_by_name(name)
+    if exp is None:
+        try:
+            client.create_experiment(name, artifact_location=artifact_location)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        exp = client.get_experiment_by_name(name)
+        if exp is None:  # created and deleted in between: nothing sensible to log into
+            raise MlflowException(f"experiment {name!r} vanished while it was being created")
+    # MLflow 3 opens an experiment without this tag in its GenAI view; this one holds
+    # model-development runs (parameters, metrics, tables), shown in the classic view
+    if exp.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+        retry_on_conflict(
+            lambda: client.set_experiment_tag(
+                exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND
+            )
+        )
+    return exp.experiment_id
+
+
+def retry_on_conflict(call, tries: int = 4):
+    """``call()``, tried again after a short random pause when it fails. For idempotent writes of
+    rows that several builds may insert at the same moment (an experiment tag, a dataset that
+    identical inputs share): on PostgreSQL the second insert fails with a unique-key violation
+    (an internal error of the server) instead of waiting for the first."""
+    import random
+
+    from mlflow.exceptions import MlflowException
+
+    for attempt in range(tries):
+        try:
+            return call()
+        except MlflowException as exc:
+            if attempt == tries - 1 or not is_conflict(exc):
+                raise
+            time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
+    return None
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """A failed write that may succeed when tried again (a lost insert race), not a store that
+    is gone or refuses: connection failures end the step at once."""
+    text = str(exc)
+    gone = ("Max retries exceeded", "Connection refused", "Failed to establish", "timed out")
+    if any(g in text for g in gone):
+        return False
+    conflict = ("UniqueViolation", "unique constraint", "UNIQUE constraint", "IntegrityError")
+    return getattr(exc, "error_code", "") in ("INTERNAL_ERROR", "RESOURCE_ALREADY_EXISTS") or any(
+        c in text for c in conflict
+    )
 
 
 def store_error(uri: str, exc: BaseException) -> TrackingError:
@@ -184,11 +249,15 @@ def manifest_tags(manifest: dict, digest: str) -> dict[str, str]:
     return tags
 
 
-def log_step(client, exp_id: str, build_id: str, manifest: dict, digest: str) -> str:
-    """Create the run of one step (and its condition runs); return its id."""
+def log_step(
+    client, exp_id: str, build_id: str, manifest: dict, digest: str, identity_tags=None
+) -> str:
+    """Create the run of one step (and its condition runs); return its id. ``identity_tags``
+    (the build's id) go on every run created, so a build finds its own runs."""
     from mlflow.entities import Metric, Param, RunTag
 
     tags = manifest_tags(manifest, digest)
+    tags.update(identity_tags or {})
     tags["mlflow.parentRunId"] = build_id
     run = client.create_run(exp_id, run_name=manifest["step"], tags=tags)
     rid = run.info.run_id
@@ -216,7 +285,7 @@ def log_step(client, exp_id: str, build_id: str, manifest: dict, digest: str) ->
             if path.suffix == ".csv":  # renders as a table in the UI
                 client.log_table(rid, pd.read_csv(path), artifact_file=f"tables/{path.stem}.json")
     if manifest.get("conditions"):
-        _log_conditions(client, exp_id, rid, manifest)
+        _log_conditions(client, exp_id, rid, manifest, identity_tags)
     client.set_terminated(rid, "FINISHED")
     return rid
 
@@ -237,11 +306,13 @@ def _log_inputs(client, rid: str, manifest: dict) -> None:
         datasets.append(
             DatasetInput(ds._to_mlflow_entity(), [InputTag("mlflow.data.context", name)])
         )
-    if datasets:
-        client.log_inputs(rid, datasets=datasets)
+    if datasets:  # builds with the same input files share their dataset rows: may collide
+        retry_on_conflict(lambda: client.log_inputs(rid, datasets=datasets))
 
 
-def _log_conditions(client, exp_id: str, parent_id: str, manifest: dict) -> None:
+def _log_conditions(
+    client, exp_id: str, parent_id: str, manifest: dict, identity_tags=None
+) -> None:
     """One child run per condition, the step series as step metrics (mean over seeds)."""
     from mlflow.entities import Metric, Param
 
@@ -260,6 +331,7 @@ def _log_conditions(client, exp_id: str, parent_id: str, manifest: dict) -> None
                 "mlflow.parentRunId": parent_id,
                 f"{TAG}.kind": "condition",
                 f"{TAG}.step": manifest["step"],
+                **(identity_tags or {}),
             },
         )
         ts = int(time.time() * 1000)
@@ -275,70 +347,221 @@ def _log_conditions(client, exp_id: str, parent_id: str, manifest: dict) -> None
         client.set_terminated(run.info.run_id, "FINISHED")
 
 
+BUILD_ID_TAG = f"{TAG}.build_id"  # the results folder's id (lnpaper.tracking.identity)
+BUILD_KEY_TAG = f"{TAG}.build_key"  # what a build run logs: config and manifest bytes
+SEARCH_MAX = 50000  # the most runs one search_runs call returns from a server
+
+
 def mark_stale_runs_killed(client, exp_id: str) -> int:
-    """Runs left RUNNING by a killed tracking step are marked KILLED; returns how many."""
-    stale = client.search_runs(
-        [exp_id], filter_string="attributes.status = 'RUNNING'", max_results=5000
-    )
+    """Runs without a build id left RUNNING by a killed tracking step are marked KILLED; returns
+    how many. A run with a build id belongs to a build that may be logging right now (a
+    colleague's, on a shared server): only that build itself settles it (``plan_build``)."""
+    stale = [
+        run
+        for run in client.search_runs(
+            [exp_id], filter_string="attributes.status = 'RUNNING'", max_results=SEARCH_MAX
+        )
+        if BUILD_ID_TAG not in run.data.tags
+    ]
     for run in stale:
         client.set_terminated(run.info.run_id, "KILLED")
     return len(stale)
 
 
-def finished_step_runs(client, exp_id: str) -> dict[str, str]:
-    """manifest digest -> run id of FINISHED step runs already in the store."""
+def finished_step_runs(client, exp_id: str, build_id: str | None = None) -> dict[str, str]:
+    """manifest digest -> run id of FINISHED step runs already in the store (of one build)."""
+    only = f" and tags.`{BUILD_ID_TAG}` = '{build_id}'" if build_id else ""
     runs = client.search_runs(
         [exp_id],
-        filter_string=f"tags.`{TAG}.kind` = 'step' and attributes.status = 'FINISHED'",
-        max_results=50000,
+        filter_string=f"tags.`{TAG}.kind` = 'step' and attributes.status = 'FINISHED'{only}",
+        max_results=SEARCH_MAX,
     )
     return {r.data.tags[f"{TAG}.manifest_sha256"]: r.info.run_id for r in runs}
 
 
-def log_build(manifest_paths: list[str], uri: str, experiment: str, build: dict) -> dict:
-    """Log one build; return {build_run_id, steps: {step: {run_id, reused}}, ...}."""
+# ---- build identity: find this build's runs, resume them, touch no other build's --------------
+
+
+@dataclasses.dataclass
+class BuildPlan:
+    """What a tracking step starts from: the build run to reuse (None: create one), the step
+    runs it may reuse by manifest digest, those already in its own tree, what it cleaned up."""
+
+    run: object | None
+    known: dict[str, str]
+    own: set[str] = dataclasses.field(default_factory=set)
+    stale_runs_killed: int = 0
+    partial_runs_replaced: int = 0
+
+
+def build_key(build: dict, digests: Iterable[str]) -> str:
+    """The state a build run logs: its config and the bytes of every manifest. The same results
+    logged again (a forced rerun of the tracking step, a rerun after a crash or an outage) have
+    the same key and update the same build run; a step that ran again is a new state of the
+    folder, logged as a new build run that reuses the runs of the steps that did not."""
+    payload = {"config_hash": str(build.get("config_hash", "")), "manifests": sorted(digests)}
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+
+def plan_build(client, exp_id: str, identity: dict, key: str) -> BuildPlan:
+    """Read the runs of this build (tagged with its id, and nothing else) and settle them:
+
+    - the build run of ``key`` (these results, logged before) is reused, whatever its status;
+    - its step runs that did not finish (the tracking step was killed, or the server went away,
+      while logging them) are deleted with their condition runs: the step is logged again, once;
+    - runs of this build left RUNNING under another build run (an earlier state of the folder
+      whose tracking step was killed) are marked KILLED.
+
+    Runs of other builds are never read or changed, so builds logging at the same moment cannot
+    kill or take each other's runs. FINISHED step runs of this build and of the builds it
+    continues (a copied folder) are reused by manifest digest, its own tree's first."""
+    runs = client.search_runs(
+        [exp_id],
+        filter_string=f"tags.`{BUILD_ID_TAG}` = '{identity['build_id']}'",
+        max_results=SEARCH_MAX,
+    )
+    parent = {r.info.run_id: r.data.tags.get("mlflow.parentRunId") for r in runs}
+
+    def kind(r) -> str:
+        return r.data.tags.get(f"{TAG}.kind", "")
+
+    def root(rid: str) -> str:
+        seen = set()
+        while parent.get(rid) in parent and rid not in seen:
+            seen.add(rid)
+            rid = parent[rid]
+        return rid
+
+    same = [r for r in runs if kind(r) == "build" and r.data.tags.get(BUILD_KEY_TAG) == key]
+    run = min(same, key=lambda r: r.info.start_time) if same else None
+    this = run.info.run_id if run else None
+    gone: set[str] = set()
+    for r in runs:
+        rid = r.info.run_id
+        if this and parent[rid] == this and kind(r) == "step" and r.info.status != "FINISHED":
+            gone |= {rid} | {c for c, p in parent.items() if p == rid}
+    for rid in sorted(gone):
+        client.delete_run(rid)
+    killed = 0
+    for r in runs:
+        rid = r.info.run_id
+        if r.info.status == "RUNNING" and rid not in gone and not (this and root(rid) == this):
+            client.set_terminated(rid, "KILLED")
+            killed += 1
+    known: dict[str, str] = {}
+    for ancestor in reversed(identity.get("continues", [])):  # the nearest copy wins
+        known.update(finished_step_runs(client, exp_id, ancestor))
+    steps = [r for r in runs if kind(r) == "step" and r.info.status == "FINISHED"]
+    own = {r.info.run_id for r in steps if this and parent[r.info.run_id] == this}
+    for r in sorted(steps, key=lambda r: r.info.run_id in own):  # its own tree's runs last: win
+        known[r.data.tags[f"{TAG}.manifest_sha256"]] = r.info.run_id
+    return BuildPlan(run, known, own, killed, len(gone))
+
+
+def open_build_run(client, exp_id: str, name: str, tags: dict[str, str], plan: BuildPlan) -> str:
+    """The build run: the plan's, set RUNNING again with the current tags, or a new one."""
+    from mlflow.entities import RunTag
+
+    if plan.run is None:
+        return client.create_run(exp_id, run_name=name, tags=tags).info.run_id
+    rid = plan.run.info.run_id
+    client.update_run(rid, status="RUNNING")
+    log_batched(client, rid, tags=[RunTag(k, v) for k, v in tags.items()])
+    return rid
+
+
+def server_gone_error(uri: str, exc: BaseException) -> TrackingError | None:
+    """For a tracking server that stopped answering in the middle of the step: one line naming
+    it (its address without user:password@) and saying to rerun; None for other failures."""
+    if not uri.startswith("http"):
+        return None
+    text = f"{type(exc).__name__}: {exc}"
+    signs = (
+        "Max retries exceeded",
+        "Connection refused",
+        "Failed to establish a new connection",
+        "RemoteDisconnected",
+        "Connection aborted",
+        "Read timed out",
+        "ConnectionError",
+    )
+    if not any(sign in text for sign in signs):
+        return None
+    parts = urllib.parse.urlsplit(uri)
+    address = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}".rstrip("/")
+    return TrackingError(
+        f"the MLflow tracking server {address} stopped answering while this build was being "
+        f"logged; results on disk are complete and untouched. Once the server is back, rerun "
+        f"snakemake: only the tracking step runs, and it completes this build's runs without "
+        f"duplicates."
+    )
+
+
+def log_build(
+    manifest_paths: list[str], uri: str, experiment: str, build: dict, identity: dict | None = None
+) -> dict:
+    """Log one build; return {build_run_id, steps: {step: {run_id, reused}}, ...}.
+
+    With ``identity`` (lnpaper.tracking.identity, as the tracking step passes it) the build's
+    runs are found by its id and completed in place; without it every call is a new build."""
+    import requests
     from mlflow.exceptions import MlflowException
     from sqlalchemy.exc import SQLAlchemyError
 
     uri = move_to_environment(uri)  # the summary and every message name the server without it
     with store_lock(uri):
         try:
-            return _log_build_locked(manifest_paths, uri, experiment, build)
-        except (MlflowException, SQLAlchemyError) as exc:  # e.g. locked by `mlflow ui` mid-build
-            raise store_error(uri, exc) from None
+            return _log_build_locked(manifest_paths, uri, experiment, build, identity)
+        except (MlflowException, SQLAlchemyError, requests.RequestException) as exc:
+            # e.g. locked by `mlflow ui` mid-build, or the server went away
+            raise server_gone_error(uri, exc) or store_error(uri, exc) from None
 
 
-def _log_build_locked(manifest_paths: list[str], uri: str, experiment: str, build: dict) -> dict:
+def _log_build_locked(
+    manifest_paths: list[str], uri: str, experiment: str, build: dict, identity: dict | None
+) -> dict:
     from mlflow.entities import Param, RunTag
 
     client, exp_id = open_client(uri, experiment)
-    killed = mark_stale_runs_killed(client, exp_id)
-    known = finished_step_runs(client, exp_id)
-    run = client.create_run(
-        exp_id,
-        run_name=f"build {build.get('config_hash', '')}",
-        tags={
-            f"{TAG}.kind": "build",
-            **{f"{TAG}.{k}": str(v) for k, v in build.items() if k != "config"},
-        },
-    )
-    build_id = run.info.run_id
+    digests = {path: io.file_digest(path) for path in manifest_paths}
+    tags = {
+        f"{TAG}.kind": "build",
+        **{f"{TAG}.{k}": str(v) for k, v in build.items() if k != "config"},
+    }
+    if identity:
+        key = build_key(build, digests.values())
+        identity_tags = {BUILD_ID_TAG: identity["build_id"]}
+        tags.update({**identity_tags, BUILD_KEY_TAG: key})
+        plan = plan_build(client, exp_id, identity, key)
+    else:
+        identity_tags = {}
+        killed = mark_stale_runs_killed(client, exp_id)
+        plan = BuildPlan(None, finished_step_runs(client, exp_id), stale_runs_killed=killed)
+    resumed_from = plan.run.info.status if plan.run else None
+    name = f"build {build.get('config_hash', '')}"
+    build_id = open_build_run(client, exp_id, name, tags, plan)
     try:
         pause_point("track:logging")  # test-only hook (inert by default), see lnpaper.faults
         steps = {}
         for path in manifest_paths:
             manifest = io.read_json(path)
-            digest = io.file_digest(path)
-            reused = digest in known
-            rid = known[digest] if reused else log_step(client, exp_id, build_id, manifest, digest)
+            digest = digests[path]
+            rid = plan.known.get(digest)
+            reused = rid is not None and rid not in plan.own
+            if rid is None:
+                rid = log_step(client, exp_id, build_id, manifest, digest, identity_tags)
             steps[manifest["step"]] = {"run_id": rid, "reused": reused}
             log.info("%s %s (%s)", "reused" if reused else "logged", manifest["step"], rid)
+            pause_point(f"track:logged:{manifest['step']}")  # test-only, as above
         summary = {
             "build_run_id": build_id,
+            "build_id": identity["build_id"] if identity else None,
+            "resumed_from": resumed_from,
             "experiment": experiment,
             "experiment_id": exp_id,
             "tracking_uri": uri,
-            "stale_runs_killed": killed,
+            "stale_runs_killed": plan.stale_runs_killed,
+            "partial_runs_replaced": plan.partial_runs_replaced,
             "steps": steps,
         }
         executed = sorted(s for s, v in steps.items() if not v["reused"])
