@@ -42,7 +42,7 @@ def manifest(
         "outputs": outputs,
         "versions": {},
         "host": {},
-        "timing": {"wall_s": wall, "cpu_s": 0.5},
+        "timing": {"wall_s": wall, "cpu_s": 0.5, "finished_at": "2026-01-01T00:00:00+0000"},
     }
     path = tmp / f"{step}.json"
     io.write_json(data, path)
@@ -58,19 +58,34 @@ def claims_csv(tmp: Path, verdicts: dict[str, str]) -> Path:
 
 
 def build(tmp: Path, uri: str, gamma: str, value: float, verdict: str, wall: float) -> str:
-    """One build: an experiment step, the claims table, a runtime step; returns its run id."""
-    folder = tmp / f"b{gamma}{value}{verdict}{wall}"
-    folder.mkdir()
-    claims = claims_csv(folder, {"c-stable": "holds", "c-gamma": verdict})
+    """One build: an experiment step, the claims table, the numbers, a runtime step; returns its
+    run id. A step's files live in a folder named by its content, so a step whose content did not
+    change leaves the same manifest (and its run is reused, as in a real rebuild)."""
+
+    def folder(name):
+        path = tmp / name
+        path.mkdir(exist_ok=True)
+        return path
+
+    claims = claims_csv(folder(f"claims-{verdict}"), {"c-stable": "holds", "c-gamma": verdict})
+    counts = {"verdict.holds": 1.0 + (verdict == "holds")}
+    if verdict != "holds":
+        counts[f"verdict.{verdict}"] = 1.0
+    numbers = folder(f"numbers-{value}") / "numbers.parquet"
+    io.write_parquet(pd.DataFrame({"name": ["err", "n"], "value": [value, 3.0]}), numbers)
     paths = [
-        manifest(folder, "affine", {"max_err": value}, wall=wall),
-        manifest(folder, "table_claims", {f"verdict.{verdict}": 1.0}, "table", claims),
-        manifest(folder, "runtime", {"wall_s.affine": wall}, "table"),
+        manifest(folder(f"affine-{value}-{wall}"), "affine", {"max_err": value}, wall=wall),
+        manifest(folder(f"claims-{verdict}"), "table_claims", counts, "table", claims),
+        manifest(folder(f"numbers-{value}"), "numbers", {}, "numbers", numbers),
+        manifest(folder(f"runtime-{wall}"), "runtime", {"wall_s.affine": wall}, "table"),
     ]
     config = {"affine.gamma": gamma, "seed": "42"}
-    return log_build(paths, uri, "e", {"config_hash": f"h{gamma}", "config": config})[
-        "build_run_id"
-    ]
+    summary = log_build(paths, uri, "e", {"config_hash": f"h{gamma}", "config": config})
+    SUMMARIES[summary["build_run_id"]] = summary
+    return summary["build_run_id"]
+
+
+SUMMARIES: dict[str, dict] = {}  # build run id -> what log_build returned (build.json)
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +197,23 @@ def test_builds_lists_newest_first_with_what_changed(store):
     assert body[1].endswith("| config: affine.gamma |") and "h[1, 2, 4]" in body[1]
     assert body[2].endswith("| (first build) |")
     assert "1 older build(s) not shown" in builds_table(uri, "e", limit=2)
+
+
+def test_build_runs_carry_cost_verdict_counts_and_changes_since_the_build_before(store):
+    from mlflow.tracking import MlflowClient
+
+    uri, (first, second, third) = store
+    client = MlflowClient(uri)
+    m1, m2, m3 = (client.get_run(b).data.metrics for b in (first, second, third))
+    assert m1["claims.holds"] == 2 and m1["claims.fails"] == 0
+    assert m2["claims.holds"] == 1 and m2["claims.fails"] == 1 and m2["claims.inconclusive"] == 0
+    assert m1["build.steps_executed"] == 4 and m1["build.steps_reused"] == 0
+    # the first build has nothing to compare with; the γ edit changed one number, one verdict
+    assert "changed.numbers" not in m1 and "changed.verdicts" not in m1
+    assert m2["changed.numbers"] == 1 and m2["changed.verdicts"] == 1
+    assert SUMMARIES[second]["claims_changed"] == [["c-gamma", "holds", "fails"]]
+    # the third build re-executed only affine and runtime (other timings): nothing changed
+    assert m3["changed.numbers"] == 0 and m3["changed.verdicts"] == 0
+    assert m3["build.steps_executed"] == 2 and m3["build.steps_reused"] == 2
+    assert m3["build.cpu_s"] == 1.0 and m3["build.wall_s"] >= 0
+    assert SUMMARIES[third]["metrics"] == m3 and SUMMARIES[third]["claims_changed"] == []

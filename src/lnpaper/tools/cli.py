@@ -15,9 +15,7 @@ def _compare(args) -> int:
 
     try:
         sys.stdout.write(
-            compare(
-                args.tracking_uri, args.experiment, args.build_a, args.build_b, args.timings
-            )
+            compare(args.tracking_uri, args.experiment, args.build_a, args.build_b, args.timings)
         )
     except TrackingError as err:
         print(f"error: {err}", file=sys.stderr)

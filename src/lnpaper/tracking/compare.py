@@ -216,7 +216,9 @@ def compare(
         build_b = "latest"
     run_a, run_b = resolve(builds, build_a), resolve(builds, build_b)
     ids = [r.info.run_id for r in builds]
-    name_a, name_b = (f"{x} {short_id(r.info.run_id, ids)}" for x, r in (("A", run_a), ("B", run_b)))
+    name_a, name_b = (
+        f"{x} {short_id(r.info.run_id, ids)}" for x, r in (("A", run_a), ("B", run_b))
+    )
     cache: dict = {}
     rows = diff_rows(snapshot(client, run_a, cache), snapshot(client, run_b, cache))
     head = "\n".join(

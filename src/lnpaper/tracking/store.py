@@ -303,6 +303,8 @@ def log_build(manifest_paths: list[str], uri: str, experiment: str, build: dict)
 def _log_build_locked(manifest_paths: list[str], uri: str, experiment: str, build: dict) -> dict:
     from mlflow.entities import Param, RunTag
 
+    from lnpaper.tracking.build_metrics import log_build_metrics
+
     client, exp_id = open_client(uri, experiment)
     killed = mark_stale_runs_killed(client, exp_id)
     known = finished_step_runs(client, exp_id)
@@ -344,6 +346,8 @@ def _log_build_locked(manifest_paths: list[str], uri: str, experiment: str, buil
                 RunTag(f"{TAG}.reused_steps", ",".join(reused)[:5000]),
             ],
         )
+        # cost, verdict counts and changes since the previous build, sortable in the runs table
+        summary.update(log_build_metrics(client, exp_id, build_id, manifest_paths, steps))
         client.log_dict(build_id, summary, "build.json")
         client.set_terminated(build_id, "FINISHED")
     except BaseException:
