@@ -9,6 +9,7 @@ import platform
 import sys
 
 from lnpaper.pipeline import io
+from lnpaper.pipeline.config import flatten
 from lnpaper.pipeline.provenance import git_state
 from lnpaper.pipeline.runtime import setup_logging
 from lnpaper.tracking.store import TrackingError, log_build
@@ -23,7 +24,7 @@ build = {
     "host": platform.node(),
     "invocation": os.environ.get("LNPAPER_INVOCATION", "unknown"),
     "snakemake_argv": " ".join(json.loads(os.environ.get("LNPAPER_SNAKEMAKE_ARGV", "[]"))),
-    "config": p.config,
+    "config": flatten(snakemake.config),
 }
 try:
     summary = log_build(
