@@ -73,16 +73,22 @@ def public_url(uri: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def runs_page(ui: str, experiment_id: str) -> str:
+    """The experiment's runs table in MLflow's model-training view. MLflow 3.17's UI picks the
+    view from the ``workflowType`` query (else the browser's last choice, GenAI at first) and
+    ignores the experiment's ``mlflow.experimentKind`` tag: ``#/experiments/<id>`` alone opens
+    the GenAI overview, with no runs on it."""
+    return f"{ui.rstrip('/')}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+
+
 def mlflow_line(build: dict, ui_url: str | None = None) -> str:
-    """Where this build's runs are: the runs table of the experiment (``#/experiments/<id>/runs``
-    opens the model-training view; ``#/experiments/<id>`` alone opens MLflow 3's overview)."""
+    """Where this build's runs are (see :func:`runs_page`), and the store to open locally."""
     uri = build.get("tracking_uri", "")
     exp = build.get("experiment_id", "")
     if uri.startswith("http"):
-        return f"{public_url(uri).rstrip('/')}/#/experiments/{exp}/runs"
-    ui = (ui_url or DEFAULT_UI).rstrip("/")
+        return runs_page(public_url(uri), exp)
     store = f" (mlflow ui --backend-store-uri {uri})" if uri else ""
-    return f"{ui}/#/experiments/{exp}/runs{store}"
+    return runs_page(ui_url or DEFAULT_UI, exp) + store
 
 
 def _names(names, limit: int = 8) -> str:
