@@ -86,7 +86,10 @@ def test_summary_names_paper_steps_claims_changes_and_the_runs_page(tmp_path):
         "4 quoted number(s), 1 verdict(s) (5.3-gamma: holds -> fails) since the previous build"
     )
     # the runs table, not MLflow 3's overview page, and the store to open
-    assert "http://127.0.0.1:5000/#/experiments/3/runs?workflowType=machine_learning (mlflow ui" in text
+    assert (
+        "http://127.0.0.1:5000/#/experiments/3/runs?workflowType=machine_learning (mlflow ui"
+        in text
+    )
     assert "snakemake --quiet host" in text
 
 
@@ -112,7 +115,9 @@ def test_a_first_build_says_there_is_nothing_to_compare_with(tmp_path):
 def test_a_server_link_carries_no_credentials():
     build = {"tracking_uri": "https://user:secret@mlflow.example.org:8443/", "experiment_id": "7"}
     line = console.mlflow_line(build)
-    assert line == "https://mlflow.example.org:8443/#/experiments/7/runs?workflowType=machine_learning"
+    assert (
+        line == "https://mlflow.example.org:8443/#/experiments/7/runs?workflowType=machine_learning"
+    )
 
 
 def test_failure_is_one_line_naming_each_failed_step_and_its_log(tmp_path):

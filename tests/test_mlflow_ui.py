@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from test_tracking import free_port
 
 from lnpaper.pipeline.console import runs_page
-from test_tracking import free_port
 
 pytestmark = pytest.mark.slow
 

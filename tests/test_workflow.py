@@ -144,8 +144,8 @@ def test_the_console_ends_with_a_summary_and_the_job_listings_are_in_the_log(tin
     assert re.search(r"steps:   \d+ job\(s\) ran \(", summary)
     assert re.search(r"claims:  \d+ ", summary)
     assert "changed: (first build in this store: nothing to compare with)" in summary
-    assert "/#/experiments/1/runs?workflowType=machine_learning (mlflow ui --backend-store-uri "
-        "sqlite:///mlflow.db)" in summary
+    runs = "/#/experiments/1/runs?workflowType=machine_learning"
+    assert f"{runs} (mlflow ui --backend-store-uri sqlite:///mlflow.db)" in summary
     # ...and Snakemake's log file keeps them
     log = re.search(r"log:     (\S+\.snakemake\.log)", summary).group(1)
     text = Path(log).read_text()
