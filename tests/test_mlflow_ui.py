@@ -50,8 +50,8 @@ def mlflow_ui(tiny_build):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    ui = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    ui = f"http://127.0.0.1:{port}"  # the UI the paper links to, on a free port
+    deadline = time.monotonic() + 300  # tens of seconds on a busy machine
     while True:
         try:
             requests.get(f"{ui}/health", timeout=1).raise_for_status()

@@ -101,6 +101,8 @@ def _diff(args) -> int:
             except TrackingError as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 1
+            if args.language is None:  # the language the newer build was written in
+                language = run_b.data.params.get("language", language)
             latest = builds[0].info.run_id
             fa = _mlflow_build_folder(
                 client, run_a, Path(tmp) / "a", results, run_a.info.run_id == latest
@@ -110,6 +112,8 @@ def _diff(args) -> int:
             )
             a = diff.load(fa, label=run_a.info.run_id, language=language)
             b = diff.load(fb, label=run_b.info.run_id, language=language)
+            if run_b.info.run_id == latest:  # its paper.md is this results folder's
+                b.extra["resources"].append(str(results / "manuscript"))
         out = Path(args.out or results / "manuscript" / "diff.html")
         d = diff.write_diff(a, b, out, language)
     print(f"{d.summary(language)} -> {out}")
@@ -154,7 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     dif.add_argument("build_b", nargs="?", help="newer build (default: the latest build)")
     dif.add_argument("--results", default="results", help="this workflow's results folder")
     dif.add_argument("--out", help="default: <results>/manuscript/diff.html")
-    dif.add_argument("--language", choices=["vi", "en"], help="default: config.yaml's language")
+    dif.add_argument(
+        "--language",
+        choices=["vi", "en"],
+        help="default: the newer MLflow build's language (config.yaml's for results folders)",
+    )
     dif.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
     dif.add_argument("--experiment", default="layernorm-paper")
     dif.set_defaults(func=_diff)
