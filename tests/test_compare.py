@@ -217,3 +217,9 @@ def test_build_runs_carry_cost_verdict_counts_and_changes_since_the_build_before
     assert m3["build.steps_executed"] == 2 and m3["build.steps_reused"] == 2
     assert m3["build.cpu_s"] == 1.0 and m3["build.wall_s"] >= 0
     assert SUMMARIES[third]["metrics"] == m3 and SUMMARIES[third]["claims_changed"] == []
+
+
+def test_build_metrics_tag_prefix_is_the_stores():
+    from lnpaper.tracking import build_metrics, store
+
+    assert build_metrics.TAG == store.TAG

@@ -22,7 +22,10 @@ from datetime import datetime
 from pathlib import Path
 
 from lnpaper.pipeline import io
-from lnpaper.tracking.store import TAG
+
+# the tag prefix of lnpaper.tracking.store, spelled here too: the store calls this module, so
+# importing it back would make a cycle
+TAG = "lnpaper"
 
 VERDICTS = ("holds", "fails", "holds_only_if", "inconclusive", "not_measured")
 CLAIMS_STEP, NUMBERS_STEP = "table_claims", "numbers"
@@ -90,6 +93,21 @@ def changed_verdicts(old: Path, new: Path) -> list[list[str]]:
     ]
 
 
+def build_json(client, build_run) -> dict:
+    """A build run's build.json artifact (what the tracking step returned)."""
+    import json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = client.download_artifacts(build_run.info.run_id, "build.json", tmp)
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+
+
+def build_steps(client, build_run) -> dict[str, str]:
+    """step -> run id for a build (its build.json artifact)."""
+    return {step: info["run_id"] for step, info in build_json(client, build_run)["steps"].items()}
+
+
 def previous_build(client, exp_id: str, build_id: str):
     """The newest FINISHED build run other than ``build_id``, or None."""
     runs = client.search_runs(
@@ -133,8 +151,6 @@ def log_build_metrics(
     """Log the summary metrics on the build run; return them (and the verdicts that changed)
     for build.json, under ``metrics`` and ``claims_changed``."""
     from mlflow.entities import Metric
-
-    from lnpaper.tracking.compare import build_steps
 
     manifests = {}
     for path in manifest_paths:

@@ -13,7 +13,10 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+from lnpaper.tracking.build_metrics import build_json, build_steps
 from lnpaper.tracking.store import TAG, TrackingError, open_client
+
+__all__ = ["build_json", "build_steps", "compare", "builds_table", "list_builds", "resolve"]
 
 # the sections of a comparison, in the order they are printed; timings only on request
 SECTIONS = ("config", "metrics", "verdicts", "timings")
@@ -65,22 +68,6 @@ def resolve(builds, ref: str):
     ids = [r.info.run_id for r in builds]
     names = ", ".join(short_id(r.info.run_id, ids) for r in found[:5])
     raise TrackingError(f"{ref!r} names {len(found)} builds ({names}); give more characters")
-
-
-def build_steps(client, build_run) -> dict[str, str]:
-    """step -> run id for a build (its build.json artifact)."""
-    return {step: info["run_id"] for step, info in build_json(client, build_run)["steps"].items()}
-
-
-def build_json(client, build_run) -> dict:
-    """A build run's build.json artifact (what the tracking step returned)."""
-    import json
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = client.download_artifacts(build_run.info.run_id, "build.json", tmp)
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
 
 
 def claim_verdicts(client, claims_run_id: str) -> dict[str, str]:
