@@ -195,6 +195,9 @@ def test_unreachable_server_fails_only_the_tracking_step(built_copy):
     proc = snakemake(work, "--cores", "4", "--configfile", "server.yaml", check=False)
     line = one_error_line(proc, "tracking error:")
     assert "not reachable" in line and "Start the server" in line
+    # the build ends naming the failed step and its log, and never prints the config
+    assert "build failed in step track (log: results/logs/track.log)" in proc.stderr
+    assert "matmul.steps" not in proc.stdout + proc.stderr
     after = tree_digest(work / "results")
     # every result is kept as it was; only the tracking step's own files changed (Snakemake
     # removes the output of the failed job: the build.json of the previous build)

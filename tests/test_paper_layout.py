@@ -527,3 +527,25 @@ def test_an_interval_of_zero_width_up_to_rounding_prints_the_default_digits():
     assert formatting.decimals_for(1e-16) is None
     assert formatting.fmt_ci(x - 1e-16, x) == "[-0.6931, -0.6931]"
     assert formatting.decimals_for(0.0072) == 3
+
+
+def test_diff_html_embeds_the_newer_papers_figures(tmp_path):
+    """A figure of the newer paper (figures/<name>.png beside its paper.md) is embedded, so
+    diff.html is self-contained like paper.html."""
+    import base64
+
+    folder = tmp_path / "b" / "manuscript"
+    (folder / "figures").mkdir(parents=True)
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+    (folder / "figures" / "f.png").write_bytes(png)
+    a = snap("A", {"X": (1.0, "1")}, "| a |\n|---|\n| 1 |\n", {"c": "holds"})
+    b = snap(
+        "B", {"X": (2.0, "2")}, "| a |\n|---|\n| 2 |\n", {"c": "holds"}, "![f](figures/f.png)\n"
+    )
+    b.extra["resources"] = [str(folder)]
+    out = tmp_path / "out" / "diff.html"
+    diff.write_diff(a, b, out, "en")
+    page = out.read_text(encoding="utf-8")
+    assert 'src="data:image/png;base64,' in page and 'src="figures/' not in page

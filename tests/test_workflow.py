@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -130,6 +131,25 @@ def test_every_declared_output_exists_and_is_plausible(tiny_build):
     assert row["mean"] == pytest.approx(5, abs=1e-5) and row["std_biased"] == pytest.approx(
         3, abs=1e-3
     )
+
+
+def test_the_console_ends_with_a_summary_and_the_job_listings_are_in_the_log(tiny_build):
+    work, proc = tiny_build
+    out = proc.stdout + proc.stderr
+    # the default profile keeps each job's listing (inputs, reason) off the console...
+    assert "    input: " not in out and "reason: " not in out
+    summary = out[out.index("build summary") :]
+    assert "paper:   results/manuscript/paper.html" in summary
+    assert "bundle:  results/manuscript/bundle.zip" in summary
+    assert re.search(r"steps:   \d+ job\(s\) ran \(", summary)
+    assert re.search(r"claims:  \d+ ", summary)
+    assert "changed: (first build in this store: nothing to compare with)" in summary
+    runs = "/#/experiments/1/runs?workflowType=machine_learning"
+    assert f"{runs} (mlflow ui --backend-store-uri sqlite:///mlflow.db)" in summary
+    # ...and Snakemake's log file keeps them
+    log = re.search(r"log:     (\S+\.snakemake\.log)", summary).group(1)
+    text = Path(log).read_text()
+    assert "localrule manuscript:" in text and "    input: " in text
 
 
 def test_every_output_is_readable_by_others_under_the_umask(tiny_build):

@@ -45,6 +45,7 @@ from lnpaper.pipeline.preflight import (
     check_memory,
     check_results_dir,
     export_src_for_jobs,
+    shows_estimate,
     writes_outputs,
 )
 
@@ -85,7 +86,7 @@ if workflow.is_main_process and writes_outputs(sys.argv):
         print(f"memory error: {_problem}", file=sys.stderr)
         sys.exit(1)
 
-if workflow.is_main_process:
+if workflow.is_main_process and shows_estimate(sys.argv):
     print(build_summary(config), file=sys.stderr)
 
 

@@ -4,7 +4,7 @@ import json as _json
 import os as _os
 import uuid as _uuid
 
-from lnpaper.pipeline.config import config_hash, flatten
+from lnpaper.pipeline.config import config_hash
 
 # Invocation metadata reaches the tracking job through the environment (inherited by local
 # jobs, exported by sbatch), not params: a different command line must not force a rerun.
@@ -26,7 +26,8 @@ rule track:
         "../../environment.yml"
     params:
         mlflow=config["mlflow"],
+        # the digest reruns tracking when any config value changes; the script reads the values
+        # from snakemake.config, so that no job listing or error prints the whole config
         config_hash=config_hash(config),
-        config=flatten(config),
     script:
         "../scripts/track.py"

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from lnpaper.pipeline import io, paths
-from lnpaper.pipeline.credentials import redact_argv
+from lnpaper.pipeline.config import flatten
+from lnpaper.pipeline.credentials import public_config, redact_argv
 from lnpaper.pipeline.provenance import git_state
 from lnpaper.pipeline.runtime import setup_logging
 from lnpaper.tracking.identity import build_identity
@@ -27,7 +28,7 @@ build = {
     "invocation": os.environ.get("LNPAPER_INVOCATION", "unknown"),
     # who and where stay on the machine: no host name, the command line without URL userinfo
     "snakemake_argv": " ".join(redact_argv(argv)),
-    "config": p.config,
+    "config": flatten(public_config(snakemake.config)),
 }
 # this results folder's build id: kept beside the output, never deleted with it (a rerun of
 # this step re-logs the same build in place)

@@ -81,6 +81,8 @@ def load(folder: Path, label: str | None = None, language: str = "vi") -> Snapsh
         tables=tables,
         claims=claims,
         paper=paper.read_text(encoding="utf-8") if paper.exists() else "",
+        # where the paper's figures (figures/<name>.png beside paper.md) are found
+        extra={"resources": [str(folder / "manuscript")]},
     )
 
 
@@ -242,5 +244,11 @@ def write_diff(a: Snapshot, b: Snapshot, out: Path, language: str = "vi") -> Dif
     md = report_markdown(a, b, d, language)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    pandoc_html(md, out, STYLE, out.parent, pandoc_args(language, _t("title", language)))
+    # the figures are embedded from the newer build's folders, so the page is self-contained
+    import os
+
+    resources = [*b.extra.get("resources", []), str(out.parent)]
+    args = pandoc_args(language, _t("title", language))
+    args.append(f"--resource-path={os.pathsep.join(resources)}")
+    pandoc_html(md, out, STYLE, out.parent, args)
     return d

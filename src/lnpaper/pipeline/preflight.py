@@ -59,6 +59,19 @@ def writes_outputs(argv: list[str]) -> bool:
     return True
 
 
+DRY_RUN_FLAGS = {"-n", "--dry-run", "--dryrun"}
+
+
+def shows_estimate(argv: list[str]) -> bool:
+    """Whether the build estimate is worth printing: for a build and for a dry run (which asks
+    what a build would do), not for commands that build nothing (--unlock, --lint, --report...)."""
+    for arg in argv[1:]:
+        flag = arg.split("=")[0]
+        if flag in READ_ONLY_FLAGS and flag not in DRY_RUN_FLAGS:
+            return False
+    return True
+
+
 def check_results_dir(
     results: str | os.PathLike = "results", min_free_mb: float = MIN_FREE_MB
 ) -> str | None:

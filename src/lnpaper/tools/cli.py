@@ -1,5 +1,6 @@
-"""Command line: ``lnpaper compare`` (params/metrics of two MLflow builds), ``lnpaper diff`` (the
-paper of two builds, changes marked), ``lnpaper bench`` (timings)."""
+"""Command line: ``lnpaper compare`` (what differs between two MLflow builds), ``lnpaper builds``
+(the recent builds), ``lnpaper diff`` (the paper of two builds, changes marked), ``lnpaper bench``
+(timings)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,21 @@ def _compare(args) -> int:
     from lnpaper.tracking.store import TrackingError
 
     try:
-        sys.stdout.write(compare(args.tracking_uri, args.experiment, args.build_a, args.build_b))
+        sys.stdout.write(
+            compare(args.tracking_uri, args.experiment, args.build_a, args.build_b, args.timings)
+        )
+    except TrackingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _builds(args) -> int:
+    from lnpaper.tracking.compare import builds_table
+    from lnpaper.tracking.store import TrackingError
+
+    try:
+        sys.stdout.write(builds_table(args.tracking_uri, args.experiment, args.limit))
     except TrackingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -68,31 +83,26 @@ def _diff(args) -> int:
             a = diff.load(Path(args.build_a), language=language)
             b = diff.load(Path(args.build_b), language=language)
         else:
-            from lnpaper.tracking.compare import list_builds
+            from lnpaper.tracking.compare import list_builds, resolve
             from lnpaper.tracking.store import TrackingError, open_client
 
             try:
                 client, exp_id = open_client(args.tracking_uri, args.experiment)
                 builds = list_builds(client, exp_id)
-                by_id = {r.info.run_id: r for r in builds}
-                if args.build_a and args.build_b:
-                    run_a, run_b = by_id[args.build_a], by_id[args.build_b]
-                elif len(builds) >= 2:
-                    run_b, run_a = builds[0], builds[1]
-                else:
+                if len(builds) < 2 and not (args.build_a and args.build_b):
                     print(
                         "error: fewer than two builds in MLflow; name two results folders",
                         file=sys.stderr,
                     )
                     return 1
-            except KeyError as err:
-                raise ArgumentError(
-                    f"{err.args[0]}: no such results folder or finished build run id in "
-                    f"{args.tracking_uri}"
-                ) from None
+                # ids as `lnpaper builds` prints them, unique prefixes, latest / previous
+                run_a = resolve(builds, args.build_a or "previous")
+                run_b = resolve(builds, args.build_b or "latest")
             except TrackingError as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 1
+            if args.language is None:  # the language the newer build was written in
+                language = run_b.data.params.get("language", language)
             latest = builds[0].info.run_id
             fa = _mlflow_build_folder(
                 client, run_a, Path(tmp) / "a", results, run_a.info.run_id == latest
@@ -102,6 +112,8 @@ def _diff(args) -> int:
             )
             a = diff.load(fa, label=run_a.info.run_id, language=language)
             b = diff.load(fb, label=run_b.info.run_id, language=language)
+            if run_b.info.run_id == latest:  # its paper.md is this results folder's
+                b.extra["resources"].append(str(results / "manuscript"))
         out = Path(args.out or results / "manuscript" / "diff.html")
         d = diff.write_diff(a, b, out, language)
     print(f"{d.summary(language)} -> {out}")
@@ -141,8 +153,6 @@ def _check_arguments(args) -> None:
             f"--tracking-uri {uri}: no MLflow store there ({db} does not exist); build once with "
             f"tracking on, or pass the store's URI"
         )
-    if args.command in ("compare", "diff") and bool(args.build_a) != bool(args.build_b):
-        raise ArgumentError("name both builds A and B, or neither (the last two builds)")
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
@@ -170,13 +180,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="lnpaper", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     cmp_ = sub.add_parser(
-        "compare", help="Markdown table of params/metrics that differ between two builds"
+        "compare",
+        help="what differs between two builds, as Markdown: config params first, then science "
+        "metrics, then claim verdicts",
     )
-    cmp_.add_argument("build_a", nargs="?", help="build run id (default: the previous build)")
-    cmp_.add_argument("build_b", nargs="?", help="build run id (default: the latest build)")
+    ids = "a build id as `lnpaper builds` prints it, a unique prefix, latest or previous"
+    cmp_.add_argument("build_a", nargs="?", help=f"{ids} (default: previous)")
+    cmp_.add_argument("build_b", nargs="?", help=f"{ids} (default: latest)")
+    cmp_.add_argument("--timings", action="store_true", help="list the step timings that differ")
     cmp_.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
     cmp_.add_argument("--experiment", default="layernorm-paper")
     cmp_.set_defaults(func=_compare)
+    blds = sub.add_parser(
+        "builds",
+        help="the recent builds: id, time, commit, config digest, what differed from the "
+        "build before",
+    )
+    blds.add_argument("--limit", type=int, default=10, help="how many builds (default 10)")
+    blds.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
+    blds.add_argument("--experiment", default="layernorm-paper")
+    blds.set_defaults(func=_builds)
     dif = sub.add_parser(
         "diff",
         help="the paper of two builds with changed numbers, table cells and verdicts marked "
@@ -191,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     dif.add_argument("build_b", nargs="?", help="newer build (default: the latest build)")
     dif.add_argument("--results", default="results", help="this workflow's results folder")
     dif.add_argument("--out", help="default: <results>/manuscript/diff.html")
-    dif.add_argument("--language", choices=["vi", "en"], help="default: config.yaml's language")
+    dif.add_argument(
+        "--language",
+        choices=["vi", "en"],
+        help="default: the newer MLflow build's language (config.yaml's for results folders)",
+    )
     dif.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
     dif.add_argument("--experiment", default="layernorm-paper")
     dif.set_defaults(func=_diff)

@@ -522,6 +522,8 @@ def _log_build_locked(
 ) -> dict:
     from mlflow.entities import Param, RunTag
 
+    from lnpaper.tracking.build_metrics import log_build_metrics
+
     client, exp_id = open_client(uri, experiment)
     digests = {path: io.file_digest(path) for path in manifest_paths}
     tags = {
@@ -575,6 +577,8 @@ def _log_build_locked(
                 RunTag(f"{TAG}.reused_steps", ",".join(reused)[:5000]),
             ],
         )
+        # cost, verdict counts and changes since the previous build, sortable in the runs table
+        summary.update(log_build_metrics(client, exp_id, build_id, manifest_paths, steps))
         client.log_dict(build_id, summary, "build.json")
         client.set_terminated(build_id, "FINISHED")
     except BaseException:
