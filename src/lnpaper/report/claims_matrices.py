@@ -145,9 +145,10 @@ def scales_above_one_explode(frames, cfg):
 def layernorm_keeps_norm_fixed(frames, cfg):
     """Each LayerNorm-track condition against its own theory, sqrt(rows*cols*v/(v+eps)) at the
     track's fixed point (theory.ln_track_norm: eps and the real shape, not sqrt(n*n)). Holds when
-    every condition keeps its norm there (relative 1e-3 plus the mean-field theory's own error,
-    of order (eps/c)^2) with a zero growth rate; a condition whose theory is 0 (s^2 n b^2 <= eps:
-    the track decays) or that misses its theory fails."""
+    every condition keeps its norm there and does not drift: relative deviation below 1e-3 plus
+    eps/c (the mean-field theory ignores the rows' spread of v, an error of order eps/c, 4e-5 at
+    most in the paper's grid), and a growth rate below 1e-4 or with an interval around 0. A
+    condition whose theory is 0 (c = s^2 n b^2 (n-1)/n <= eps: the track decays to 0) fails."""
     from lnpaper.experiments import theory
 
     g = frames["matmul/growth"]
@@ -157,11 +158,13 @@ def layernorm_keeps_norm_fixed(frames, cfg):
         lambda r: theory.ln_track_norm(r["b_dist"], int(r["n"]), float(r["scale"]), eps), axis=1
     )
     live = want > 0
-    rel = ((ln["final_norm_median"] - want).abs() / want.where(live)).max() if live.any() else 0.0
-    c_ratio = want.where(live) / ln["n"]  # sqrt(1 - eps/c)
-    slack = float(((1 - c_ratio**2) ** 2).max()) if live.any() else 0.0
-    rate = ln["growth_rate_mean"].abs().max()
-    ok = bool(live.all()) and rel < 1e-3 + slack and rate < 1e-4
+    rel_all = (ln["final_norm_median"] - want).abs() / want.where(live, 1.0)
+    slack = 1 - (want / ln["n"]) ** 2  # eps / c at the fixed point
+    rate = ln["growth_rate_mean"].abs()
+    flat = (rate < 1e-4) | ((ln["growth_rate_ci_low"] <= 0) & (ln["growth_rate_ci_high"] >= 0))
+    ok = bool((live & (rel_all < 1e-3 + slack) & flat).all())
+    rel = float(rel_all[live].max()) if live.any() else float("inf")
+    rate = float(rate.max())
     return ClaimResult(
         measured=t("ln_stable", rate=rate, rel=rel, count=len(ln)),
         theory=t("ln_stable_theory"),

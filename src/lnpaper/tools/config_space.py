@@ -145,10 +145,87 @@ def overlay(base: dict, drawn: dict) -> dict:
     return out
 
 
+# smaller than tests/configs/tiny.yaml (a second per build, not tens): the base of drawn configs
+MICRO = {
+    "mlflow": {"enabled": False},
+    "device": "cpu",
+    "data": {"shapes": ["3x10", "30x30"], "n_seeds": 2},
+    "matmul": {
+        "b_dists": ["normal", "orthogonal"],
+        "sizes": [4],
+        "critical_factors": [1.0],
+        "steps": 6,
+        "n_seeds": 2,
+        "burn_in": 1,
+        "bootstrap_resamples": 100,
+    },
+    "layernorm_stats": {
+        "group_sizes": [3, 10],
+        "correlation_entries": 60,
+        "correlation_seeds": 2,
+        "eps_sigmas": [1.0e-3, 1.0],
+        "eps_width": 4,
+        "eps_rows": 2,
+    },
+    "precision": {"offsets": [0.0, 1000.0], "dtypes": ["float32", "float16"], "rows": 2, "width": 16},
+    "training": {
+        "datasets": ["synthetic"],
+        "depths": [2],
+        "norms": ["none", "layernorm"],
+        "width": 8,
+        "n_seeds": 2,
+        "steps": 6,
+        "batch_size": 8,
+        "log_every": 2,
+        "smooth_window": 2,
+        "oscillation_window": 3,
+        "groupnorm_groups": 2,
+        "synthetic": {"n_samples": 60, "n_features": 4, "n_classes": 3},
+    },
+    "batch_dependence": {
+        "width": 8,
+        "batch_sizes": [1, 2],
+        "n_batches": 3,
+        "warmup_batches": 1,
+        "warmup_batch_size": 4,
+        "groupnorm_groups": 2,
+    },
+    "transformer": {
+        "layers": [1],
+        "d_model": 8,
+        "heads": 2,
+        "ffn": 8,
+        "seq_len": 4,
+        "batch_size": 2,
+        "steps": 4,
+        "warmup_steps": 2,
+        "n_seeds": 2,
+        "grad_seeds": 2,
+        "log_every": 2,
+        "final_window": 2,
+    },
+}
+
+
+def micro_config() -> dict:
+    return overlay(load_yaml(ROOT / "tests/configs/tiny.yaml"), MICRO)
+
+
 def tiny_configs():
-    """A hypothesis strategy of configs: tiny.yaml with a drawn part of the schema over it."""
+    """A hypothesis strategy of configs: ``micro_config()`` with a drawn part of the schema over
+    it (every drawn size within ``TINY_RANGES``)."""
+    base = micro_config()
+    return _strategy(tiny_schema()).map(lambda drawn: overlay(base, drawn))
+
+
+def _strategy(schema: dict):
+    """hypothesis-jsonschema's strategy, with mappings built here as dictionaries of optional
+    keys (its own object strategy needs a Hypothesis internal that newer releases renamed)."""
+    from hypothesis import strategies as st
     from hypothesis_jsonschema import from_schema
 
-    base = load_yaml(ROOT / "tests/configs/tiny.yaml")
-    base = overlay(base, {"mlflow": {"enabled": False}})
-    return from_schema(tiny_schema()).map(lambda drawn: overlay(base, drawn))
+    if schema.get("type") == "object":
+        props = {k: _strategy(v) for k, v in schema.get("properties", {}).items()}
+        return st.fixed_dictionaries({}, optional=props)
+    leaf = {k: v for k, v in schema.items() if k not in ("default", "description")}
+    return from_schema(leaf)
