@@ -174,7 +174,9 @@ def prose(paper: str) -> str:
 
 def placeholders(built: Built) -> list[str]:
     """Prose lines that quote a number this build did not measure (printed as "–")."""
-    return [" ".join(ln.split())[:120] for ln in prose(built.paper).splitlines() if PLACEHOLDER in ln]
+    return [
+        " ".join(ln.split())[:120] for ln in prose(built.paper).splitlines() if PLACEHOLDER in ln
+    ]
 
 
 def problems(built: Built) -> list[str]:
@@ -345,10 +347,10 @@ def sweep(cases: dict[str, dict], budget_s: float, keep: Path | None = None) -> 
 
 def drawn_configs(count: int, seed: int = 0) -> dict[str, dict]:
     """``count`` configs drawn from the schema restricted to tiny sizes (tests/strategies)."""
-    from lnpaper.tools.config_space import tiny_configs
-
     import hypothesis
     from hypothesis import HealthCheck, given, settings
+
+    from lnpaper.tools.config_space import tiny_configs
 
     found: list[dict] = []
 
