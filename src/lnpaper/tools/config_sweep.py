@@ -267,6 +267,7 @@ def edge_cases() -> dict[str, dict]:
 def _copy_workflow(dest: Path) -> Path:
     from lnpaper.tools.benchmark import copy_workflow
 
+    dest.mkdir(parents=True, exist_ok=True)
     copy_workflow(dest, ROOT)
     if (ROOT / "profiles").is_symlink() and not (dest / "profiles").exists():
         (dest / "profiles").symlink_to(os.readlink(ROOT / "profiles"))
