@@ -41,8 +41,8 @@ PyTorch CPU index or mirror (make setup TORCH_INDEX=https://mirror.example/whl/c
 wheel in a folder and set FIND_LINKS=/that/folder. Never drop the pin: PyPI's torch pulls about \
 3 GB of CUDA libraries.
 
-.PHONY: setup bootstrap-uv run test test-fast lint gpu-check lock check-python clean-results \
-	server-setup mlflow-server mlflow-server-stop
+.PHONY: setup bootstrap-uv run test test-fast test-configs lint gpu-check lock check-python \
+	clean-results server-setup mlflow-server mlflow-server-stop
 
 check-python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; install Python >= 3.11 (Debian/Ubuntu: apt install python3 python3-venv; or set PYTHON=/path/to/python3.11)" >&2; exit 1; }
@@ -94,6 +94,11 @@ test: setup lint
 # Unit tests only (no Snakemake build): about a minute
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow" --durations=15
+
+# The edge-case configs and a few drawn ones through Snakemake (docs/config-space.md): refused ones
+# must stop in one line before any job, accepted ones must build with no RuntimeWarning
+test-configs: setup
+	$(BIN)/python -m lnpaper.tools.config_sweep --drawn 3 --budget 900
 
 # Lint and format checks, as the Snakemake workflow catalog runs them (versions pinned in pyproject)
 lint: setup

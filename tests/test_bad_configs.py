@@ -175,6 +175,79 @@ CASES = [
     ),
 ]
 
+# configs under which an experiment runs but measures nothing its claims are about
+CASES += [
+    ("gamma-zero", patched(**{"affine.gamma": [0.0, 1.0]}), "affine.gamma[0]", "> 0"),
+    ("gamma-negative", patched(**{"affine.gamma": [-1.0]}), "affine.gamma[0]", "> 0"),
+    (
+        "test-split-below-one-per-class",
+        patched(**{"training.test_fraction": 0.002}),
+        "training.test_fraction",
+        "at least 1 test sample per class",
+    ),
+    (
+        "batch-sizes-without-one",
+        patched(**{"batch_dependence.batch_sizes": [2, 8]}),
+        "batch_dependence.batch_sizes",
+        "a list with 1",
+    ),
+    (
+        "batch-sizes-only-one",
+        patched(**{"batch_dependence.batch_sizes": [1]}),
+        "batch_dependence.batch_sizes",
+        "a size >= 2",
+    ),
+    (
+        "shape-with-a-dimension-of-one",
+        patched(**{"data.shapes": ["1x1", "3x10", "30x30"]}),
+        "data.shapes[0]",
+        "both >= 2",
+    ),
+    (
+        "row-vector-shape",
+        patched(**{"data.shapes": ["3x10", "30x30", "1x30"]}),
+        "data.shapes[2]",
+        "both >= 2",
+    ),
+    (
+        "input-std-zero",
+        patched(**{"layernorm_stats.correlation_input_moments": [[0.0, 1.0], [2.0, 0.0]]}),
+        "layernorm_stats.correlation_input_moments[1][1]",
+        "standard deviation > 0",
+    ),
+    (
+        "precision-without-float32",
+        patched(**{"precision.dtypes": ["float16"]}),
+        "precision.dtypes",
+        "with float32",
+    ),
+    (
+        "precision-offsets-only-zero",
+        patched(**{"precision.offsets": [0.0]}),
+        "precision.offsets",
+        "an offset > 0",
+    ),
+    (
+        "transformer-without-layernorm",
+        patched(**{"transformer.archs": ["none"]}),
+        "transformer.archs",
+        "post_ln or pre_ln",
+    ),
+    (
+        "warmup-not-below-steps",
+        patched(**{"transformer.warmup_steps": 150}),
+        "transformer.warmup_steps",
+        "< transformer.steps",
+    ),
+    ("transformer-one-seed", patched(**{"transformer.n_seeds": 1}), "transformer.n_seeds", ">= 2"),
+    (
+        "transformer-one-grad-seed",
+        patched(**{"transformer.grad_seeds": 1}),
+        "transformer.grad_seeds",
+        ">= 2",
+    ),
+]
+
 # Experiments added later bring their own combinations; test them once their section exists.
 _PROPS = SCHEMA["properties"]
 if "batch_size" in _PROPS.get("training", {}).get("properties", {}):

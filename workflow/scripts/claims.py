@@ -8,7 +8,7 @@ from lnpaper.report import claims, formatting
 def compute(ctx: StepContext) -> StepResult:
     p = ctx.params["claims"]
     frames = {source: io.read_parquet(path) for source, path in ctx.inputs.items()}
-    cfg = {k: v for exp in p["experiments"].values() for k, v in exp.items()}
+    cfg = claims.claims_config(p["experiments"])
     df = claims.evaluate_all(frames, cfg, p["language"])
     out = ctx.outputs
     formatting.write_table(df, out["csv"], out["md"], out["tex"], p["language"])

@@ -86,3 +86,17 @@ def pearson_r_finite_groups(k: int, groups: int) -> float:
     return math.sqrt(groups) * math.exp(
         gammaln(k / 2.0) - gammaln((k - 1) / 2.0) + gammaln((n - 1) / 2.0) - gammaln(n / 2.0)
     )
+
+
+def ln_track_norm(b_dist: str, n: int, scale: float, eps: float) -> float:
+    """Frobenius norm of LN(A_k) in the LayerNorm track A_k = LN(s A_{k-1} B_k), n x n, rows
+    normalized, at its fixed point: sqrt(rows*cols*v/(v+eps)), v the rows' pre-LN variance.
+
+    A row a of LN output has variance r = v/(v+eps); the next row a B has biased variance
+    v = c r with c = s^2 n b^2 (n-1)/n for Gaussian B with entry std b (s^2 (n-1)/n for Haar
+    orthogonal B, which keeps the row's norm). The fixed point of v = c v/(v+eps) is
+    v = c - eps, so r = 1 - eps/c, and 0 when c <= eps: the track then decays to zero.
+    """
+    b = b_entry_std(b_dist, n)
+    c = scale**2 * (n * b**2 if b is not None else 1.0) * (n - 1) / n
+    return n * math.sqrt(max(0.0, 1.0 - eps / c))

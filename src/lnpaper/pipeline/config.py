@@ -307,3 +307,114 @@ def _groups_divide_width(cfg: dict) -> str | None:
             f"({tf['d_model']})"
         )
     return None
+
+
+# ---------------------------------------------------------------- configs that measure nothing
+# Well typed values under which an experiment runs but cannot measure what its claims are about
+# (a verdict would rest on an empty or NaN measurement). Checked only for enabled experiments.
+
+
+def _on(cfg: dict, section: str) -> dict:
+    sec = cfg.get(section, {})
+    return sec if sec.get("enabled", True) else {}
+
+
+DIGITS_CLASSES = 10
+
+
+@semantic_check
+def _test_split_has_every_class(cfg: dict) -> str | None:
+    tr = _on(cfg, "training")
+    if "test_fraction" not in tr:
+        return None
+    syn = tr.get("synthetic", {})
+    data = {
+        "digits": (DIGITS_SAMPLES, DIGITS_CLASSES),
+        "synthetic": (syn.get("n_samples", 0), syn.get("n_classes", 1)),
+    }
+    for dataset in tr.get("datasets", []):
+        n, classes = data[dataset]
+        n_test = int(round(tr["test_fraction"] * n))
+        if n_test < classes:
+            return (
+                f"training.test_fraction: got {tr['test_fraction']}, {n_test} test samples of "
+                f"dataset {dataset} for {classes} classes; allowed: >= {classes / n:.4g} (at least "
+                "1 test sample per class)"
+            )
+    return None
+
+
+@semantic_check
+def _batch_sizes_compare_one_and_many(cfg: dict) -> str | None:
+    sizes = _on(cfg, "batch_dependence").get("batch_sizes")
+    if sizes is not None and not (1 in sizes and any(b >= 2 for b in sizes)):
+        return (
+            f"batch_dependence.batch_sizes: got {sizes}; allowed: a list with 1 (online "
+            "inference) and a size >= 2 (batch dependence): the claims compare both"
+        )
+    return None
+
+
+def _dims(shape: str) -> tuple[int, int]:
+    rows, cols = shape.split("x")
+    return int(rows), int(cols)
+
+
+@semantic_check
+def _shapes_have_two_entries_per_std(cfg: dict) -> str | None:
+    for i, shape in enumerate(cfg.get("data", {}).get("shapes", [])):
+        if min(_dims(shape)) < 2:
+            return (
+                f"data.shapes[{i}]: got {shape}; allowed: ROWSxCOLS with both >= 2 (LayerNorm's "
+                "row and column standard deviations need 2 entries)"
+            )
+    return None
+
+
+@semantic_check
+def _input_std_positive(cfg: dict) -> str | None:
+    moments = _on(cfg, "layernorm_stats").get("correlation_input_moments", [])
+    for i, pair in enumerate(moments):
+        if pair[1] <= 0:
+            return (
+                f"layernorm_stats.correlation_input_moments[{i}][1]: got {pair[1]}; allowed: a "
+                "standard deviation > 0 (a constant input has no correlation with its output)"
+            )
+    return None
+
+
+@semantic_check
+def _precision_has_reference_and_offset(cfg: dict) -> str | None:
+    pr = _on(cfg, "precision")
+    if "dtypes" in pr and "float32" not in pr["dtypes"]:
+        return (
+            f"precision.dtypes: got {pr['dtypes']}; allowed: a list with float32 (the stability "
+            "claim is about float32; bfloat16 and float16 are compared with it)"
+        )
+    if "offsets" in pr and not any(o > 0 for o in pr["offsets"]):
+        return (
+            f"precision.offsets: got {pr['offsets']}; allowed: a list with an offset > 0 (the "
+            "one-pass variance fails only for inputs away from zero)"
+        )
+    return None
+
+
+@semantic_check
+def _transformer_has_layernorm(cfg: dict) -> str | None:
+    tf = _on(cfg, "transformer")
+    if "archs" in tf and not {"post_ln", "pre_ln"} & set(tf["archs"]):
+        return (
+            f"transformer.archs: got {tf['archs']}; allowed: a list with post_ln or pre_ln "
+            "(the experiment compares LayerNorm placements)"
+        )
+    if (
+        "warmup_steps" in tf
+        and "steps" in tf
+        and True in tf.get("warmup", [])
+        and tf["warmup_steps"] >= tf["steps"]
+    ):
+        return (
+            f"transformer.warmup_steps: got {tf['warmup_steps']}; allowed: integer < "
+            f"transformer.steps ({tf['steps']})"
+        )
+    return None

@@ -17,6 +17,13 @@ from lnpaper.report.claim_text import render
 from lnpaper.report.verdicts import CLAIMS
 
 
+def claims_config(slices: dict[str, dict]) -> dict:
+    """The config the rules get from the claims rule's experiment slices: every slice's keys
+    merged (``scales``, ``near_critical_tol``...; a key two slices share keeps the last), plus
+    each slice under its experiment's name (``cfg["matmul"]["eps"]``) for the shared keys."""
+    return {**{k: v for s in slices.values() for k, v in s.items()}, **slices}
+
+
 def evaluate_all(frames: dict[str, pd.DataFrame], cfg: dict, language: str = "vi") -> pd.DataFrame:
     """The claims table from the experiment frames ({"matmul/growth": df, ...}) and the config
     (the matmul slice's keys, e.g. ``scales``, plus ``seed``). Cheap: no file I/O, so comparing
@@ -29,6 +36,10 @@ def evaluate_all(frames: dict[str, pd.DataFrame], cfg: dict, language: str = "vi
         res = c.evaluate(frames, cfg) if takes_cfg else c.evaluate(frames)
         if res is None:
             continue  # the config measured nothing this claim is about (e.g. no scale < 1)
+        if res.verdict not in c.produces:
+            raise ValueError(
+                f"claim {c.claim_id}: verdict {res.verdict} is not one it declares ({c.produces})"
+            )
         rows.append(
             {
                 "claim_id": c.claim_id,

@@ -12,7 +12,7 @@ from lnpaper.experiments.seeding import numpy_rng
 from lnpaper.experiments.stats import interval
 from lnpaper.report.claim_text import join, t
 from lnpaper.report.summaries import online_ok, transformer_grad_profile
-from lnpaper.report.verdicts import ClaimResult, ci_text, claim, combine, side
+from lnpaper.report.verdicts import ClaimResult, ci_text, claim, combine, not_measured, side
 
 # first-layer gradient norm at init outside this band = vanishing / exploding (orders of
 # magnitude from the O(1) of a well-conditioned net; the measured values sit at 1e-8 or 1e4)
@@ -63,31 +63,45 @@ def faster_per_seed(p: pd.DataFrame) -> pd.Series:
 def layernorm_converges_faster(frames):
     """Sign test per condition: among seeds that differ, the fraction where LN is faster, with a
     Wilson interval: above 1/2 holds, below fails, straddling inconclusive. A condition where
-    every seed ties (neither net reaches the threshold) is not faster: fails."""
+    every seed ties (both reach the threshold at the same step, or one seed's pair never does) is
+    not faster: fails. A condition where no seed of either net reaches the threshold measures no
+    convergence speed: not measured (left out of the verdict, named in the condition)."""
     p = paired_seeds(frames["training/summary"])
     if p.empty:
-        return None
+        return not_measured(t("no_ln_pair"), t("faster_theory"), t("no_ln_pair"))
     states, parts = {}, []
     for key, g in p.groupby(KEYS, sort=True):
+        reached = np.isfinite(g["steps_to_threshold_a"]) | np.isfinite(g["steps_to_threshold_b"])
+        if not reached.any():
+            states[key] = "not_measured"
+            parts.append(t("faster_none", where=_where(key)))
+            continue
         sign = faster_per_seed(g)
         decided = sign[sign != 0]
         if decided.empty:
             states[key] = "fails"
-            k, n, lo, hi = 0, 0, float("nan"), float("nan")
-        else:
-            frac, lo, hi = interval(decided > 0, kind="proportion")
-            k, n = int((decided > 0).sum()), len(decided)
-            states[key] = {"above": "holds", "below": "fails"}.get(
-                side(lo, hi, 0.5), "inconclusive"
-            )
+            parts.append(t("faster_ties", where=_where(key), n=len(sign)))
+            continue
+        frac, lo, hi = interval(decided > 0, kind="proportion")
+        k, n = int((decided > 0).sum()), len(decided)
+        states[key] = {"above": "holds", "below": "fails"}.get(side(lo, hi, 0.5), "inconclusive")
         parts.append(t("faster", where=_where(key), k=k, n=n, lo=lo, hi=hi))
     verdict, held = combine(states)
+    if verdict == "not_measured":
+        return not_measured(join(parts), t("faster_theory"), t("no_threshold_reached"))
+    cond = _condition(verdict, held, states)
+    measured = [k for k, v in states.items() if v != "not_measured"]
+    if len(measured) < len(states) and verdict in ("holds", "holds_only_if"):
+        # elsewhere neither net converged: "faster" is moot there
+        where = t("threshold_reached_in", where=join([_where(k) for k in measured], ", "))
+        verdict = "holds_only_if"
+        cond = where if cond is None else t("and", a=cond, b=where)
     return ClaimResult(
         join(parts),
         t("faster_theory"),
         verdict,
-        _condition(verdict, held, states),
-        value=float(np.mean([v == "holds" for v in states.values()])),
+        cond,
+        value=float(np.mean([states[k] == "holds" for k in measured])),
     )
 
 
@@ -105,7 +119,7 @@ def layernorm_oscillates_less(frames, cfg):
     fails, straddling 1 inconclusive. One outlier seed cannot decide it."""
     p = paired_seeds(frames["training/summary"])
     if p.empty:
-        return None
+        return not_measured(t("no_ln_pair"), t("oscillation_theory"), t("no_ln_pair"))
     base = cfg.get("seed", 0) if cfg else 0
     states, parts, ratios = {}, [], []
     n_all = p.groupby(KEYS).ngroups
@@ -124,13 +138,7 @@ def layernorm_oscillates_less(frames, cfg):
         states[key] = {"below": "holds", "above": "fails"}.get(side(lo, hi, 1.0), "inconclusive")
         parts.append(t("oscillation", where=_where(key), ratio=m, lo=lo, hi=hi))
     if not states:
-        return ClaimResult(
-            t("no_training_pair"),
-            t("oscillation_theory"),
-            "inconclusive",
-            t("untestable"),
-            float("nan"),
-        )
+        return not_measured(t("no_training_pair"), t("oscillation_theory"), t("untestable"))
     verdict, held = combine(states)
     cond = _condition(verdict, held, states)
     if len(states) < n_all and verdict in ("holds", "holds_only_if"):
@@ -154,6 +162,7 @@ def layernorm_oscillates_less(frames, cfg):
     "LayerNorm giảm hiện tượng gradient biến mất hoặc bùng nổ",
     "LayerNorm reduces vanishing and exploding gradients",
     ["training/summary"],
+    produces=("holds", "holds_only_if", "fails", "not_measured"),
 )
 def layernorm_keeps_gradients_in_range(frames):
     """Medians over seeds against a band of many orders of magnitude: the measured values sit
@@ -165,7 +174,7 @@ def layernorm_keeps_gradients_in_range(frames):
     ln_bad = bad.get("layernorm", pd.Series(dtype=bool))
     none_bad = bad.get("none", pd.Series(dtype=bool))
     if ln_bad.empty or none_bad.empty:
-        return None
+        return not_measured(t("no_ln_pair"), t("grad_theory", lo=lo, hi=hi), t("no_ln_pair"))
     measured = join(
         [
             t("grad", norm=n, arch=a, depth=int(d), value=v)
@@ -200,19 +209,22 @@ def layernorm_keeps_gradients_in_range(frames):
     "BatchNorm phụ thuộc vào batch, LayerNorm thì không",
     "BatchNorm depends on the batch, LayerNorm does not",
     ["batch_dependence/stats"],
+    produces=("holds", "fails", "not_measured"),
 )
 def batchnorm_depends_on_batch(frames):
     st = frames["batch_dependence/stats"]
     bn = st[(st["norm"] == "batchnorm") & (st["mode"] == "train") & (st["batch_size"] >= 2)]
     per_sample = st[st["norm"].isin(["layernorm", "rmsnorm", "groupnorm"])]
-    bn_dep = bool(len(bn)) and bool((bn["output_std"] > 0).all())
-    ln_exact = bool(len(per_sample)) and bool((per_sample["output_std"] == 0).all())
+    if bn.empty or per_sample.empty:
+        return not_measured(t("no_batch_pair"), t("bn_theory"), t("no_batch_pair"))
+    bn_dep = bool((bn["output_std"] > 0).all())
+    ln_exact = bool((per_sample["output_std"] == 0).all())
     sizes = [t("bn_size", b=int(b), sd=v) for b, v in zip(bn["batch_size"], bn["output_std"])]
     return ClaimResult(
         t("bn_spread", sizes=join(sizes, ", "), other=per_sample["output_std"].max()),
         t("bn_theory"),
         "holds" if bn_dep and ln_exact else "fails",
-        value=float(bn["output_std"].iloc[0]) if len(bn) else float("nan"),
+        value=float(bn["output_std"].iloc[0]),
     )
 
 
@@ -222,11 +234,12 @@ def batchnorm_depends_on_batch(frames):
     "LayerNorm dùng được với batch size 1 (suy luận online), BatchNorm thì không",
     "LayerNorm works with batch size 1 (online inference), BatchNorm does not",
     ["batch_dependence/stats"],
+    produces=("holds", "holds_only_if", "fails", "not_measured"),
 )
 def layernorm_serves_batch_of_one(frames):
     st = frames["batch_dependence/stats"]
     if not (st["batch_size"] == 1).any():
-        return None
+        return not_measured(t("no_batch_pair"), t("online_theory"), t("no_batch_pair"))
     ok = {
         (n, m): online_ok(st, n, m) for n in ("layernorm", "batchnorm") for m in ("train", "eval")
     }
@@ -272,7 +285,8 @@ def post_ln_stabilises_training(frames, cfg):
     deep = int(s["layers"].max())
     post = s[(s["arch"] == "post_ln") & (s["layers"] == deep)]
     if post.empty:
-        return None
+        what = t("nothing_measured", what="post_ln")
+        return not_measured(what, t("post_ln_theory"), what)
     base = cfg.get("seed", 0) if cfg else 0
     chance = float(post["chance_loss"].iloc[0])
     summary = {}

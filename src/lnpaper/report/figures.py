@@ -55,6 +55,25 @@ def new_figure(nrows: int = 1, ncols: int = 1, height: float = 2.6, **kw):
     return plt.subplots(nrows, ncols, figsize=(WIDTH_IN, height), **kw)
 
 
+SCALE_COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"]
+LINE_STYLES = ["--", "-", ":", "-."]
+
+
+def palette(keys, first: list[str] = SCALE_COLORS) -> dict:
+    """A colour per key for any number of keys: ``first`` in order, then the tab20 colours."""
+    import matplotlib
+
+    extra = [matplotlib.colors.to_hex(c) for c in matplotlib.colormaps["tab20"].colors]
+    colors = first + [c for c in extra if c not in first]
+    return {k: colors[i % len(colors)] for i, k in enumerate(keys)}
+
+
+def line_styles(keys) -> dict:
+    """A line style per key for any number of keys: the four named ones, then dash patterns."""
+    styles = LINE_STYLES + [(0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 2)), (0, (3, 1, 3, 4))]
+    return {k: styles[i % len(styles)] for i, k in enumerate(keys)}
+
+
 @drawer("matmul_norms")
 def matmul_norms(frames: dict, cfg: dict, language: str):
     traj = frames["matmul/trajectories"]
@@ -63,7 +82,7 @@ def matmul_norms(frames: dict, cfg: dict, language: str):
     dists = [d for d in ("normal", "scaled_normal", "orthogonal") if d in set(traj["b_dist"])]
     fig, axes = new_figure(1, len(dists), height=2.4, sharey=False, squeeze=False)
     paper_scales = [float(s) for s in cfg["scales"]]
-    colors = dict(zip(paper_scales, ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"]))
+    colors = palette(paper_scales)
     sub = traj[(traj["n"] == n_show) & traj["scale"].isin(paper_scales)]
     mean = sub.groupby(["b_dist", "scale", "layernorm", "step"])["log_norm"].mean().reset_index()
     for ax, dist in zip(axes[0], dists):
@@ -456,7 +475,7 @@ def transformer_grads(frames: dict, cfg: dict, language: str):
     fig, ax = new_figure(height=2.4)
     colors = {"post_ln": "#d95f02", "pre_ln": "#1b9e77"}
     g = g[g["arch"].isin(colors)]  # the no-LayerNorm baseline is not drawn
-    styles = dict(zip(sorted(set(g["layers"])), ["--", "-", ":", "-."]))
+    styles = line_styles(sorted(set(g["layers"])))
     for (layers, arch), sub in g.groupby(["layers", "arch"], sort=True):
         m = sub.groupby("layer")["grad_norm"]
         mean, lo, hi = m.mean(), m.min(), m.max()

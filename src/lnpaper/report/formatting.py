@@ -425,7 +425,7 @@ def _render(cols: list[dict], env: str) -> list[str]:
 
     rows = [
         " & ".join(cell(c, c["cells"][r]) for c in cols) + r" \\"
-        for r in range(len(cols[0]["cells"]))
+        for r in range(len(cols[0]["cells"]) if cols else 0)
     ]
     lines = [rf"\begin{{{env}}}{{{''.join(spec(c) for c in cols)}}}", r"\toprule", header]
     if env == "longtable":

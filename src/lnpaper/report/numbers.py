@@ -272,6 +272,7 @@ for _verdict, _word in (
     ("fails", "Fail"),
     ("holds_only_if", "HoldOnlyIf"),
     ("inconclusive", "Inconclusive"),
+    ("not_measured", "NotMeasured"),
 ):
     number(f"Claims{_word}", "table:claims", style="int")(
         lambda t, v=_verdict: float((t["verdict"] == v).sum())

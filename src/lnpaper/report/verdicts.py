@@ -5,7 +5,9 @@ the measured frames. Rule modules (claims_matrices, claims_training) register in
 - ``fails``: it is false (in every condition, or in general);
 - ``holds_only_if``: true only under ``condition``;
 - ``inconclusive``: the interval of the deciding quantity straddles the rule's threshold, so the
-  data cannot say on which side the truth is (another seed could flip a firm verdict there).
+  data cannot say on which side the truth is (another seed could flip a firm verdict there);
+- ``not_measured``: the config measures nothing the statement is about (e.g. gamma = 3 is not in
+  its grid, no seed reaches the loss threshold): no verdict is drawn from empty or NaN data.
 The measured / theory / condition texts are ``claim_text.Text`` values (localized templates),
 rendered in the build's language by ``claims.evaluate_all``.
 """
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 
 from lnpaper.report.claim_text import Text, t
 
-VERDICTS = ("holds", "fails", "holds_only_if", "inconclusive")
+VERDICTS = ("holds", "fails", "holds_only_if", "inconclusive", "not_measured")
 
 
 @dataclass(frozen=True)
@@ -45,19 +47,32 @@ class Claim:
     text_en: str
     requires: tuple[str, ...]
     evaluate: Callable = field(compare=False)
+    produces: tuple[str, ...] = VERDICTS  # the verdicts its rule can return
 
 
 CLAIMS: list[Claim] = []
 
 
-def claim(claim_id: str, section: str, text_vi: str, text_en: str, requires: list[str]):
-    """Register ``fn(frames)`` or ``fn(frames, cfg)`` returning a ClaimResult (None: not measured
-    under this config, the row is left out)."""
+def claim(
+    claim_id: str,
+    section: str,
+    text_vi: str,
+    text_en: str,
+    requires: list[str],
+    produces: tuple[str, ...] = VERDICTS,
+):
+    """Register ``fn(frames)`` or ``fn(frames, cfg)`` returning a ClaimResult whose verdict is one
+    of ``produces`` (the manuscript has a sentence variant for each: tests/test_config_space.py).
+    A rule whose condition the config does not measure returns ``not_measured``."""
 
     def register(fn):
         if any(c.claim_id == claim_id for c in CLAIMS):
             raise ValueError(f"duplicate claim id {claim_id}")
-        CLAIMS.append(Claim(claim_id, section, text_vi, text_en, tuple(requires), fn))
+        if set(produces) - set(VERDICTS):
+            raise ValueError(f"claim {claim_id}: unknown verdicts in {produces}")
+        CLAIMS.append(
+            Claim(claim_id, section, text_vi, text_en, tuple(requires), fn, tuple(produces))
+        )
         return fn
 
     return register
@@ -78,11 +93,15 @@ def side(lo: float, hi: float, threshold: float) -> str:
 
 
 def combine(states: dict) -> tuple[str, list]:
-    """Verdict over conditions from each condition's holds / fails / inconclusive.
+    """Verdict over conditions from each condition's holds / fails / inconclusive / not_measured.
 
-    All hold: holds. All fail: fails. Some hold and some fail: holds_only_if (returns the keys
-    where it holds). Otherwise (an inconclusive condition decides): inconclusive.
+    Conditions not measured are left out. All hold: holds. All fail: fails. Some hold and some
+    fail: holds_only_if (returns the keys where it holds). Otherwise (an inconclusive condition
+    decides): inconclusive. Nothing measured: not_measured.
     """
+    states = {k: v for k, v in states.items() if v != "not_measured"}
+    if not states:
+        return "not_measured", []
     vals = list(states.values())
     held = [k for k, v in states.items() if v == "holds"]
     if vals and all(v == "holds" for v in vals):
@@ -92,3 +111,9 @@ def combine(states: dict) -> tuple[str, list]:
     if held and any(v == "fails" for v in vals):
         return "holds_only_if", held
     return "inconclusive", held
+
+
+def not_measured(measured, theory, why) -> ClaimResult:
+    """The verdict of a rule whose condition this config does not measure; ``why`` says what is
+    missing (a claim_text.Text)."""
+    return ClaimResult(measured, theory, "not_measured", why, float("nan"))
