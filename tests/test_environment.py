@@ -14,7 +14,8 @@ LOCK = ROOT / "requirements.lock"
 def project_pins() -> dict[str, str]:
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert all("==" in dep for dep in deps), "every dependency is pinned exactly"
-    return {lockfile.normalize(d.split("==")[0]): d.split("==")[1] for d in deps}
+    # a name with extras (mlflow[auth]) pins the distribution mlflow
+    return {lockfile.normalize(d.split("==")[0].split("[")[0]): d.split("==")[1] for d in deps}
 
 
 def test_environment_yml_matches_pyproject():
