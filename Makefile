@@ -71,11 +71,11 @@ $(STAMP): pyproject.toml $(LOCK) requirements-uv.lock
 # user). Written to a temporary folder and renamed, so two clones bootstrapping at once leave one
 # good copy. Where PyPI or pip fails, the set-up goes on with pip and says so.
 bootstrap-uv:
-	@tmp="$(UV_BOOT).tmp.$$$$"; \
+	@tmp="$(UV_BOOT).tmp.$$$$"; mkdir -p "$$(dirname "$(UV_BOOT)")"; \
 	if $(PYTHON) -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
 	    --require-hashes --no-deps --target "$$tmp" -r requirements-uv.lock >"$$tmp.log" 2>&1 \
 	    && "$$tmp/bin/uv" --version >/dev/null 2>&1; then \
-	    mkdir -p "$$(dirname "$(UV_BOOT)")"; mv -T "$$tmp" "$(UV_BOOT)" 2>/dev/null || rm -rf "$$tmp"; \
+	    mv -T "$$tmp" "$(UV_BOOT)" 2>/dev/null || rm -rf "$$tmp"; \
 	    echo "make: uv $(UV_PIN) installed from PyPI into $(UV_BOOT)"; \
 	else \
 	    echo "make: could not install uv $(UV_PIN) from PyPI ($$(tail -n 1 "$$tmp.log")); installing with pip instead (minutes, not seconds)" >&2; \
