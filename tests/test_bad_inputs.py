@@ -258,9 +258,10 @@ CLI_CASES = [
     (
         "compare-unknown-ids",
         ["compare", "0" * 32, "1" * 32],
-        "lnpaper compare: error: Run with id=0000",
+        f"no build '{'0' * 32}' in the store",
     ),
-    ("compare-one-id", ["compare", "abc"], "name both builds A and B"),
+    # one name is compared with the latest build; a name no build starts with is refused
+    ("compare-unknown-prefix", ["compare", "abc"], "no build 'abc' in the store"),
     (
         "compare-no-store",
         ["compare", "--tracking-uri", "sqlite:///missing.db"],
@@ -275,7 +276,7 @@ CLI_CASES = [
     (
         "diff-unknown-ids",
         ["diff", "f" * 32, "e" * 32],
-        f"{'f' * 32}: no such results folder or finished build",
+        f"no build '{'f' * 32}' in the store",
     ),
     ("bad-flag", ["compare", "--colour"], "unrecognized arguments: --colour"),
     ("unknown-command", ["frobnicate"], "invalid choice: 'frobnicate'"),
