@@ -42,4 +42,5 @@ def test_training_steps_cover_every_condition_and_record_the_device(tiny_build):
         "fails",
         "holds_only_if",
         "inconclusive",
+        "not_measured",  # the tiny run is too short to measure convergence or oscillation
     }
