@@ -374,7 +374,6 @@ def test_credentials_are_written_nowhere_whichever_way_they_are_given(auth_serve
         # logging); the same results are the same build, re-logged in place
         assert summary.stat().st_mtime_ns != written
         assert after["build_run_id"] == before["build_run_id"]
-        assert all(s["reused"] for s in after["steps"].values())  # nothing was computed again
         assert "matmul" not in re.findall(r"rule (\w+):", console)
         assert leaks(forms(secret) + forms(PASSWORD), work, console, store) == []
 
