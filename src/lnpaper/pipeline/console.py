@@ -97,6 +97,17 @@ def _names(names, limit: int = 8) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+def read_logs(log_files: list[str] | tuple[str, ...]) -> str:
+    """The text of Snakemake's log files, the unreadable ones left out."""
+    text = ""
+    for path in log_files:
+        try:
+            text += Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            pass
+    return text
+
+
 def success_summary(
     root: Path | str = ".",
     log_files: list[str] | tuple[str, ...] = (),
@@ -106,13 +117,7 @@ def success_summary(
 ) -> str:
     """The lines printed at the end of a build that ran jobs (Snakemake's ``onsuccess``)."""
     root = Path(root)
-    log_text = ""
-    for path in log_files:
-        try:
-            log_text += Path(path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            pass
-    ran = jobs_finished(log_text)
+    ran = jobs_finished(read_logs(log_files))
     manuscript = root / paths.manuscript_file("")
     lines = ["", "build summary"]
     lines.append(f"  paper:   {paths.manuscript_file('paper.html')} (.pdf, .docx beside it)")
@@ -168,13 +173,7 @@ def failed_jobs(log_text: str) -> list[tuple[str, str | None]]:
 
 def failure_line(log_files: list[str] | tuple[str, ...] = ()) -> str:
     """One line naming the failed step(s) and their logs (Snakemake's ``onerror``)."""
-    text = ""
-    for path in log_files:
-        try:
-            text += Path(path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            pass
-    failed = failed_jobs(text)
+    failed = failed_jobs(read_logs(log_files))
     where = f"; full log {log_files[0]}" if log_files else ""
     if not failed:
         return f"build failed{where}"
