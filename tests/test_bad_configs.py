@@ -18,21 +18,15 @@ import yaml
 
 from conftest import ROOT, copy_workflow, snakemake
 from lnpaper.pipeline.config import ConfigError, load_yaml, validate
+from lnpaper.tools.config_sweep import variant
 
 SCHEMA = load_yaml(ROOT / "workflow/schemas/config.schema.yaml")
 BASE = load_yaml(ROOT / "config.yaml")
 
 
 def patched(**changes):
-    """The default config with dotted keys replaced (value DELETE removes the key)."""
-    cfg = copy.deepcopy(BASE)
-    for dotted, value in changes.items():
-        *parents, last = dotted.split(".")
-        node = cfg
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[last] = value
-    return cfg
+    """The default config with dotted keys replaced."""
+    return variant(BASE, **changes)
 
 
 def section_renamed(old, new):
