@@ -1,9 +1,17 @@
-"""Shared fixtures: the repository root, the schema, and a runner for Snakemake in a temp copy."""
+"""Shared fixtures and helpers of every test folder: the repository root, the schema and the
+manuscript templates, a runner for Snakemake in a temp copy and the one tiny build the end-to-end
+tests share, and the fake step manifests and free ports of the tracking tests.
+
+Test modules import the helpers by name (``from conftest import ROOT``): pytest puts this folder
+on ``sys.path`` when it loads this file. The subfolders have no conftest.py of their own, so that
+name always means this file. Tests under ``e2e/`` are marked ``slow`` here, whether or not they
+say so: ``-m "not slow"`` leaves out every end-to-end test and nothing else."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +19,22 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lnpaper.pipeline import io
+
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+E2E = Path(__file__).resolve().parent / "e2e"
+TEMPLATES = {
+    lang: (ROOT / f"manuscript/paper.{lang}.md").read_text(encoding="utf-8")
+    for lang in ("vi", "en")
+}
+
+
+def pytest_collection_modifyitems(items):
+    """Every test under tests/e2e/ is an end-to-end test: mark it ``slow``."""
+    for item in items:
+        if E2E in Path(item.fspath).resolve().parents:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -93,3 +115,57 @@ def tiny_build(tmp_path_factory):
     make_git_repository(work)
     proc = snakemake(work, "--configfile", "tiny.yaml")
     return work, proc
+
+
+def active_runs(uri: str, experiment: str = "e") -> list:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name(experiment)
+    return client.search_runs([exp.experiment_id], max_results=50000)
+
+
+def kinds(runs) -> list[str]:
+    return sorted(r.data.tags.get("lnpaper.kind", "") for r in runs)
+
+
+def fake_manifest(tmp: Path, step: str, value: float, series: bool = False) -> str:
+    out = tmp / f"{step}.parquet"
+    import pandas as pd
+
+    io.write_parquet(
+        pd.DataFrame(
+            {"cond": ["a", "a", "b", "b"], "step": [0, 1, 0, 1], "y": [1.0, 2.0, 3.0, float("inf")]}
+        ),
+        out,
+    )
+    manifest = {
+        "step": step,
+        "kind": "experiment",
+        "params": {"x": 1, "seed": 42},
+        "params_hash": "h",
+        "metrics": {"m": value, "bad": float("nan")},
+        "conditions": {
+            "output": "o",
+            "keys": ["cond"],
+            "step": "step",
+            "values": ["y"],
+            "reduce": None,
+        }
+        if series
+        else None,
+        "inputs": {},
+        "outputs": {"o": {"path": str(out), "sha256": io.file_digest(out)}},
+        "versions": {"torch": "x"},
+        "host": {},
+        "timing": {"wall_s": 1.0},
+    }
+    path = tmp / f"{step}.json"
+    io.write_json(manifest, path)
+    return str(path)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

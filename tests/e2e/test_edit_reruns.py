@@ -9,7 +9,8 @@ import shutil
 import pytest
 
 from conftest import copy_workflow, snakemake
-from test_workflow import downstream, scheduled_jobs
+from test_reruns import downstream
+from test_workflow import scheduled_jobs
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from test_tracking import free_port
 
+from conftest import free_port
 from lnpaper.pipeline.console import runs_page
 
 pytestmark = pytest.mark.slow

@@ -29,6 +29,7 @@ from conftest import ROOT, copy_workflow, snakemake
 from lnpaper.pipeline import registry
 from lnpaper.pipeline.config import load_yaml
 from lnpaper.tracking import store
+from stress.stress_step import stress_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -65,21 +66,7 @@ def test_parallel_processes_log_into_one_new_store(tmp_path):
     for i in range(PROCESSES):
         path = tmp_path / f"proc_{i}.json"
         path.write_text(
-            json.dumps(
-                {
-                    "step": f"proc_{i}",
-                    "kind": "stress",
-                    "params": {"i": i},
-                    "params_hash": f"h{i}",
-                    "metrics": {"value": float(i)},
-                    "conditions": None,
-                    "inputs": {},
-                    "outputs": {},
-                    "versions": {},
-                    "host": {},
-                    "timing": {"wall_s": 0.0},
-                }
-            )
+            json.dumps(stress_manifest(f"proc_{i}", {"i": i}, {"value": float(i)}, {}, {}))
         )
         manifests.append(str(path))
     ctx = mp.get_context("fork")

@@ -1,6 +1,5 @@
 """Training experiment: stacked seeds are exact independent models, gradients are recorded,
-divergence is data, per-run measures follow their definitions; the Transformer gradient profile;
-the config check on batch sizes; the claims' verdict rules."""
+divergence is data, per-run measures follow their definitions; the config check on batch sizes."""
 
 from __future__ import annotations
 
@@ -12,25 +11,12 @@ import pytest
 import torch
 from torch import nn
 
-from lnpaper.experiments import training, transformer
+from conftest import ROOT
+from lnpaper.experiments import training
 from lnpaper.pipeline.config import ConfigError, load_yaml, validate
 from lnpaper.report.tables import normalizer_aggregate
 
-CFG = dict(
-    width=16,
-    eps=1e-5,
-    groupnorm_groups=4,
-    dyt_alpha=0.5,
-    lr=1e-3,
-    steps=2,
-    batch_size=8,
-    log_every=1,
-    oscillation_window=2,
-    smooth_window=1,
-    loss_threshold=0.5,
-    test_fraction=0.2,
-    synthetic=dict(n_samples=100, n_features=6, n_classes=3, cluster_std=1.0),
-)
+CFG = load_yaml(ROOT / "tests/configs/units.yaml")["training"]
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -250,21 +236,6 @@ def test_aggregate_gives_mean_and_ci_per_condition():
     assert ln["n_seeds"] == 4 and ln["reached_threshold_fraction"] == 1.0
 
 
-def test_transformer_gradients_at_init_post_ln_grow_to_top_pre_ln_fall():
-    cfg = dict(vocab=10, seq_len=8, d_model=64, heads=4, ffn=128, batch_size=16, task="reverse")
-    prof = {}
-    for arch in ("post_ln", "pre_ln"):
-        rows = [
-            r
-            for s in range(2)
-            for r in transformer.init_grads(cfg, 12, arch, 42, s)
-            if r["param"] == "ffn_w2"
-        ]
-        prof[arch] = pd.DataFrame(rows).groupby("layer")["grad_norm"].mean().to_numpy()
-    assert prof["post_ln"][-1] > 1.5 * prof["post_ln"][5]  # Post-LN: largest at the top
-    assert prof["pre_ln"][0] > 2 * prof["pre_ln"][-1]  # Pre-LN: falls toward the top
-
-
 def test_batch_size_larger_than_the_data_is_a_config_error():
     schema = load_yaml("workflow/schemas/config.schema.yaml")
     with pytest.raises(ConfigError) as err:
@@ -272,37 +243,3 @@ def test_batch_size_larger_than_the_data_is_a_config_error():
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith("training.batch_size") and "digits" in msg
     validate({"training": {"batch_size": 1438}}, schema)  # the digits training split exactly
-
-
-def test_claim_rules_on_constructed_results():
-    from lnpaper.report import claims
-
-    rows = []
-    for arch, none_steps in (("plain", np.nan), ("residual", 20.0)):
-        for n, steps, osc in (("none", none_steps, 0.3), ("layernorm", 40.0, 0.1)):
-            for s in range(5):  # a paired sign test needs 5 agreeing seeds at 95%
-                rows.append(
-                    {
-                        "dataset": "d",
-                        "arch": arch,
-                        "depth": 10,
-                        "norm": n,
-                        "seed": s,
-                        "test_accuracy": 0.9,
-                        "test_loss": 0.3,
-                        "steps_to_threshold": steps,
-                        "loss_oscillation": osc,
-                        "diverged": False,
-                        "grad_norm_first_layer_init": 1e-9
-                        if (n, arch) == ("none", "plain")
-                        else 0.5,
-                    }
-                )
-    res = claims.evaluate_all({"training/summary": pd.DataFrame(rows)}, {}, "en").set_index(
-        "claim_id"
-    )
-    # LN reaches the threshold where none never does (plain) but later where both do (residual)
-    assert res.loc["4.1.4-faster-convergence", "verdict"] == "holds_only_if"
-    assert "plain" in res.loc["4.1.4-faster-convergence", "condition"]
-    assert res.loc["4.1.4-less-oscillation", "verdict"] == "holds_only_if"  # only residual testable
-    assert res.loc["4.1.4-fewer-vanishing-exploding", "verdict"] == "holds"

@@ -1,5 +1,6 @@
 """Transformer experiment: the stacked training model is the encoder it starts from, seeds
-trained side by side equal each seed alone, and the no-normalization baseline has no LayerNorm."""
+trained side by side equal each seed alone, the no-normalization baseline has no LayerNorm, and
+the gradient profile at initialization (Post-LN grows to the top, Pre-LN falls)."""
 
 from __future__ import annotations
 
@@ -9,22 +10,11 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import ROOT
 from lnpaper.experiments import transformer
+from lnpaper.pipeline.config import load_yaml
 
-CFG = dict(
-    vocab=10,
-    seq_len=8,
-    d_model=16,
-    heads=2,
-    ffn=32,
-    batch_size=4,
-    task="reverse",
-    lr=3e-3,
-    warmup_steps=3,
-    steps=8,
-    log_every=2,
-    final_window=3,
-)
+CFG = load_yaml(ROOT / "tests/configs/units.yaml")["transformer"]
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -111,3 +101,18 @@ def test_a_diverged_run_stops_and_keeps_its_last_finite_weights():
         else:
             assert c["step"].max() == cfg["steps"] - 1
     assert any(r["diverged"] for r in rows)
+
+
+def test_transformer_gradients_at_init_post_ln_grow_to_top_pre_ln_fall():
+    cfg = dict(vocab=10, seq_len=8, d_model=64, heads=4, ffn=128, batch_size=16, task="reverse")
+    prof = {}
+    for arch in ("post_ln", "pre_ln"):
+        rows = [
+            r
+            for s in range(2)
+            for r in transformer.init_grads(cfg, 12, arch, 42, s)
+            if r["param"] == "ffn_w2"
+        ]
+        prof[arch] = pd.DataFrame(rows).groupby("layer")["grad_norm"].mean().to_numpy()
+    assert prof["post_ln"][-1] > 1.5 * prof["post_ln"][5]  # Post-LN: largest at the top
+    assert prof["pre_ln"][0] > 2 * prof["pre_ln"][-1]  # Pre-LN: falls toward the top

@@ -1,18 +1,12 @@
-"""The LaTeX bundle: table layout (never scaled), symbols as math, and main.tex compiled by a
-real XeLaTeX from the tiny build's bundle, in the build's language and in English."""
+"""The LaTeX bundle: table layout (never scaled), symbols as math, and main.tex listing every
+table and macro (e2e/test_latex_compile.py compiles it with a real XeLaTeX)."""
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import zipfile
 
 import pandas as pd
-import pytest
-import yaml
 
-from conftest import ROOT
 from lnpaper.manuscript.bundle import latex_main
 from lnpaper.report import formatting
 from lnpaper.report.formatting import table_layout, tex_escape, to_latex
@@ -72,56 +66,3 @@ def test_main_tex_puts_supplement_tables_after_the_appendix_and_lists_every_macr
     assert r"\Seed{}" in body[0] and r"\LnEps{}" in body[0]  # the results paragraph
     assert r"& \Seed \\" in body[1] and r"& \LnEps \\" in body[1]
     assert "resizebox" not in main
-
-
-def _compile(folder) -> tuple[str, float]:
-    """xelatex twice (references); the log of the second run."""
-    for _ in range(2):
-        proc = subprocess.run(
-            ["xelatex", "-interaction=nonstopmode", "-halt-on-error", "main.tex"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        log = (folder / "main.log").read_text(encoding="utf-8", errors="replace")
-        assert proc.returncode == 0, log[-3000:]
-    return log
-
-
-def _check_log(log: str) -> None:
-    assert "Missing character" not in log, re.findall(r"Missing character.*", log)[:5]
-    assert "Undefined control sequence" not in log
-    assert "There were undefined references" not in log
-    overfull = [float(w) for w in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide", log)]
-    assert max(overfull, default=0) <= 10, overfull
-    assert re.search(r"Output written on main\.pdf \(\d+ pages?", log)
-
-
-@pytest.mark.slow
-def test_bundle_main_tex_compiles_with_xelatex_in_both_languages(tiny_build, tmp_path):
-    if shutil.which("xelatex") is None:
-        pytest.skip("xelatex is not installed (apt-get install texlive-xetex fonts-dejavu)")
-    with zipfile.ZipFile(tiny_build[0] / "results/manuscript/bundle.zip") as zf:
-        zf.extractall(tmp_path / "vi")
-    _check_log(_compile(tmp_path / "vi"))
-    # English: the same frames rendered as an English build renders them (tables from the
-    # bundle's full-precision CSVs, captions and main.tex in English)
-    en = tmp_path / "en"
-    shutil.copytree(tmp_path / "vi", en)
-    main = (en / "main.tex").read_text(encoding="utf-8")
-    names = re.findall(r"\\input\{tables/(\w+)\.tex\}", main)
-    tex = {t: to_latex(pd.read_csv(en / f"tables/{t}.csv"), "en") for t in names}
-    for t, text in tex.items():
-        (en / f"tables/{t}.tex").write_text(text, encoding="utf-8")
-    figures = re.findall(r"\{figures/(\w+)\.pdf\}", main)
-    numbers = re.findall(r"\\newcommand\{\\(\w+)\}", (en / "numbers.tex").read_text())
-    captions = yaml.safe_load((ROOT / "manuscript/captions.yaml").read_text(encoding="utf-8"))
-    (en / "main.tex").write_text(
-        latex_main(names, [], figures, captions, "en", table_tex=tex, numbers=numbers),
-        encoding="utf-8",
-    )
-    _check_log(_compile(en))
-    for t in names:  # English tables need no Unicode font: they \input into pdfLaTeX papers too
-        body = (en / f"tables/{t}.tex").read_text(encoding="utf-8")
-        assert body.isascii() or t == "claims", t

@@ -1,12 +1,11 @@
 """One light stress job: a small output and a step manifest, written atomically (temporary name,
-then rename) like lnpaper.io does. Standard library only, so 60 of them start in milliseconds."""
+then rename) like lnpaper.io does. Standard library only, so 60 of them start in milliseconds.
+Its manifest is also the one e2e/test_tracking_stress.py gives its parallel processes."""
 
 import hashlib
 import json
 import os
 import sys
-
-i, matrices, values, manifest = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 
 
 def atomic_write(path, text):
@@ -21,25 +20,35 @@ def sha256(path):
         return hashlib.sha256(fh.read()).hexdigest()
 
 
-atomic_write(values, f"job,input_sha256\n{i},{sha256(matrices)}\n")
-atomic_write(
-    manifest,
-    json.dumps(
-        {
-            "step": f"stress_{i}",
-            "kind": "stress",
-            "params": {"job": i},
-            "params_hash": f"stress{i}",
-            "metrics": {"job": float(i)},
-            "conditions": None,
-            "inputs": {"matrices": {"path": matrices, "sha256": sha256(matrices)}},
-            "outputs": {"values": {"path": values, "sha256": sha256(values)}},
-            "versions": {},
-            "host": {},
-            "timing": {"wall_s": 0.0},
-        },
-        indent=2,
-        sort_keys=True,
+def stress_manifest(step: str, params: dict, metrics: dict, inputs: dict, outputs: dict) -> dict:
+    """A step manifest as compute steps leave it, for a stress step: no conditions, versions,
+    host or time."""
+    return {
+        "step": step,
+        "kind": "stress",
+        "params": params,
+        "params_hash": step,
+        "metrics": metrics,
+        "conditions": None,
+        "inputs": inputs,
+        "outputs": outputs,
+        "versions": {},
+        "host": {},
+        "timing": {"wall_s": 0.0},
+    }
+
+
+def main(i: int, matrices: str, values: str, manifest: str) -> None:
+    atomic_write(values, f"job,input_sha256\n{i},{sha256(matrices)}\n")
+    written = stress_manifest(
+        f"stress_{i}",
+        {"job": i},
+        {"job": float(i)},
+        inputs={"matrices": {"path": matrices, "sha256": sha256(matrices)}},
+        outputs={"values": {"path": values, "sha256": sha256(values)}},
     )
-    + "\n",
-)
+    atomic_write(manifest, json.dumps(written, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4])

@@ -22,7 +22,7 @@ from lnpaper.tracking.compare import (
 )
 from lnpaper.tracking.store import TrackingError, log_build, open_client
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def manifest(

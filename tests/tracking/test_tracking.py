@@ -1,58 +1,17 @@
-"""Tracking: build/step/condition structure, idempotence, compare, a real MLflow server."""
+"""Tracking on a local store: build/step/condition structure, unchanged manifests reused,
+batched logging, stale runs marked killed, and an unreachable server (the real server:
+e2e/test_tracking_server.py)."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import copy_workflow, snakemake
+from conftest import fake_manifest, free_port
 from lnpaper.pipeline import io
 from lnpaper.tracking.compare import diff_rows, markdown
 from lnpaper.tracking.store import TrackingError, check_server, log_build
-
-
-def fake_manifest(tmp: Path, step: str, value: float, series: bool = False) -> str:
-    out = tmp / f"{step}.parquet"
-    import pandas as pd
-
-    io.write_parquet(
-        pd.DataFrame(
-            {"cond": ["a", "a", "b", "b"], "step": [0, 1, 0, 1], "y": [1.0, 2.0, 3.0, float("inf")]}
-        ),
-        out,
-    )
-    manifest = {
-        "step": step,
-        "kind": "experiment",
-        "params": {"x": 1, "seed": 42},
-        "params_hash": "h",
-        "metrics": {"m": value, "bad": float("nan")},
-        "conditions": {
-            "output": "o",
-            "keys": ["cond"],
-            "step": "step",
-            "values": ["y"],
-            "reduce": None,
-        }
-        if series
-        else None,
-        "inputs": {},
-        "outputs": {"o": {"path": str(out), "sha256": io.file_digest(out)}},
-        "versions": {"torch": "x"},
-        "host": {},
-        "timing": {"wall_s": 1.0},
-    }
-    path = tmp / f"{step}.json"
-    io.write_json(manifest, path)
-    return str(path)
 
 
 def test_unchanged_manifests_are_reused_and_changed_ones_logged(tmp_path):
@@ -147,102 +106,9 @@ def test_diff_rows_and_markdown():
     assert md.splitlines()[0] == "| key | A | B | change |" and len(md.splitlines()) == 4
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_unreachable_server_fails_fast_with_remedy():
     port = free_port()  # nothing listens there
     start = time.monotonic()
     with pytest.raises(TrackingError, match="not reachable.*rerun snakemake"):
         check_server(f"http://127.0.0.1:{port}")
     assert time.monotonic() - start < 30
-
-
-@pytest.fixture
-def mlflow_server(tmp_path):
-    port = free_port()
-    mlflow = str(Path(sys.executable).with_name("mlflow"))
-    store = tmp_path / "server"
-    store.mkdir()
-    proc = subprocess.Popen(
-        [
-            mlflow,
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{store / 'mlflow.db'}",
-            "--artifacts-destination",
-            str(store / "artifacts"),
-            "--workers",
-            "1",
-        ],
-        cwd=store,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            check_server(uri, timeout_s=1)
-            break
-        except TrackingError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("mlflow server did not start") from None
-            time.sleep(0.5)
-    yield uri
-    proc.terminate()
-    proc.wait(timeout=30)
-
-
-@pytest.mark.slow
-def test_pipeline_logs_everything_to_a_tracking_server(mlflow_server, tiny_build, tmp_path):
-    from mlflow.tracking import MlflowClient
-
-    work = copy_workflow(tmp_path)
-    shutil.copytree(tiny_build[0] / "results", work / "results")
-    shutil.copytree(tiny_build[0] / ".snakemake", work / ".snakemake")
-    (work / "results/tracking/build.json").unlink()
-    cfg = yaml.safe_load((work / "tiny.yaml").read_text())
-    cfg["mlflow"] = {"tracking_uri": mlflow_server}
-    (work / "server.yaml").write_text(yaml.safe_dump(cfg))
-    # the tracking URI is the track step's own param: only tracking runs again
-    dry = snakemake(work, "-n", "--cores", "2", "--configfile", "server.yaml")
-    assert "track" in dry.stdout and "matmul " not in dry.stdout
-    snakemake(work, "--cores", "2", "--configfile", "server.yaml")
-    summary = json.loads((work / "results/tracking/build.json").read_text())
-    client = MlflowClient(mlflow_server)
-    exp = client.get_experiment_by_name("layernorm-paper")
-    steps = client.search_runs([exp.experiment_id], "tags.`lnpaper.kind` = 'step'")
-    manifests = sorted(p.stem for p in (work / "results/manifests").glob("*.json"))
-    assert sorted(r.data.tags["lnpaper.step"] for r in steps) == manifests
-    for run in steps:
-        manifest = json.loads(
-            (work / f"results/manifests/{run.data.tags['lnpaper.step']}.json").read_text()
-        )
-        assert run.info.status == "FINISHED"
-        assert "version.torch" in run.data.tags
-        assert run.data.params == {k: str(v) for k, v in manifest["params"].items()}
-        assert set(run.data.metrics) >= set(manifest["metrics"]) - {
-            k for k, v in manifest["metrics"].items() if v != v or abs(v) == float("inf")
-        }
-        artifacts = [
-            a.path
-            for a in client.list_artifacts(run.info.run_id, run.data.tags["lnpaper.step_kind"])
-        ]
-        assert len(artifacts) == len(manifest["outputs"])
-    matmul = client.get_run(summary["steps"]["matmul"]["run_id"])
-    assert matmul.data.metrics["max_abs_rate_error"] < 1
-    children = client.search_runs(
-        [exp.experiment_id], f"tags.`mlflow.parentRunId` = '{matmul.info.run_id}'"
-    )
-    assert len(children) > 0
-    hist = client.get_metric_history(children[0].info.run_id, "log_norm")
-    assert len(hist) == 13  # steps 0..12 of the tiny config

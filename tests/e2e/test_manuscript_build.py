@@ -1,0 +1,152 @@
+"""The manuscript of the tiny build: numbers.tex and numbers.json define each number once, every
+number in paper.html comes from numbers.json with its MLflow run, one config value changes only
+its macro, and an edit of the text reruns only the manuscript."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import TEMPLATES, snakemake
+from lnpaper.manuscript import fill
+from lnpaper.pipeline import registry
+from lnpaper.pipeline.config import load_yaml, validate
+from lnpaper.report import numbers
+
+
+def prose_text(page: str) -> str:
+    """The running text of paper.html: no head, tables, figures, math, references or quoted numbers."""
+    for pattern in (
+        r"<head>.*?</head>",
+        r"<table.*?</table>",
+        r"<figure.*?</figure>",
+        r"<math.*?</math>",
+        r'<span class="num".*?</span>',
+        r"<code>.*?</code>",
+        r'<section id="references".*?</section>',
+        r'<h\d id="references".*$',
+        r"<header.*?</header>",
+    ):
+        page = re.sub(pattern, " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+NUMBER = re.compile(r"(?<![\w.])[−-]?\d+(?:\.\d+)?(?:·10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?(?![\w])")
+
+
+def built_copy(built: Path, tmp_path: Path) -> Path:
+    """The tiny build as it is (code included), so only the change a test makes differs."""
+    work = tmp_path / "work"
+    shutil.copytree(
+        built, work, symlinks=True, ignore=shutil.ignore_patterns("mlflow.db*", "mlartifacts")
+    )
+    return work
+
+
+@pytest.mark.slow
+def test_numbers_tex_defines_each_macro_once_and_the_manuscript_uses_them(tiny_build):
+    work, _ = tiny_build
+    out = work / "results/manuscript"
+    defs = numbers.parse_tex((out / "numbers.tex").read_text())
+    assert defs and all(len(v) == 1 for v in defs.values())
+    assert set(defs) <= set(fill.referenced(TEMPLATES["vi"], "num"))
+    listed = json.loads((out / "numbers.json").read_text())
+    assert list(defs) == listed["order"]
+    for name, [tex] in defs.items():
+        entry = listed["numbers"][name]
+        assert entry["tex"] == tex
+        assert (work / entry["file"]).exists() or entry["file"] == "config.yaml"
+        assert re.fullmatch(r"[0-9a-f]{32}", entry["mlflow_run_id"]), name  # tracked in MLflow
+    affine = pd.read_csv(work / "results/tables/affine_grid.csv")
+    row = affine[(affine["gamma"] == 3) & (affine["beta"] == 5)].iloc[0]
+    assert listed["numbers"]["AffineStdGammaThreeBetaFive"]["text"] == f"{row['std_biased']:.4f}"
+
+
+@pytest.mark.slow
+def test_every_number_in_paper_html_is_in_numbers_json(tiny_build):
+    work, _ = tiny_build
+    out = work / "results/manuscript"
+    page = (out / "paper.html").read_text(encoding="utf-8")
+    listed = json.loads((out / "numbers.json").read_text())["numbers"]
+    spans = re.findall(
+        r'<span class="num" data-name="([A-Za-z]+)" title="([^"]*)"><a\s+'
+        r'href="http://127\.0\.0\.1:5000/#/experiments/(\d+)/runs/([0-9a-f]{32})">(.*?)</a></span>',
+        page,
+    )
+    assert len({s[0] for s in spans}) == len(listed)  # every number is quoted, with its run
+    for name, title, _exp, run, text in spans:
+        assert html.unescape(text) == listed[name]["text"], name
+        assert run == listed[name]["mlflow_run_id"] and run in title, name
+        assert listed[name]["file"] in html.unescape(title), name
+    assert len(re.findall(r'class="num"', page)) == len(spans)  # no number without a link
+    texts = {v["text"] for v in listed.values()}
+    stray = [m for m in NUMBER.findall(prose_text(page)) if m not in texts]
+    assert stray == [], f"numbers typed by hand in the manuscript: {stray}"
+    # nothing fetched from the network: the only links lead to the local MLflow UI (embedded
+    # images are base64 data, which can spell "http" by chance)
+    body = re.sub(
+        r'xmlns="[^"]*"|src="data:[^"]*"|href="http://127\.0\.0\.1:5000/[^"]*"',
+        "",
+        page.split("<body")[1],
+    )
+    assert "<script" not in page and "http" not in body
+    cfg = validate(
+        load_yaml(work / "tiny.yaml"), load_yaml(work / "workflow/schemas/config.schema.yaml")
+    )
+    shown = set(registry.enabled_figures(cfg)) & set(fill.referenced(TEMPLATES["vi"], "figure"))
+    assert page.count('src="data:image/png;base64,') == len(shown) > 0  # embedded, not linked
+    assert "Nguồn gốc: <code>table_scale_behavior</code>" in page  # caption trace
+    assert (out / "paper.pdf").read_bytes()[:5] == b"%PDF-"
+    bundle = zipfile.ZipFile(out / "bundle.zip")
+    assert {
+        "numbers.json",
+        "numbers.tex",
+        "main.tex",
+        "tables/scale_behavior.tex",
+        "figures/matmul_norms.pdf",
+    } <= set(bundle.namelist())
+    main = bundle.read("main.tex").decode()
+    refs = re.findall(r"\\input\{([^}]+)\}", main) + re.findall(
+        r"\\includegraphics\[[^]]*\]\{([^}]+)\}", main
+    )
+    assert len(refs) > 5 and set(refs) <= set(bundle.namelist())  # the LaTeX project is complete
+
+
+@pytest.mark.slow
+def test_one_config_value_changes_its_macro_and_no_other_byte(tiny_build, tmp_path):
+    work = built_copy(tiny_build[0], tmp_path)
+    before = (work / "results/manuscript/numbers.tex").read_text().splitlines()
+    cfg = yaml.safe_load((work / "tiny.yaml").read_text())
+    cfg["affine"] = {"eps": 0.5}  # std = gamma * sqrt(v / (v + eps)): 3 -> about 2.45
+    (work / "changed.yaml").write_text(yaml.safe_dump(cfg))
+    snakemake(
+        work, "results/manuscript/numbers.tex", "--cores", "2", "--configfile", "changed.yaml"
+    )
+    after = (work / "results/manuscript/numbers.tex").read_text().splitlines()
+    assert len(before) == len(after)
+    changed = {
+        re.match(r"\\newcommand\{\\(\w+)\}", b).group(1) for b, a in zip(before, after) if b != a
+    }
+    assert "AffineStdGammaThreeBetaFive" in changed
+    assert changed <= {
+        n.name for n in numbers.SPEC if n.source in ("table:affine_grid", "table:claims")
+    }
+
+
+@pytest.mark.slow
+def test_reruns_editing_the_text_renders_only_the_manuscript(tiny_build, tmp_path):
+    from test_workflow import scheduled_jobs
+
+    work = built_copy(tiny_build[0], tmp_path)
+    with open(work / "manuscript/paper.vi.md", "a", encoding="utf-8") as fh:
+        fh.write("\nThêm một câu.\n")
+    proc = snakemake(work, "-n", "--cores", "2", "--configfile", "tiny.yaml")
+    assert scheduled_jobs(proc) == {"manuscript": 1}

@@ -1,0 +1,230 @@
+"""The claim rules about training on hand-built frames: faster convergence and less oscillation
+as paired tests over seeds, vanishing gradients, batch dependence, online inference and the
+Post-LN Transformer against no normalization."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from claims_kit import CFG, verdict
+
+
+def training(conds: dict) -> pd.DataFrame:
+    """(arch, depth) -> list over seeds of (steps LN, steps none, oscillation LN, osc none)."""
+    rows = []
+    for (arch, depth), seeds in conds.items():
+        for seed, (s_ln, s_none, o_ln, o_none) in enumerate(seeds):
+            for norm, steps, osc, grad in (
+                ("layernorm", s_ln, o_ln, 0.1),
+                ("none", s_none, o_none, 1e-9),
+            ):
+                rows.append(
+                    {
+                        "dataset": "digits",
+                        "arch": arch,
+                        "depth": depth,
+                        "norm": norm,
+                        "seed": seed,
+                        "steps_to_threshold": steps,
+                        "loss_oscillation": osc,
+                        "grad_norm_first_layer_init": grad,
+                        "test_accuracy": 0.9,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+INF = math.inf
+FAST = [(50, 100, 0.01, 0.02)] * 5  # LN first, LN oscillates less (half)
+SLOW = [(150, 100, 0.04, 0.02)] * 5  # LN later, oscillates more
+MIXED = [
+    (50, 100, 0.01, 0.02),
+    (150, 100, 0.04, 0.02),
+    (50, 100, 0.01, 0.02),
+    (150, 100, 0.04, 0.02),
+    (50, 100, 0.02, 0.02),
+]
+# each verdict of a paired comparison over the seeds of two conditions, for either measure
+PAIRED = [
+    ({("plain", 20): FAST, ("residual", 20): FAST}, "holds"),
+    ({("plain", 20): SLOW, ("residual", 20): SLOW}, "fails"),
+    ({("plain", 20): FAST, ("residual", 20): SLOW}, "holds_only_if"),
+    ({("plain", 20): FAST, ("residual", 20): MIXED}, "inconclusive"),
+]
+
+
+@pytest.mark.parametrize(
+    "conds,want",
+    PAIRED
+    + [
+        # neither net reaches the threshold: no convergence speed is measured
+        ({("plain", 50): [(INF, INF, 0.0, 0.0)] * 5}, "not_measured"),
+        # measured where a net converges only; a condition where none does is named, not counted
+        ({("plain", 50): [(INF, INF, 0.0, 0.0)] * 5, ("residual", 20): FAST}, "holds_only_if"),
+        ({("plain", 20): [(100, 100, 0.0, 0.0)] * 5}, "fails"),  # every seed ties: not faster
+    ],
+)
+def test_faster_convergence_is_a_paired_sign_test(conds, want):
+    frames = {"training/summary": training(conds)}
+    assert verdict("4.1.4-faster-convergence", frames)["verdict"] == want
+
+
+@pytest.mark.parametrize(
+    "conds,want",
+    PAIRED
+    + [
+        ({("plain", 50): [(INF, 100, 0.01, 0.02)] * 5}, "not_measured"),  # LN never trains
+    ],
+)
+def test_less_oscillation_uses_paired_log_ratios(conds, want):
+    frames = {"training/summary": training(conds)}
+    assert verdict("4.1.4-less-oscillation", frames, CFG)["verdict"] == want
+
+
+def test_one_outlier_seed_cannot_make_layernorm_oscillate_less():
+    # means say LN oscillates less (one huge none seed), the paired ratios say the opposite
+    seeds = [(50, 60, 0.03, 0.02)] * 4 + [(50, 60, 0.03, 5.0)]
+    frames = {"training/summary": training({("residual", 10): seeds})}
+    assert verdict("4.1.4-less-oscillation", frames, CFG)["verdict"] != "holds"
+
+
+@pytest.mark.parametrize(
+    "ln_grad,none_grad,want",
+    [(0.1, 1e-9, "holds"), (1e-9, 1e-9, "fails"), (0.1, 0.1, "holds_only_if")],
+)
+def test_vanishing_gradients(ln_grad, none_grad, want):
+    s = training({("plain", 20): FAST})
+    s.loc[s["norm"] == "layernorm", "grad_norm_first_layer_init"] = ln_grad
+    s.loc[s["norm"] == "none", "grad_norm_first_layer_init"] = none_grad
+    assert verdict("4.1.4-fewer-vanishing-exploding", {"training/summary": s})["verdict"] == want
+
+
+def batch_stats(ln_sd=0.0, bn_sd=0.5, ln_online=True, bn_eval_online=False) -> pd.DataFrame:
+    rows = []
+    for norm in ("batchnorm", "layernorm"):
+        for mode in ("train", "eval"):
+            for b in (1, 2, 8):
+                sd = (
+                    (bn_sd / math.sqrt(b) if mode == "train" else 0.0)
+                    if norm == "batchnorm"
+                    else ln_sd
+                )
+                ok = ln_online if norm == "layernorm" else (bn_eval_online and mode == "eval")
+                rows.append(
+                    {
+                        "norm": norm,
+                        "mode": mode,
+                        "batch_size": b,
+                        "output_std": sd if b >= 2 else 0.0,
+                        "runs": ok or norm == "batchnorm" and mode == "eval",
+                        "informative": ok,
+                        "matches_batched_output": ok,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("ln_sd,want", [(0.0, "holds"), (1e-3, "fails")])
+def test_batch_dependence(ln_sd, want):
+    frames = {"batch_dependence/stats": batch_stats(ln_sd=ln_sd)}
+    assert verdict("6.2-batchnorm-batch-dependent", frames)["verdict"] == want
+
+
+@pytest.mark.parametrize(
+    "ln_ok,bn_eval,want",
+    [(True, False, "holds"), (True, True, "holds_only_if"), (False, False, "fails")],
+)
+def test_online_inference(ln_ok, bn_eval, want):
+    frames = {"batch_dependence/stats": batch_stats(ln_online=ln_ok, bn_eval_online=bn_eval)}
+    assert verdict("6.2-online-inference", frames)["verdict"] == want
+
+
+LEARNS, CHANCE = [1.0, 1.1, 0.9], [2.30, 2.31, 2.29]
+
+
+def transformer(post: dict, none: dict | None) -> dict:
+    """warm-up flag -> final losses per seed for Post-LN and (optionally) no normalization."""
+    rows = []
+    for arch, losses in (("post_ln", post), ("pre_ln", {False: [1.0] * 3, True: [1.0] * 3})) + (
+        (("none", none),) if none is not None else ()
+    ):
+        for warm, vals in losses.items():
+            for seed, v in enumerate(vals):
+                rows.append(
+                    {
+                        "layers": 12,
+                        "arch": arch,
+                        "warmup": warm,
+                        "seed": seed,
+                        "final_loss": v,
+                        "diverged": not np.isfinite(v),
+                        "chance_loss": math.log(10),
+                    }
+                )
+    grads = pd.DataFrame(
+        [
+            {"param": "ffn_w2", "layers": 12, "arch": a, "layer": i, "seed": 0, "grad_norm": g}
+            for a in ("post_ln", "pre_ln")
+            for i, g in enumerate((0.1, 0.2))
+        ]
+    )
+    return {"transformer/summary": pd.DataFrame(rows), "transformer/grads": grads}
+
+
+@pytest.mark.parametrize(
+    "post,none,want",
+    [
+        ({False: LEARNS, True: LEARNS}, {False: CHANCE, True: CHANCE}, "holds"),
+        ({False: CHANCE, True: LEARNS}, {False: [1.5, 1.6, 1.4], True: CHANCE}, "holds_only_if"),
+        ({False: CHANCE, True: CHANCE}, {False: CHANCE, True: CHANCE}, "fails"),  # no learning
+        ({False: [2.0] * 3, True: [1.9] * 3}, {False: [1.0] * 3, True: [1.0] * 3}, "fails"),
+        ({False: LEARNS, True: LEARNS}, None, "inconclusive"),  # no baseline in this build
+        (
+            {False: LEARNS, True: LEARNS},
+            {False: [0.7, 1.1, 1.5], True: [0.7, 1.1, 1.5]},
+            "inconclusive",
+        ),
+        ({False: [math.nan] * 3, True: [math.nan] * 3}, None, "fails"),  # diverged
+    ],
+)
+def test_post_ln_compares_with_no_normalization(post, none, want):
+    row = verdict("6.3-post-ln-trains", transformer(post, none), CFG)
+    assert row["verdict"] == want
+    if none is None and want == "inconclusive":
+        assert "no Transformer without normalization" in row["condition"]
+
+
+def test_claim_rules_on_constructed_results():
+    from lnpaper.report import claims
+
+    rows = []
+    for arch, none_steps in (("plain", np.nan), ("residual", 20.0)):
+        for n, steps, osc in (("none", none_steps, 0.3), ("layernorm", 40.0, 0.1)):
+            for s in range(5):  # a paired sign test needs 5 agreeing seeds at 95%
+                rows.append(
+                    {
+                        "dataset": "d",
+                        "arch": arch,
+                        "depth": 10,
+                        "norm": n,
+                        "seed": s,
+                        "test_accuracy": 0.9,
+                        "test_loss": 0.3,
+                        "steps_to_threshold": steps,
+                        "loss_oscillation": osc,
+                        "diverged": False,
+                        "grad_norm_first_layer_init": 1e-9
+                        if (n, arch) == ("none", "plain")
+                        else 0.5,
+                    }
+                )
+    res = claims.evaluate_all({"training/summary": pd.DataFrame(rows)}, {}, "en").set_index(
+        "claim_id"
+    )
+    # LN reaches the threshold where none never does (plain) but later where both do (residual)
+    assert res.loc["4.1.4-faster-convergence", "verdict"] == "holds_only_if"
+    assert "plain" in res.loc["4.1.4-faster-convergence", "condition"]
+    assert res.loc["4.1.4-less-oscillation", "verdict"] == "holds_only_if"  # only residual testable
+    assert res.loc["4.1.4-fewer-vanishing-exploding", "verdict"] == "holds"
