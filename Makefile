@@ -91,7 +91,7 @@ run: setup
 test: setup lint
 	$(BIN)/python -m pytest --durations=15
 
-# Unit tests only (no Snakemake build): about a minute
+# Unit tests only, everything outside tests/e2e/ (no Snakemake build): about a minute
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow" --durations=15
 
