@@ -13,6 +13,8 @@ import pytest
 from lnpaper.pipeline import io
 from reliability_kit import digest, mount_available, read_only, tiny_disk
 
+needs_mount = pytest.mark.skipif(not mount_available(), reason="needs mount rights (root)")
+
 
 @pytest.mark.parametrize("suffix", ["parquet", "json"])
 def test_a_job_reading_a_damaged_file_names_it(tmp_path, suffix):
@@ -34,9 +36,6 @@ def test_a_job_reading_a_damaged_file_names_it(tmp_path, suffix):
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith(f"{path} is damaged (not a readable ")
     assert msg.endswith("delete it and rerun snakemake to rebuild it")
-
-
-needs_mount = pytest.mark.skipif(not mount_available(), reason="needs mount rights (root)")
 
 
 @needs_mount

@@ -11,8 +11,6 @@ import pytest
 from lnpaper.tracking import store
 from reliability_kit import digest
 
-# ---- unit level: the MLflow store --------------------------------------------------------------
-
 
 def test_unreachable_server_fails_fast_with_remedy():
     with socket.socket() as s:  # a port nobody listens on
