@@ -5,22 +5,13 @@ before any job with one line, and nothing under results/ is touched."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 import pytest
 import yaml
 
 from conftest import copy_workflow, snakemake
-
-
-def tree_digest(root):
-    """{relative path: sha256} of every file under root."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
+from reliability_kit import tree_digest
 
 
 @pytest.fixture(scope="module")
