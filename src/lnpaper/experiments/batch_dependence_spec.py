@@ -1,0 +1,32 @@
+"""Declaration of the batch_dependence experiment (computation: ``batch_dependence.py``)."""
+
+from __future__ import annotations
+
+from lnpaper.experiments.spec import Experiment, enabled_section, width_not_divided
+
+
+def memory_bytes(bd: dict, data_entries: int) -> int:
+    batch = max(bd.get("batch_sizes", [1]) or [1])
+    return 64 * batch * bd.get("width", 0) * max(1, bd.get("n_batches", 0))
+
+
+def groups_divide_width(cfg: dict) -> str | None:
+    return width_not_divided("batch_dependence", cfg.get("batch_dependence", {}))
+
+
+def batch_sizes_compare_one_and_many(cfg: dict) -> str | None:
+    sizes = enabled_section(cfg, "batch_dependence").get("batch_sizes")
+    if sizes is not None and not (1 in sizes and any(b >= 2 for b in sizes)):
+        return (
+            f"batch_dependence.batch_sizes: got {sizes}; allowed: a list with 1 (online "
+            "inference) and a size >= 2 (batch dependence): the claims compare both"
+        )
+    return None
+
+
+EXPERIMENT = Experiment(
+    id="batch_dependence",
+    outputs=("stats",),
+    memory_bytes=memory_bytes,
+    checks=(groups_divide_width, batch_sizes_compare_one_and_many),
+)

@@ -1,0 +1,53 @@
+"""Declaration of the layernorm_stats experiment (computation: ``layernorm_stats.py``)."""
+
+from __future__ import annotations
+
+from lnpaper.experiments.spec import Experiment, enabled_section, shape_not_generated
+
+
+def memory_bytes(ln: dict, data_entries: int) -> int:
+    corr = (
+        ln.get("correlation_entries", 0)
+        * ln.get("correlation_seeds", 0)
+        * max(1, len(ln.get("correlation_input_moments", [])))
+    )
+    eps = ln.get("eps_width", 0) * ln.get("eps_rows", 0) * len(ln.get("eps_sigmas", []))
+    return 64 * (corr + eps) + 100 * data_entries
+
+
+def group_sizes_fit(cfg: dict) -> str | None:
+    ln = cfg.get("layernorm_stats", {})
+    entries = ln.get("correlation_entries")
+    for k in ln.get("group_sizes", []):
+        if entries is not None and k > entries:
+            return (
+                f"layernorm_stats.group_sizes: group size {k} is larger than the "
+                f"{entries} entries it divides (layernorm_stats.correlation_entries); "
+                f"allowed: group sizes <= {entries}"
+            )
+    return None
+
+
+def shapes_are_generated(cfg: dict) -> str | None:
+    shapes = cfg.get("layernorm_stats", {}).get("shapes", [])
+    return shape_not_generated(cfg, [("layernorm_stats.shapes", s) for s in shapes])
+
+
+def input_std_positive(cfg: dict) -> str | None:
+    moments = enabled_section(cfg, "layernorm_stats").get("correlation_input_moments", [])
+    for i, pair in enumerate(moments):
+        if pair[1] <= 0:
+            return (
+                f"layernorm_stats.correlation_input_moments[{i}][1]: got {pair[1]}; allowed: a "
+                "standard deviation > 0 (a constant input has no correlation with its output)"
+            )
+    return None
+
+
+EXPERIMENT = Experiment(
+    id="layernorm_stats",
+    outputs=("stats", "correlation", "eps_placement", "invariances"),
+    reads=("matrices",),
+    memory_bytes=memory_bytes,
+    checks=(group_sizes_fit, shapes_are_generated, input_std_positive),
+)

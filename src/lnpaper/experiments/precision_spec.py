@@ -1,0 +1,32 @@
+"""Declaration of the precision experiment (computation: ``precision.py``)."""
+
+from __future__ import annotations
+
+from lnpaper.experiments.spec import Experiment, enabled_section
+
+
+def memory_bytes(pr: dict, data_entries: int) -> int:
+    return 64 * pr.get("rows", 0) * pr.get("width", 0) * max(1, len(pr.get("offsets", [])))
+
+
+def has_reference_and_offset(cfg: dict) -> str | None:
+    pr = enabled_section(cfg, "precision")
+    if "dtypes" in pr and "float32" not in pr["dtypes"]:
+        return (
+            f"precision.dtypes: got {pr['dtypes']}; allowed: a list with float32 (the stability "
+            "claim is about float32; bfloat16 and float16 are compared with it)"
+        )
+    if "offsets" in pr and not any(o > 0 for o in pr["offsets"]):
+        return (
+            f"precision.offsets: got {pr['offsets']}; allowed: a list with an offset > 0 (the "
+            "one-pass variance fails only for inputs away from zero)"
+        )
+    return None
+
+
+EXPERIMENT = Experiment(
+    id="precision",
+    outputs=("errors",),
+    memory_bytes=memory_bytes,
+    checks=(has_reference_and_offset,),
+)

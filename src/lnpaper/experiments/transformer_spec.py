@@ -1,0 +1,66 @@
+"""Declaration of the transformer experiment (computation: ``transformer.py``)."""
+
+from __future__ import annotations
+
+from lnpaper.experiments.spec import Experiment, enabled_section
+
+CPU_S_PER_FLOP = 29.0 / 8.15e11  # fitted to the default config's compute time
+
+
+def cpu_seconds(tf: dict) -> float:
+    """Forward and backward of every run's attention projections and feed-forward layers."""
+    runs = len(tf.get("archs", [])) * len(tf.get("warmup", [])) * tf.get("n_seeds", 0)
+    d = tf.get("d_model", 0)
+    per_layer = (
+        tf.get("batch_size", 0) * tf.get("seq_len", 0) * (4 * d * d + 2 * d * tf.get("ffn", 0))
+    )
+    flops = 6 * runs * tf.get("steps", 0) * per_layer * sum(tf.get("layers", []))
+    return CPU_S_PER_FLOP * flops
+
+
+def memory_bytes(tf: dict, data_entries: int) -> int:
+    layers = max(tf.get("layers", [0]) or [0])
+    d, ffn = tf.get("d_model", 0), tf.get("ffn", 0)
+    tokens = tf.get("batch_size", 0) * tf.get("seq_len", 0)
+    acts = 16 * tokens * layers * (4 * d + ffn + tf.get("heads", 1) * tf.get("seq_len", 0))
+    return 16 * layers * (4 * d * d + 2 * d * ffn) + acts
+
+
+def heads_divide_width(cfg: dict) -> str | None:
+    tf = cfg.get("transformer", {})
+    if "heads" in tf and "d_model" in tf and tf["d_model"] % tf["heads"]:
+        return (
+            f"transformer.heads: got {tf['heads']}; allowed: a divisor of transformer.d_model "
+            f"({tf['d_model']})"
+        )
+    return None
+
+
+def has_layernorm(cfg: dict) -> str | None:
+    tf = enabled_section(cfg, "transformer")
+    if "archs" in tf and not {"post_ln", "pre_ln"} & set(tf["archs"]):
+        return (
+            f"transformer.archs: got {tf['archs']}; allowed: a list with post_ln or pre_ln "
+            "(the experiment compares LayerNorm placements)"
+        )
+    if (
+        "warmup_steps" in tf
+        and "steps" in tf
+        and True in tf.get("warmup", [])
+        and tf["warmup_steps"] >= tf["steps"]
+    ):
+        return (
+            f"transformer.warmup_steps: got {tf['warmup_steps']}; allowed: integer < "
+            f"transformer.steps ({tf['steps']})"
+        )
+    return None
+
+
+EXPERIMENT = Experiment(
+    id="transformer",
+    outputs=("grads", "summary", "curves"),
+    uses_device=True,
+    cpu_seconds=cpu_seconds,
+    memory_bytes=memory_bytes,
+    checks=(heads_divide_width, has_layernorm),
+)
