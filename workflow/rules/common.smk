@@ -136,7 +136,7 @@ def experiment_files(exp):
 
 def experiment_src(exp, script):
     """src/ files the rules of an experiment can run: their adapter's imports, and the
-    experiment's module and declaration (which the adapter imports by name), each with its own imports."""
+    experiment's module and declaration (imported by name), each with its imports."""
     adapter = src(script)
     own = module_files(exp.module, f"{exp.module}_spec", root=workflow.basedir)
     return sorted(set(adapter) | set(own))

@@ -99,26 +99,7 @@ def run(args) -> int:
             log(f"round {i + 1}/{args.repeats}")
             rounds.append(build_round(args.threads, log))
     if not args.skip_scale:
-        for i in range(args.scale_repeats):
-            log(f"scale run {i + 1}/{args.scale_repeats}")
-            r = in_subprocess(
-                "scale.scale_run",
-                n_seeds=args.scale_seeds,
-                n=args.scale_n,
-                steps=args.scale_steps,
-                threads=args.threads,
-                device=args.device,
-            )
-            res = {
-                **r["result"],
-                "n_seeds": args.scale_seeds,
-                "n": args.scale_n,
-                "steps": args.scale_steps,
-            }
-            log(
-                f"  {res['seconds']:.1f} s, efficiency median {statistics.median(res['efficiency']):.2f}"
-            )
-            scale.append(res)
+        scale = _scale_runs(args, log)
     models = None
     if not args.skip_models:
         log(f"training loops vs raw bmm, {args.threads} thread(s)")
@@ -135,6 +116,32 @@ def run(args) -> int:
     if models:
         sys.stdout.write("\n" + table_models(models))
     return 0
+
+
+def _scale_runs(args, log) -> list[dict]:
+    """matmul at scale, ``--scale-repeats`` times, each in a fresh interpreter."""
+    scale = []
+    for i in range(args.scale_repeats):
+        log(f"scale run {i + 1}/{args.scale_repeats}")
+        r = in_subprocess(
+            "scale.scale_run",
+            n_seeds=args.scale_seeds,
+            n=args.scale_n,
+            steps=args.scale_steps,
+            threads=args.threads,
+            device=args.device,
+        )
+        res = {
+            **r["result"],
+            "n_seeds": args.scale_seeds,
+            "n": args.scale_n,
+            "steps": args.scale_steps,
+        }
+        log(
+            f"  {res['seconds']:.1f} s, efficiency median {statistics.median(res['efficiency']):.2f}"
+        )
+        scale.append(res)
+    return scale
 
 
 if __name__ == "__main__":

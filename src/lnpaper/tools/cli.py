@@ -176,7 +176,8 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(text).split())[:500]
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> OneLineParser:
+    """The ``lnpaper`` command line: compare, builds, diff, bench."""
     parser = OneLineParser(prog="lnpaper", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     cmp_ = sub.add_parser(
@@ -231,6 +232,11 @@ def main(argv: list[str] | None = None) -> int:
 
     benchmark.add_arguments(bench)
     bench.set_defaults(func=benchmark.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     expected = _expected_errors()
     try:

@@ -73,29 +73,28 @@ def run_experiments(config: dict) -> dict[str, pd.DataFrame]:
     from lnpaper.experiments import data
 
     seed = config["seed"]
-    matrices = data.run(config["data"], seed=seed)["matrices"]
+    pipeline = {"matrices": data.run(config["data"], seed=seed)["matrices"]}
     frames: dict[str, pd.DataFrame] = {}
-    for exp in registry.enabled_experiments(config):
-        module = importlib.import_module(f"lnpaper.experiments.{exp}")
-        cfg = config[exp]
-        if exp == "training":  # one part per dataset, joined (rules/training.smk)
+    for exp in registry.enabled_declarations(config):
+        module = importlib.import_module(exp.module)
+        cfg = config[exp.section]
+        if exp.split:  # one part per unit, joined (as its rules run it)
             parts = [
-                module.run(module.for_wildcards(cfg, {"dataset": d}), seed=seed)
-                for d in cfg["datasets"]
+                module.run(module.for_wildcards(cfg, {exp.split.wildcard: u}), seed=seed)
+                for u in exp.split.units(cfg)
             ]
-            out = module.merge(parts)
+            out = getattr(module, exp.split.join)(parts)
         else:
-            out = module.run(cfg, seed=seed, inputs={"matrices": matrices}, device="cpu")
-        frames.update({f"{exp}/{name}": df for name, df in out.items()})
+            inputs = {name: pipeline[name] for name in exp.reads}
+            out = module.run(cfg, seed=seed, inputs=inputs, device="cpu")
+        frames.update({f"{exp.id}/{name}": df for name, df in out.items()})
     return frames
 
 
 def build_in_process(config: dict, figures: bool = True) -> Built:
     """Validate ``config`` (raises ConfigError) and build its paper as the rules do, in memory
     (figures are drawn and closed, not saved). Warnings are whatever the caller makes of them."""
-    from lnpaper.manuscript.fill import Build, fill
-    from lnpaper.report import claims, formatting, numbers, tables
-    from lnpaper.report.tables import claims_summary
+    from lnpaper.report import claims, numbers, tables
 
     cfg = validate(config, load_yaml(SCHEMA_PATH))
     language = cfg["language"]
@@ -135,6 +134,17 @@ def build_in_process(config: dict, figures: bool = True) -> Built:
         elif n.kind == "experiment":
             sources[n.source] = out.frames[n.ref]
     out.numbers = numbers.compute(sources, numbers.config_slice(cfg), [n.name for n in wanted])
+    out.paper = _paper(out, cfg)
+    return out
+
+
+def _paper(out: Built, cfg: dict) -> str:
+    """The filled manuscript of an in-memory build (no provenance: blank traces)."""
+    from lnpaper.manuscript.fill import Build, fill
+    from lnpaper.report import formatting
+    from lnpaper.report.tables import claims_summary
+
+    language = cfg["language"]
     md = {name: formatting.to_markdown(df, language) for name, df in out.tables.items()}
     if out.claims is not None:
         md["claims_main"] = formatting.to_markdown(claims_summary(out.claims, language), language)
@@ -154,8 +164,7 @@ def build_in_process(config: dict, figures: bool = True) -> Built:
             else None
         ),
     )
-    out.paper = fill((ROOT / f"manuscript/paper.{language}.md").read_text("utf-8"), build)
-    return out
+    return fill((ROOT / f"manuscript/paper.{language}.md").read_text("utf-8"), build)
 
 
 # ---------------------------------------------------------------- what a build must satisfy

@@ -145,7 +145,7 @@ def model_rates(threads: int = 1, steps: int = 100) -> dict:
     its depths stacked (``hidden_matmuls``); transformer, every encoder matmul (projections,
     feed-forward, attention scores and mixing) and the read-out, forward and backward.
     """
-    from lnpaper.experiments import training, transformer
+    from lnpaper.experiments import training
     from lnpaper.pipeline.runtime import setup_torch
 
     setup_torch(threads, "cpu")
@@ -172,7 +172,17 @@ def model_rates(threads: int = 1, steps: int = 100) -> dict:
             out["training"].append(_rate_row(name, cpu, counts, raw))
     out["ceiling"] = ceiling_rates(tc, steps)
 
-    xc = {**cfg["transformer"], "steps": steps}
+    out["transformer"] = _transformer_rates(cfg["transformer"], steps, seed)
+    return out
+
+
+def _transformer_rates(tcfg: dict, steps: int, seed: int) -> list[dict]:
+    """The transformer's rate rows (one per arch): every encoder matmul and the read-out,
+    forward and backward, in the deepest encoder (see ``model_rates``)."""
+    from lnpaper.experiments import transformer
+
+    xc = {**tcfg, "steps": steps}
+    rows = []
     runs = list(range(xc["n_seeds"]))
     s, n = len(xc["warmup"]) * len(runs), xc["batch_size"] * xc["seq_len"]
     d, f, v, t, h = xc["d_model"], xc["ffn"], xc["vocab"], xc["seq_len"], xc["heads"]
@@ -194,8 +204,8 @@ def model_rates(threads: int = 1, steps: int = 100) -> dict:
         counts[(s, n, d, v)] = 3 * steps
         raw = dict(zip(counts, raw_bmm_seconds(list(counts))))
         name = f"{arch}, {layers} layers, {s} runs"
-        out["transformer"].append(_rate_row(name, cpu, counts, raw))
-    return out
+        rows.append(_rate_row(name, cpu, counts, raw))
+    return rows
 
 
 def compile_payback(
@@ -224,11 +234,42 @@ def compile_payback(
     import torch
 
     from lnpaper.experiments import training
-    from lnpaper.experiments.optim import StackedAdam
     from lnpaper.pipeline.runtime import setup_torch
 
     setup_torch(threads, "cpu")
     full = default_config()
+    cfg = full["training"]
+    model, params, opt, x, y = _one_class(full, arch, norm)
+
+    def eager(x, y):
+        return training.per_model_ce(model(x), y)
+
+    compiled = torch.compile(eager)
+
+    def step(fn):
+        loss = fn(x, y)
+        for p in params:
+            p.grad = None
+        loss.sum().backward()
+        opt.step(cfg["lr"])
+
+    compile_s, best = _time_eager_and_compiled(step, eager, compiled, steps, rounds)
+    classes = len(cfg["datasets"]) * len(cfg["archs"]) * len(cfg["norms"])
+    return {
+        "class": f"digits, {arch}, {norm}, depths {'/'.join(map(str, cfg['depths']))}",
+        "threads": threads,
+        **payback(compile_s, best["eager"], best["compiled"], cfg["steps"], classes),
+    }
+
+
+def _one_class(full: dict, arch: str, norm: str):
+    """One training class of the default config on digits, every depth stacked: the model, its
+    parameters, its optimizer and one fixed batch."""
+    import torch
+
+    from lnpaper.experiments import training
+    from lnpaper.experiments.optim import StackedAdam
+
     cfg = full["training"]
     x_tr, y_tr, _, _ = training.load_dataset(
         "digits", full["seed"], cfg["test_fraction"], cfg["synthetic"]
@@ -244,19 +285,12 @@ def compile_payback(
     g = torch.Generator().manual_seed(0)
     idx = torch.randint(0, len(x_tr), (len(depths), cfg["batch_size"]), generator=g)
     x, y = x_tr[idx], y_tr[idx]
+    return model, params, opt, x, y
 
-    def eager(x, y):
-        return training.per_model_ce(model(x), y)
 
-    compiled = torch.compile(eager)
-
-    def step(fn):
-        loss = fn(x, y)
-        for p in params:
-            p.grad = None
-        loss.sum().backward()
-        opt.step(cfg["lr"])
-
+def _time_eager_and_compiled(step, eager, compiled, steps: int, rounds: int):
+    """Compile seconds (the first compiled step, less one eager step) and the best CPU seconds
+    per step of each, interleaved over ``rounds``."""
     step(eager)  # first-call costs of the eager kernels, not counted
     t0 = time.perf_counter()
     step(eager)
@@ -271,12 +305,7 @@ def compile_payback(
             for _ in range(steps):
                 step(fn)
             best[name] = min(best[name], (time.process_time() - t0) / steps)
-    classes = len(cfg["datasets"]) * len(cfg["archs"]) * len(cfg["norms"])
-    return {
-        "class": f"digits, {arch}, {norm}, depths {'/'.join(map(str, cfg['depths']))}",
-        "threads": threads,
-        **payback(compile_s, best["eager"], best["compiled"], cfg["steps"], classes),
-    }
+    return compile_s, best
 
 
 def payback(compile_s: float, eager_s: float, compiled_s: float, steps: int, classes: int) -> dict:

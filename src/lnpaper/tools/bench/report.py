@@ -50,37 +50,7 @@ def table(rounds: list[dict], scale: list[dict]) -> str:
             verdict([r["track"] / r["full"] for r in rounds], 0.10),
         ),
     ]
-    if scale:
-        eff = [e for s in scale for e in s["efficiency"]]
-        s0 = scale[0]
-        rows += [
-            (
-                f"matmul at scale: {s0['n_seeds']} seeds, n = {s0['n']}, {s0['steps']} step(s), "
-                f"{s0['tflop']:.1f} TFLOP, {s0['device']} (s)",
-                spread([s["seconds"] for s in scale], "{:.1f}"),
-                "",
-                "",
-            ),
-            (
-                "raw bmm float64 / float32 (GFLOP/s, median)",
-                f"{statistics.median([g for s in scale for g in s['raw_gflops_f64']]):.0f} / "
-                f"{statistics.median([g for s in scale for g in s['raw_gflops_f32']]):.0f}",
-                "",
-                "",
-            ),
-            (
-                "matmul / raw bmm FLOP rate (per seed batch)",
-                spread(eff),
-                ">= 0.7",
-                verdict(eff, 0.7, False),
-            ),
-            (
-                "peak memory of the scale run (MB)",
-                spread([s["peak_rss_mb"] for s in scale], "{:.0f}"),
-                "",
-                "",
-            ),
-        ]
+    rows += _scale_rows(scale) if scale else []
     r0 = rounds[0]
     out = ["| measure | min / median / max | target | verdict |", "|---|---|---|---|"]
     out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
@@ -90,6 +60,40 @@ def table(rounds: list[dict], scale: list[dict]) -> str:
         f"{r0['rerun_jobs']}; the gamma edit ran: {', '.join(r0['edit_jobs'])}."
     )
     return "\n".join(out) + "\n"
+
+
+def _scale_rows(scale: list[dict]) -> list[tuple]:
+    """The matmul-at-scale rows of the build table."""
+    eff = [e for s in scale for e in s["efficiency"]]
+    s0 = scale[0]
+    return [
+        (
+            f"matmul at scale: {s0['n_seeds']} seeds, n = {s0['n']}, {s0['steps']} step(s), "
+            f"{s0['tflop']:.1f} TFLOP, {s0['device']} (s)",
+            spread([s["seconds"] for s in scale], "{:.1f}"),
+            "",
+            "",
+        ),
+        (
+            "raw bmm float64 / float32 (GFLOP/s, median)",
+            f"{statistics.median([g for s in scale for g in s['raw_gflops_f64']]):.0f} / "
+            f"{statistics.median([g for s in scale for g in s['raw_gflops_f32']]):.0f}",
+            "",
+            "",
+        ),
+        (
+            "matmul / raw bmm FLOP rate (per seed batch)",
+            spread(eff),
+            ">= 0.7",
+            verdict(eff, 0.7, False),
+        ),
+        (
+            "peak memory of the scale run (MB)",
+            spread([s["peak_rss_mb"] for s in scale], "{:.0f}"),
+            "",
+            "",
+        ),
+    ]
 
 
 def table_scale_only(scale: list[dict]) -> str:
