@@ -15,10 +15,21 @@ def shape_is_generated(cfg: dict) -> str | None:
     return shape_not_generated(cfg, [("affine.shape", af["shape"])] if "shape" in af else [])
 
 
+# the config space's tests (see ``Experiment``)
+TINY_RANGES = {
+    "shape": {"enum": ["3x10", "30x30"]},
+    "gamma": {"items.minimum": -3, "items.maximum": 5, "maxItems": 3},
+    "beta": {"items.minimum": -5, "items.maximum": 5, "maxItems": 3},
+}
+MICRO: dict = {}
+
+
 EXPERIMENT = Experiment(
     id="affine",
     outputs=("stats",),
     reads=("matrices",),
     memory_bytes=memory_bytes,
     checks=(shape_is_generated,),
+    tiny_ranges=TINY_RANGES,
+    micro=MICRO,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lnpaper.experiments.spec import Experiment, enabled_section, width_not_divided
+from lnpaper.experiments.spec import Experiment, at_most, enabled_section, width_not_divided
 
 
 def memory_bytes(bd: dict, data_entries: int) -> int:
@@ -24,9 +24,26 @@ def batch_sizes_compare_one_and_many(cfg: dict) -> str | None:
     return None
 
 
+# the config space's tests (see ``Experiment``)
+TINY_RANGES = {
+    **at_most(width=16, n_batches=8, warmup_batches=3, warmup_batch_size=8, groupnorm_groups=4),
+    "batch_sizes": {"items.maximum": 16, "maxItems": 4},
+}
+MICRO = dict(
+    width=8,
+    batch_sizes=[1, 2],
+    n_batches=3,
+    warmup_batches=1,
+    warmup_batch_size=4,
+    groupnorm_groups=1,
+)
+
+
 EXPERIMENT = Experiment(
     id="batch_dependence",
     outputs=("stats",),
     memory_bytes=memory_bytes,
     checks=(groups_divide_width, batch_sizes_compare_one_and_many),
+    tiny_ranges=TINY_RANGES,
+    micro=MICRO,
 )

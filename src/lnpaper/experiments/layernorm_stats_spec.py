@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lnpaper.experiments.spec import Experiment, enabled_section, shape_not_generated
+from lnpaper.experiments.spec import Experiment, at_most, enabled_section, shape_not_generated
 
 
 def memory_bytes(ln: dict, data_entries: int) -> int:
@@ -44,10 +44,33 @@ def input_std_positive(cfg: dict) -> str | None:
     return None
 
 
+# the config space's tests (see ``Experiment``)
+TINY_RANGES = {
+    **at_most(correlation_entries=200, correlation_seeds=4, eps_width=20, eps_rows=8),
+    "shapes": {"items": {"type": "string", "enum": ["3x10", "30x30"]}, "maxItems": 2},
+    "group_sizes": {"items.maximum": 20, "maxItems": 3},
+    "correlation_input_moments": {
+        "items.items": {"type": "number", "minimum": -3, "maximum": 3},
+        "maxItems": 2,
+    },
+    "eps_sigmas": {"items.minimum": 0.0001, "items.maximum": 2, "maxItems": 3},
+}
+MICRO = dict(
+    group_sizes=[3, 10],
+    correlation_entries=60,
+    correlation_seeds=2,
+    eps_sigmas=[0.001, 1.0],
+    eps_width=4,
+    eps_rows=2,
+)
+
+
 EXPERIMENT = Experiment(
     id="layernorm_stats",
     outputs=("stats", "correlation", "eps_placement", "invariances"),
     reads=("matrices",),
     memory_bytes=memory_bytes,
     checks=(group_sizes_fit, shapes_are_generated, input_std_positive),
+    tiny_ranges=TINY_RANGES,
+    micro=MICRO,
 )

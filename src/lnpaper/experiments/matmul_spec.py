@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lnpaper.experiments.spec import FRAME_ROW_BYTES, Experiment
+from lnpaper.experiments.spec import FRAME_ROW_BYTES, Experiment, at_most
 
 CPU_S_PER_FLOP = 4.6 / 1.67e11  # fitted to the default config's compute time
 
@@ -45,6 +45,24 @@ def burn_in_below_steps(cfg: dict) -> str | None:
     return None
 
 
+# the config space's tests (see ``Experiment``)
+TINY_RANGES = {
+    **at_most(steps=12, n_seeds=3, burn_in=3, bootstrap_resamples=200, near_critical_tol=1),
+    "sizes": {"items.maximum": 6, "maxItems": 2},
+    "scales": {"items.minimum": 0.01, "items.maximum": 3, "maxItems": 6},
+    "critical_factors": {"items.minimum": 0.1, "items.maximum": 3, "maxItems": 2},
+}
+MICRO = dict(
+    b_dists=["normal", "orthogonal"],
+    sizes=[4],
+    critical_factors=[1.0],
+    steps=6,
+    n_seeds=2,
+    burn_in=1,
+    bootstrap_resamples=100,
+)
+
+
 EXPERIMENT = Experiment(
     id="matmul",
     outputs=("trajectories", "growth"),
@@ -53,4 +71,6 @@ EXPERIMENT = Experiment(
     cpu_seconds=cpu_seconds,
     memory_bytes=memory_bytes,
     checks=(burn_in_below_steps,),
+    tiny_ranges=TINY_RANGES,
+    micro=MICRO,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lnpaper.experiments.spec import Experiment, enabled_section
+from lnpaper.experiments.spec import Experiment, at_most, enabled_section
 
 
 def memory_bytes(pr: dict, data_entries: int) -> int:
@@ -24,9 +24,19 @@ def has_reference_and_offset(cfg: dict) -> str | None:
     return None
 
 
+# the config space's tests (see ``Experiment``)
+TINY_RANGES = {
+    **at_most(rows=6, width=32),
+    "offsets": {"items.maximum": 100000.0, "maxItems": 3},
+}
+MICRO = dict(offsets=[0.0, 1000.0], dtypes=["float32", "float16"], rows=2, width=16)
+
+
 EXPERIMENT = Experiment(
     id="precision",
     outputs=("errors",),
     memory_bytes=memory_bytes,
     checks=(has_reference_and_offset,),
+    tiny_ranges=TINY_RANGES,
+    micro=MICRO,
 )

@@ -25,6 +25,11 @@ FRAME_ROW_BYTES = 200  # a long-format row (about 9 columns) in pandas, with one
 Check = Callable[[dict], "str | None"]
 
 
+def at_most(**maxima) -> dict:
+    """``tiny_ranges`` entries capping numbers: at_most(steps=12) -> {"steps": {"maximum": 12}}."""
+    return {key: {"maximum": value} for key, value in maxima.items()}
+
+
 def no_cpu(cfg: dict) -> float:
     """An experiment whose compute is negligible next to a job's start-up."""
     return 0.0
@@ -67,6 +72,11 @@ class Experiment:
     cpu_seconds: Callable[[dict], float] = no_cpu
     memory_bytes: Callable[[dict, int], int] = no_memory
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    # the property tests over the config space (lnpaper.tools.config_space): section key ->
+    # schema keywords that replace the schema's to cap its size (``items.*`` for a list's
+    # items), and the section's values in the micro config drawn configs start from
+    tiny_ranges: dict = field(default_factory=dict)
+    micro: dict = field(default_factory=dict)
 
     @property
     def section(self) -> str:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from lnpaper.experiments.spec import Experiment, Split, enabled_section, width_not_divided
+from lnpaper.experiments.spec import Experiment, Split, at_most, enabled_section, width_not_divided
 
 CPU_S_PER_FLOP = 154.0 / 4.53e12  # fitted to the default config's compute time
 DIGITS_SAMPLES = 1797  # scikit-learn's load_digits (fixed; not loaded here to keep start-up fast)
@@ -83,6 +83,45 @@ def every_class_in_test_split(cfg: dict) -> str | None:
     return None
 
 
+# the config space's tests (see ``Experiment``)
+TINY_RANGES = {
+    **at_most(
+        width=12,
+        n_seeds=3,
+        steps=10,
+        batch_size=16,
+        log_every=4,
+        smooth_window=3,
+        oscillation_window=4,
+        loss_threshold=5,
+        groupnorm_groups=4,
+        dyt_alpha=3,
+    ),
+    "depths": {"items.maximum": 4, "maxItems": 2},
+    "norms": {"maxItems": 4},
+    "test_fraction": {"minimum": 0.001, "maximum": 0.5},
+    "lr": {"minimum": 0.0001, "maximum": 1},
+    "synthetic.n_samples": {"maximum": 150},
+    "synthetic.n_features": {"maximum": 8},
+    "synthetic.n_classes": {"maximum": 5},
+    "synthetic.cluster_std": {"maximum": 3},
+}
+MICRO = dict(
+    datasets=["synthetic"],
+    depths=[2],
+    norms=["none", "layernorm"],
+    width=8,
+    n_seeds=2,
+    steps=6,
+    batch_size=8,
+    log_every=2,
+    smooth_window=2,
+    oscillation_window=3,
+    groupnorm_groups=1,
+    synthetic={"n_samples": 60, "n_features": 4, "n_classes": 3},
+)
+
+
 EXPERIMENT = Experiment(
     id="training",
     outputs=("summary", "curves", "layer_grads"),
@@ -91,4 +130,6 @@ EXPERIMENT = Experiment(
     cpu_seconds=cpu_seconds,
     memory_bytes=memory_bytes,
     checks=(batch_fits_data, windows_fit, groups_divide_width, every_class_in_test_split),
+    tiny_ranges=TINY_RANGES,
+    micro=MICRO,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lnpaper.experiments.spec import Experiment, enabled_section
+from lnpaper.experiments.spec import Experiment, at_most, enabled_section
 
 CPU_S_PER_FLOP = 29.0 / 8.15e11  # fitted to the default config's compute time
 
@@ -56,6 +56,41 @@ def has_layernorm(cfg: dict) -> str | None:
     return None
 
 
+# the config space's tests (see ``Experiment``)
+TINY_RANGES = {
+    **at_most(
+        d_model=16,
+        heads=4,
+        ffn=16,
+        vocab=8,
+        seq_len=6,
+        batch_size=4,
+        steps=8,
+        warmup_steps=8,
+        n_seeds=3,
+        grad_seeds=3,
+        log_every=3,
+        final_window=3,
+    ),
+    "layers": {"items.maximum": 3, "maxItems": 3},
+    "lr": {"minimum": 0.0001, "maximum": 1},
+}
+MICRO = dict(
+    layers=[1],
+    d_model=8,
+    heads=2,
+    ffn=8,
+    seq_len=4,
+    batch_size=2,
+    steps=4,
+    warmup_steps=2,
+    n_seeds=2,
+    grad_seeds=2,
+    log_every=2,
+    final_window=2,
+)
+
+
 EXPERIMENT = Experiment(
     id="transformer",
     outputs=("grads", "summary", "curves"),
@@ -63,4 +98,6 @@ EXPERIMENT = Experiment(
     cpu_seconds=cpu_seconds,
     memory_bytes=memory_bytes,
     checks=(heads_divide_width, has_layernorm),
+    tiny_ranges=TINY_RANGES,
+    micro=MICRO,
 )

@@ -19,36 +19,27 @@ def verdict(values, target, at_most=True) -> str:
     return f"missed by {100 * miss:.0f} %"
 
 
+def _row(label: str, values, target: str = "", limit=None, fmt="{:.2f}", at_most=True) -> tuple:
+    """One measure: its spread over rounds and, with a ``limit``, its verdict."""
+    met = verdict(values, limit, at_most) if limit is not None else ""
+    return (label, spread(values, fmt), target, met)
+
+
 def table(rounds: list[dict], scale: list[dict]) -> str:
-    full = [r["full"] for r in rounds]
+    def of(key):
+        return [r[key] for r in rounds]
+
+    def ratio(key, by):
+        return [r[key] / r[by] for r in rounds]
+
     rows = [
-        ("full build, `snakemake --cores 4` (s)", spread(full, "{:.1f}"), "", ""),
-        ("compute only, one process (s)", spread([r["compute"] for r in rounds], "{:.1f}"), "", ""),
-        (
-            "build / compute",
-            spread([r["full"] / r["compute"] for r in rounds]),
-            "<= 1.25",
-            verdict([r["full"] / r["compute"] for r in rounds], 1.25),
-        ),
-        (
-            "no-change rerun (s)",
-            spread([r["rerun"] for r in rounds]),
-            "<= 3 s",
-            verdict([r["rerun"] for r in rounds], 3.0),
-        ),
-        ("one gamma edit (s)", spread([r["edit"] for r in rounds], "{:.1f}"), "", ""),
-        (
-            "one gamma edit / full build",
-            spread([r["edit"] / r["full"] for r in rounds]),
-            "<= 0.20",
-            verdict([r["edit"] / r["full"] for r in rounds], 0.20),
-        ),
-        (
-            "tracking / full build",
-            spread([r["track"] / r["full"] for r in rounds], "{:.3f}"),
-            "<= 0.10",
-            verdict([r["track"] / r["full"] for r in rounds], 0.10),
-        ),
+        _row("full build, `snakemake --cores 4` (s)", of("full"), fmt="{:.1f}"),
+        _row("compute only, one process (s)", of("compute"), fmt="{:.1f}"),
+        _row("build / compute", ratio("full", "compute"), "<= 1.25", 1.25),
+        _row("no-change rerun (s)", of("rerun"), "<= 3 s", 3.0),
+        _row("one gamma edit (s)", of("edit"), fmt="{:.1f}"),
+        _row("one gamma edit / full build", ratio("edit", "full"), "<= 0.20", 0.20),
+        _row("tracking / full build", ratio("track", "full"), "<= 0.10", 0.10, fmt="{:.3f}"),
     ]
     rows += _scale_rows(scale) if scale else []
     r0 = rounds[0]
@@ -66,33 +57,19 @@ def _scale_rows(scale: list[dict]) -> list[tuple]:
     """The matmul-at-scale rows of the build table."""
     eff = [e for s in scale for e in s["efficiency"]]
     s0 = scale[0]
+    label = (
+        f"matmul at scale: {s0['n_seeds']} seeds, n = {s0['n']}, {s0['steps']} step(s), "
+        f"{s0['tflop']:.1f} TFLOP, {s0['device']} (s)"
+    )
+    raw = (
+        f"{statistics.median([g for s in scale for g in s['raw_gflops_f64']]):.0f} / "
+        f"{statistics.median([g for s in scale for g in s['raw_gflops_f32']]):.0f}"
+    )
     return [
-        (
-            f"matmul at scale: {s0['n_seeds']} seeds, n = {s0['n']}, {s0['steps']} step(s), "
-            f"{s0['tflop']:.1f} TFLOP, {s0['device']} (s)",
-            spread([s["seconds"] for s in scale], "{:.1f}"),
-            "",
-            "",
-        ),
-        (
-            "raw bmm float64 / float32 (GFLOP/s, median)",
-            f"{statistics.median([g for s in scale for g in s['raw_gflops_f64']]):.0f} / "
-            f"{statistics.median([g for s in scale for g in s['raw_gflops_f32']]):.0f}",
-            "",
-            "",
-        ),
-        (
-            "matmul / raw bmm FLOP rate (per seed batch)",
-            spread(eff),
-            ">= 0.7",
-            verdict(eff, 0.7, False),
-        ),
-        (
-            "peak memory of the scale run (MB)",
-            spread([s["peak_rss_mb"] for s in scale], "{:.0f}"),
-            "",
-            "",
-        ),
+        _row(label, [s["seconds"] for s in scale], fmt="{:.1f}"),
+        ("raw bmm float64 / float32 (GFLOP/s, median)", raw, "", ""),
+        _row("matmul / raw bmm FLOP rate (per seed batch)", eff, ">= 0.7", 0.7, at_most=False),
+        _row("peak memory of the scale run (MB)", [s["peak_rss_mb"] for s in scale], fmt="{:.0f}"),
     ]
 
 
