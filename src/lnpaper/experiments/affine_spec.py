@@ -23,6 +23,15 @@ TINY_RANGES = {
 }
 MICRO: dict = {}
 
+# variations of the tiny config a researcher tries first, by name: dotted key -> value (some
+# are refused by the checks above, the rest must build; lnpaper.tools.config_sweep)
+EDGE_CASES = {
+    "affine-gamma1-beta0": {"affine.gamma": [1.0], "affine.beta": [0.0]},
+    "affine-gamma-negative": {"affine.gamma": [-1.0, 1.0]},
+    "affine-grid-2x2": {"affine.gamma": [1.0, 3.0], "affine.beta": [0.0, 5.0]},
+    "affine-gamma-zero": {"affine.gamma": [0.0, 1.0]},
+}
+
 
 EXPERIMENT = Experiment(
     id="affine",
@@ -32,4 +41,5 @@ EXPERIMENT = Experiment(
     checks=(shape_is_generated,),
     tiny_ranges=TINY_RANGES,
     micro=MICRO,
+    edge_cases=EDGE_CASES,
 )

@@ -38,6 +38,13 @@ MICRO = dict(
     groupnorm_groups=1,
 )
 
+# variations of the tiny config a researcher tries first, by name: dotted key -> value (some
+# are refused by the checks above, the rest must build; lnpaper.tools.config_sweep)
+EDGE_CASES = {
+    "batch-sizes-one": {"batch_dependence.batch_sizes": [1]},
+    "batch-sizes-two": {"batch_dependence.batch_sizes": [2]},
+}
+
 
 EXPERIMENT = Experiment(
     id="batch_dependence",
@@ -46,4 +53,5 @@ EXPERIMENT = Experiment(
     checks=(groups_divide_width, batch_sizes_compare_one_and_many),
     tiny_ranges=TINY_RANGES,
     micro=MICRO,
+    edge_cases=EDGE_CASES,
 )

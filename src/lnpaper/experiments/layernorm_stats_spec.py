@@ -64,6 +64,17 @@ MICRO = dict(
     eps_rows=2,
 )
 
+# variations of the tiny config a researcher tries first, by name: dotted key -> value (some
+# are refused by the checks above, the rest must build; lnpaper.tools.config_sweep)
+EDGE_CASES = {
+    "layernorm-whole-off": {"layernorm_stats.normalized_over": ["row", "column"]},
+    "data-shape-1x1": {
+        "data.shapes": ["1x1", "3x10", "30x30"],
+        "layernorm_stats.shapes": ["1x1", "3x10"],
+    },
+    "data-std-zero": {"layernorm_stats.correlation_input_moments": [[0.0, 0.0]]},
+}
+
 
 EXPERIMENT = Experiment(
     id="layernorm_stats",
@@ -73,4 +84,5 @@ EXPERIMENT = Experiment(
     checks=(group_sizes_fit, shapes_are_generated, input_std_positive),
     tiny_ranges=TINY_RANGES,
     micro=MICRO,
+    edge_cases=EDGE_CASES,
 )

@@ -62,6 +62,17 @@ MICRO = dict(
     bootstrap_resamples=100,
 )
 
+# variations of the tiny config a researcher tries first, by name: dotted key -> value (some
+# are refused by the checks above, the rest must build; lnpaper.tools.config_sweep)
+EDGE_CASES = {
+    "matmul-six-scales": {"matmul.scales": [0.25, 0.5, 1.0, 1.5, 2.0, 3.0]},
+    "matmul-eps-one": {"matmul.eps": 1.0},
+    "matmul-scales-extreme": {"matmul.scales": [0.01, 2.0]},
+    "matmul-scales-above-one": {"matmul.scales": [1.5, 2.0]},
+    "matmul-scale-one-only": {"matmul.scales": [1.0]},
+    "matmul-steps-12": {"matmul.steps": 12},
+}
+
 
 EXPERIMENT = Experiment(
     id="matmul",
@@ -73,4 +84,5 @@ EXPERIMENT = Experiment(
     checks=(burn_in_below_steps,),
     tiny_ranges=TINY_RANGES,
     micro=MICRO,
+    edge_cases=EDGE_CASES,
 )

@@ -31,6 +31,14 @@ TINY_RANGES = {
 }
 MICRO = dict(offsets=[0.0, 1000.0], dtypes=["float32", "float16"], rows=2, width=16)
 
+# variations of the tiny config a researcher tries first, by name: dotted key -> value (some
+# are refused by the checks above, the rest must build; lnpaper.tools.config_sweep)
+EDGE_CASES = {
+    "precision-float16-only": {"precision.dtypes": ["float16"]},
+    "precision-offset-zero": {"precision.offsets": [0.0]},
+    "precision-no-float32": {"precision.dtypes": ["bfloat16", "float16"]},
+}
+
 
 EXPERIMENT = Experiment(
     id="precision",
@@ -39,4 +47,5 @@ EXPERIMENT = Experiment(
     checks=(has_reference_and_offset,),
     tiny_ranges=TINY_RANGES,
     micro=MICRO,
+    edge_cases=EDGE_CASES,
 )

@@ -77,6 +77,8 @@ class Experiment:
     # items), and the section's values in the micro config drawn configs start from
     tiny_ranges: dict = field(default_factory=dict)
     micro: dict = field(default_factory=dict)
+    # named variations of the tiny config that exercise its section (``config_sweep``)
+    edge_cases: dict = field(default_factory=dict)
 
     @property
     def section(self) -> str:

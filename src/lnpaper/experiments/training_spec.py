@@ -121,6 +121,18 @@ MICRO = dict(
     synthetic={"n_samples": 60, "n_features": 4, "n_classes": 3},
 )
 
+# variations of the tiny config a researcher tries first, by name: dotted key -> value (some
+# are refused by the checks above, the rest must build; lnpaper.tools.config_sweep)
+EDGE_CASES = {
+    "training-test-fraction-tiny": {"training.test_fraction": 0.002},
+    "training-no-none": {"training.norms": ["layernorm", "batchnorm"]},
+    "training-synthetic-only": {"training.datasets": ["synthetic"]},
+    "training-depths-four": {"training.depths": [2, 3, 4, 5]},
+    "training-norms-all": {
+        "training.norms": ["none", "layernorm", "rmsnorm", "batchnorm", "groupnorm", "dyt"]
+    },
+}
+
 
 EXPERIMENT = Experiment(
     id="training",
@@ -132,4 +144,5 @@ EXPERIMENT = Experiment(
     checks=(batch_fits_data, windows_fit, groups_divide_width, every_class_in_test_split),
     tiny_ranges=TINY_RANGES,
     micro=MICRO,
+    edge_cases=EDGE_CASES,
 )

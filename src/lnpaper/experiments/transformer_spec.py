@@ -90,6 +90,15 @@ MICRO = dict(
     final_window=2,
 )
 
+# variations of the tiny config a researcher tries first, by name: dotted key -> value (some
+# are refused by the checks above, the rest must build; lnpaper.tools.config_sweep)
+EDGE_CASES = {
+    "transformer-five-depths": {"transformer.layers": [1, 2, 3, 4, 5]},
+    "transformer-archs-none": {"transformer.archs": ["none"]},
+    "transformer-one-seed": {"transformer.n_seeds": 1},
+    "transformer-warmup-too-long": {"transformer.warmup_steps": 6},
+}
+
 
 EXPERIMENT = Experiment(
     id="transformer",
@@ -100,4 +109,5 @@ EXPERIMENT = Experiment(
     checks=(heads_divide_width, has_layernorm),
     tiny_ranges=TINY_RANGES,
     micro=MICRO,
+    edge_cases=EDGE_CASES,
 )
