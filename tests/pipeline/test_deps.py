@@ -79,7 +79,18 @@ def test_data_files_a_module_declares_are_rule_inputs():
     # every vi/en text lives in report/text.yaml: editing it must rerun the tables that show it
     files = names(script_files(ROOT / "workflow/scripts/table.py"))
     assert "report/text.yaml" in files
-    assert "report/text.yaml" not in names(script_files(ROOT / "workflow/scripts/matmul.py"))
+    matmul = module_files("experiments.matmul", "experiments.matmul_spec")
+    assert "report/text.yaml" not in names(matmul)
+    assert "report/text.yaml" not in names(script_files(ROOT / "workflow/scripts/experiment.py"))
+
+
+def test_modules_a_module_imports_by_name_are_its_dependencies():
+    # the registry imports the experiments' declarations by name (EXPERIMENT_MODULES)
+    files = names(module_files("pipeline.registry"))
+    assert {"experiments/matmul_spec.py", "experiments/training_spec.py"} <= files
+    assert "experiments/matmul.py" not in files  # the declarations, not the computations
+    # a step's code (config_hash, flatten) never reads the registry
+    assert "pipeline/registry.py" not in names(module_files("pipeline.step"))
 
 
 def test_an_edited_module_is_parsed_again_even_with_the_same_size_and_time(tmp_path, monkeypatch):

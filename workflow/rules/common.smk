@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from lnpaper.pipeline import paths, registry
 from lnpaper.pipeline.config import ConfigError, load_yaml, validate
-from lnpaper.pipeline.deps import script_files, use_cache
+from lnpaper.pipeline.deps import module_files, script_files, use_cache
 from lnpaper.pipeline.overrides import merge, typed_overrides
 from lnpaper.pipeline.step import flat_paths
 from lnpaper.pipeline.credentials import redact_argv, take_credentials
@@ -125,12 +125,56 @@ def step_files(step):
     }
 
 
-def matrices_files(wildcards):
-    return {"matrices": paths.DATA}
+# the files of the pipeline an experiment may read (its declaration's ``reads``), by name
+PIPELINE_FILES = {"matrices": paths.DATA}
 
 
-def no_files(wildcards):
-    return {}
+def experiment_files(exp):
+    """The ``files`` of an experiment's rule: the pipeline files it declares it reads."""
+    return lambda wildcards: {name: PIPELINE_FILES[name] for name in exp.reads}
+
+
+def experiment_src(exp, script):
+    """src/ files the rules of an experiment can run: their adapter's imports, and the
+    experiment's module and declaration (imported by name), each with its imports."""
+    adapter = src(script)
+    own = module_files(exp.module, f"{exp.module}_spec", root=workflow.basedir)
+    return sorted(set(adapter) | set(own))
+
+
+def experiment_params(exp):
+    """An experiment rule's params: its config section, the seed, and the device if it uses one."""
+    params = {exp.section: config[exp.section], "seed": config["seed"]}
+    if exp.uses_device:
+        params["device"] = config["device"]
+    return params
+
+
+def part_outputs(exp):
+    """A split experiment's outputs for one unit (its wildcard left open)."""
+    unit = f"{{{exp.split.wildcard}}}"
+    return {name: paths.part_file(exp.id, unit, name) for name in exp.outputs}
+
+
+def part_step(exp):
+    """The step name of one unit's job: its manifest, log and benchmark."""
+    return f"{exp.job_rule}_{{{exp.split.wildcard}}}"
+
+
+def join_files(exp):
+    """Every unit's part outputs and manifest: the inputs of a split experiment's join."""
+
+    def files(wildcards):
+        units = exp.split.units(config[exp.section])
+        return {
+            "parts": {
+                u: {n: paths.part_file(exp.id, u, n) for n in exp.outputs}
+                for u in units
+            },
+            "manifests": {u: paths.manifest_file(f"{exp.job_rule}_{u}") for u in units},
+        }
+
+    return files
 
 
 def sources_files(sources):
@@ -176,8 +220,9 @@ def claims_params(wildcards):
 def step_manifests():
     """Manifests of every job in the build: what the tracking step logs."""
     steps = ["data"] + registry.enabled_experiments(config)
-    if "training" in steps:  # training runs as one job per dataset (rules/training.smk)
-        steps += [f"training_part_{d}" for d in config["training"]["datasets"]]
+    for exp in registry.enabled_declarations(config):  # a split experiment's parts
+        if exp.split:
+            steps += exp.job_steps(config[exp.section])
     steps += [f"table_{t}" for t in registry.enabled_tables(config)]
     steps += [f"figure_{f}" for f in registry.enabled_figures(config)]
     steps += ["numbers"]
@@ -280,19 +325,3 @@ def manuscript_files(wildcards):
     if config["mlflow"]["enabled"]:
         files["tracking"] = paths.TRACKING_BUILD
     return files
-
-
-# ---- training (rules/training.smk): one job per dataset, joined by rule training
-def training_merge_files(wildcards):
-    """Every dataset's part outputs and manifest: the inputs of the merge step."""
-    datasets = config["training"]["datasets"]
-    return {
-        "parts": {
-            d: {
-                n: paths.training_part_file(d, n)
-                for n in registry.EXPERIMENTS["training"]
-            }
-            for d in datasets
-        },
-        "manifests": {d: paths.manifest_file(f"training_part_{d}") for d in datasets},
-    }

@@ -1,90 +1,73 @@
-# Stage 2: one rule per experiment of the paper, each writing Parquet under results/experiments/.
+# Stage 2: the experiments of the paper, each writing Parquet under results/experiments/. The
+# rules are generated from the experiments' declarations (lnpaper/experiments/<id>_spec.py, listed
+# in lnpaper.pipeline.registry): one rule `<id>` per experiment; a split experiment runs one job
+# per unit (rule `<id>_part`, e.g. training_part per dataset) joined by rule `<id>`.
 
 
-rule matmul:
-    input:
-        flat_files(no_files),
-        src=src("matmul.py"),
-    output:
-        **experiment_outputs("matmul"),
-        manifest=step_files("matmul")["manifest"],
-    log:
-        step_files("matmul")["log"],
-    benchmark:
-        step_files("matmul")["benchmark"]
-    conda:
-        "../../environment.yml"
-    threads: 2
-    params:
-        matmul=config["matmul"],
-        seed=config["seed"],
-        device=config["device"],
-        files=no_files,
-    script:
-        "../scripts/matmul.py"
+for _exp in registry.DECLARATIONS.values():
+    if not _exp.split:
 
+        rule:
+            name:
+                _exp.id
+            input:
+                flat_files(experiment_files(_exp)),
+                src=experiment_src(_exp, "experiment.py"),
+            output:
+                **experiment_outputs(_exp.id),
+                manifest=step_files(_exp.id)["manifest"],
+            log:
+                step_files(_exp.id)["log"],
+            benchmark:
+                step_files(_exp.id)["benchmark"]
+            conda:
+                "../../environment.yml"
+            threads: _exp.threads
+            params:
+                **experiment_params(_exp),
+                files=experiment_files(_exp),
+            script:
+                "../scripts/experiment.py"
 
-rule layernorm_stats:
-    input:
-        flat_files(matrices_files),
-        src=src("layernorm_stats.py"),
-    output:
-        **experiment_outputs("layernorm_stats"),
-        manifest=step_files("layernorm_stats")["manifest"],
-    log:
-        step_files("layernorm_stats")["log"],
-    benchmark:
-        step_files("layernorm_stats")["benchmark"]
-    conda:
-        "../../environment.yml"
-    threads: 1
-    params:
-        layernorm_stats=config["layernorm_stats"],
-        seed=config["seed"],
-        files=matrices_files,
-    script:
-        "../scripts/layernorm_stats.py"
+    else:
 
+        rule:
+            name:
+                _exp.job_rule
+            input:
+                src=experiment_src(_exp, "experiment.py"),
+            output:
+                **part_outputs(_exp),
+                manifest=paths.manifest_file(part_step(_exp)),
+            log:
+                paths.log_file(part_step(_exp)),
+            benchmark:
+                paths.benchmark_file(part_step(_exp))
+            conda:
+                "../../environment.yml"
+            threads: _exp.threads
+            params:
+                **experiment_params(_exp),
+            script:
+                "../scripts/experiment.py"
 
-rule affine:
-    input:
-        flat_files(matrices_files),
-        src=src("affine.py"),
-    output:
-        **experiment_outputs("affine"),
-        manifest=step_files("affine")["manifest"],
-    log:
-        step_files("affine")["log"],
-    benchmark:
-        step_files("affine")["benchmark"]
-    conda:
-        "../../environment.yml"
-    threads: 1
-    params:
-        affine=config["affine"],
-        seed=config["seed"],
-        files=matrices_files,
-    script:
-        "../scripts/affine.py"
-
-
-rule precision:
-    input:
-        flat_files(no_files),
-        src=src("precision.py"),
-    output:
-        **experiment_outputs("precision"),
-        manifest=step_files("precision")["manifest"],
-    log:
-        step_files("precision")["log"],
-    benchmark:
-        step_files("precision")["benchmark"]
-    conda:
-        "../../environment.yml"
-    threads: 1
-    params:
-        precision=config["precision"],
-        seed=config["seed"],
-        files=no_files,
-    script:
-        "../scripts/precision.py"
+        rule:
+            name:
+                _exp.id
+            input:
+                flat_files(join_files(_exp)),
+                src=experiment_src(_exp, "experiment_join.py"),
+            output:
+                **experiment_outputs(_exp.id),
+                manifest=step_files(_exp.id)["manifest"],
+            log:
+                step_files(_exp.id)["log"],
+            benchmark:
+                step_files(_exp.id)["benchmark"]
+            conda:
+                "../../environment.yml"
+            params:
+                **experiment_params(_exp),
+                files=join_files(_exp),
+            script:
+                "../scripts/experiment_join.py"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import importlib
 import json
 import math
 from collections.abc import Callable
@@ -109,38 +110,16 @@ def _fill_defaults(instance: dict, schema: dict) -> None:
             _fill_defaults(instance[key], sub)
 
 
-# Checks a schema cannot express (combinations that are well typed but meaningless).
-# Each takes the validated config and returns an error line or None.
+# Checks a schema cannot express (combinations that are well typed but meaningless, or under
+# which an experiment runs but cannot measure what its claims are about). Each takes the
+# validated config and returns an error line or None. These are the data section's; each
+# experiment declares its own (``checks`` of its declaration), run after these.
 SEMANTIC_CHECKS: list[Callable[[dict], str | None]] = []
 
 
 def semantic_check(fn: Callable[[dict], str | None]) -> Callable[[dict], str | None]:
     SEMANTIC_CHECKS.append(fn)
     return fn
-
-
-@semantic_check
-def _layernorm_group_sizes_fit(cfg: dict) -> str | None:
-    ln = cfg.get("layernorm_stats", {})
-    entries = ln.get("correlation_entries")
-    for k in ln.get("group_sizes", []):
-        if entries is not None and k > entries:
-            return (
-                f"layernorm_stats.group_sizes: group size {k} is larger than the "
-                f"{entries} entries it divides (layernorm_stats.correlation_entries); "
-                f"allowed: group sizes <= {entries}"
-            )
-    return None
-
-
-@semantic_check
-def _matmul_burn_in_below_steps(cfg: dict) -> str | None:
-    mm = cfg.get("matmul", {})
-    if "burn_in" in mm and "steps" in mm and mm["burn_in"] >= mm["steps"]:
-        return (
-            f"matmul.burn_in: got {mm['burn_in']}; allowed: integer < matmul.steps ({mm['steps']})"
-        )
-    return None
 
 
 def _allows_nonfinite(schema: dict | None) -> bool:
@@ -188,6 +167,13 @@ def _nonfinite_message(path: tuple, value: float) -> str:
     return f"{key_path(path)}: got {got}; allowed: a finite number (no NaN or inf)"
 
 
+def experiment_checks() -> list[Callable[[dict], str | None]]:
+    """The experiments' declared checks. Imported by name: steps import this module for
+    ``config_hash`` and ``flatten`` and never validate, so their code must not include the
+    registry (lnpaper.pipeline.deps lists what a step's code imports as its rule's input)."""
+    return importlib.import_module("lnpaper.pipeline.registry").config_checks()
+
+
 def validate(config: dict, schema: dict) -> dict:
     """Return a validated copy of ``config`` with schema defaults filled; raise ConfigError."""
     import jsonschema
@@ -208,7 +194,7 @@ def validate(config: dict, schema: dict) -> dict:
         # the deepest error names the most specific key ("matmul.scales[1]", not "matmul")
         err = max(errors, key=lambda e: len(e.absolute_path))
         raise ConfigError(_format_error(err))
-    for check in SEMANTIC_CHECKS:
+    for check in SEMANTIC_CHECKS + experiment_checks():
         message = check(cfg)
         if message:
             raise ConfigError(message)
@@ -246,115 +232,6 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-@semantic_check
-def _shapes_are_generated(cfg: dict) -> str | None:
-    have = cfg.get("data", {}).get("shapes", [])
-    wanted = [
-        ("layernorm_stats.shapes", s) for s in cfg.get("layernorm_stats", {}).get("shapes", [])
-    ]
-    if "shape" in cfg.get("affine", {}):
-        wanted.append(("affine.shape", cfg["affine"]["shape"]))
-    for key, shape in wanted:
-        if shape not in have:
-            return f"{key}: shape {shape} is not generated; allowed: one of data.shapes {have}"
-    return None
-
-
-# ---------------------------------------------------------------- training / normalizers
-DIGITS_SAMPLES = 1797  # scikit-learn's load_digits (fixed; not loaded here to keep start-up fast)
-
-
-@semantic_check
-def _training_batch_fits_data(cfg: dict) -> str | None:
-    tr = cfg.get("training", {})
-    if not tr or "batch_size" not in tr:
-        return None
-    sizes = {"digits": DIGITS_SAMPLES, "synthetic": tr.get("synthetic", {}).get("n_samples", 0)}
-    for dataset in tr.get("datasets", []):
-        n_train = sizes[dataset] - int(round(tr["test_fraction"] * sizes[dataset]))
-        if tr["batch_size"] > n_train:
-            return (
-                f"training.batch_size: got {tr['batch_size']}; allowed: integer <= {n_train}, "
-                f"the training split of dataset {dataset}"
-            )
-    return None
-
-
-@semantic_check
-def _training_windows_fit(cfg: dict) -> str | None:
-    tr = cfg.get("training", {})
-    for key in ("oscillation_window", "smooth_window"):
-        if key in tr and "steps" in tr and tr[key] >= tr["steps"]:
-            return (
-                f"training.{key}: got {tr[key]}; allowed: integer < training.steps ({tr['steps']})"
-            )
-    return None
-
-
-@semantic_check
-def _groups_divide_width(cfg: dict) -> str | None:
-    for section in ("training", "batch_dependence"):
-        sec = cfg.get(section, {})
-        if "groupnorm_groups" in sec and "width" in sec and sec["width"] % sec["groupnorm_groups"]:
-            return (
-                f"{section}.groupnorm_groups: got {sec['groupnorm_groups']}; allowed: a divisor "
-                f"of {section}.width ({sec['width']})"
-            )
-    tf = cfg.get("transformer", {})
-    if "heads" in tf and "d_model" in tf and tf["d_model"] % tf["heads"]:
-        return (
-            f"transformer.heads: got {tf['heads']}; allowed: a divisor of transformer.d_model "
-            f"({tf['d_model']})"
-        )
-    return None
-
-
-# ---------------------------------------------------------------- configs that measure nothing
-# Well typed values under which an experiment runs but cannot measure what its claims are about
-# (a verdict would rest on an empty or NaN measurement). Checked only for enabled experiments.
-
-
-def _on(cfg: dict, section: str) -> dict:
-    sec = cfg.get(section, {})
-    return sec if sec.get("enabled", True) else {}
-
-
-DIGITS_CLASSES = 10
-
-
-@semantic_check
-def _test_split_has_every_class(cfg: dict) -> str | None:
-    tr = _on(cfg, "training")
-    if "test_fraction" not in tr:
-        return None
-    syn = tr.get("synthetic", {})
-    data = {
-        "digits": (DIGITS_SAMPLES, DIGITS_CLASSES),
-        "synthetic": (syn.get("n_samples", 0), syn.get("n_classes", 1)),
-    }
-    for dataset in tr.get("datasets", []):
-        n, classes = data[dataset]
-        n_test = int(round(tr["test_fraction"] * n))
-        if n_test < classes:
-            return (
-                f"training.test_fraction: got {tr['test_fraction']}, {n_test} test samples of "
-                f"dataset {dataset} for {classes} classes; allowed: >= {classes / n:.4g} (at least "
-                "1 test sample per class)"
-            )
-    return None
-
-
-@semantic_check
-def _batch_sizes_compare_one_and_many(cfg: dict) -> str | None:
-    sizes = _on(cfg, "batch_dependence").get("batch_sizes")
-    if sizes is not None and not (1 in sizes and any(b >= 2 for b in sizes)):
-        return (
-            f"batch_dependence.batch_sizes: got {sizes}; allowed: a list with 1 (online "
-            "inference) and a size >= 2 (batch dependence): the claims compare both"
-        )
-    return None
-
-
 def _dims(shape: str) -> tuple[int, int]:
     rows, cols = shape.split("x")
     return int(rows), int(cols)
@@ -368,53 +245,4 @@ def _shapes_have_two_entries_per_std(cfg: dict) -> str | None:
                 f"data.shapes[{i}]: got {shape}; allowed: ROWSxCOLS with both >= 2 (LayerNorm's "
                 "row and column standard deviations need 2 entries)"
             )
-    return None
-
-
-@semantic_check
-def _input_std_positive(cfg: dict) -> str | None:
-    moments = _on(cfg, "layernorm_stats").get("correlation_input_moments", [])
-    for i, pair in enumerate(moments):
-        if pair[1] <= 0:
-            return (
-                f"layernorm_stats.correlation_input_moments[{i}][1]: got {pair[1]}; allowed: a "
-                "standard deviation > 0 (a constant input has no correlation with its output)"
-            )
-    return None
-
-
-@semantic_check
-def _precision_has_reference_and_offset(cfg: dict) -> str | None:
-    pr = _on(cfg, "precision")
-    if "dtypes" in pr and "float32" not in pr["dtypes"]:
-        return (
-            f"precision.dtypes: got {pr['dtypes']}; allowed: a list with float32 (the stability "
-            "claim is about float32; bfloat16 and float16 are compared with it)"
-        )
-    if "offsets" in pr and not any(o > 0 for o in pr["offsets"]):
-        return (
-            f"precision.offsets: got {pr['offsets']}; allowed: a list with an offset > 0 (the "
-            "one-pass variance fails only for inputs away from zero)"
-        )
-    return None
-
-
-@semantic_check
-def _transformer_has_layernorm(cfg: dict) -> str | None:
-    tf = _on(cfg, "transformer")
-    if "archs" in tf and not {"post_ln", "pre_ln"} & set(tf["archs"]):
-        return (
-            f"transformer.archs: got {tf['archs']}; allowed: a list with post_ln or pre_ln "
-            "(the experiment compares LayerNorm placements)"
-        )
-    if (
-        "warmup_steps" in tf
-        and "steps" in tf
-        and True in tf.get("warmup", [])
-        and tf["warmup_steps"] >= tf["steps"]
-    ):
-        return (
-            f"transformer.warmup_steps: got {tf['warmup_steps']}; allowed: integer < "
-            f"transformer.steps ({tf['steps']})"
-        )
     return None

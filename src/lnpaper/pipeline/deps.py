@@ -1,6 +1,8 @@
 """Which src/ files a module can run: its own file, every lnpaper module it imports (absolute,
-relative, dotted, inside functions too), transitively, and the ``__init__.py`` of every package
-on the way (Python executes them on import).
+relative, dotted, inside functions too), the modules it imports by name (a module-level list
+``<NAME>_MODULES = ["lnpaper...."]``, as the registry names the experiment declarations),
+transitively, and the ``__init__.py`` of every package on the way (Python executes them on
+import).
 
 Snakemake cannot see imported code, so each rule lists these files as input; editing a module
 then reruns exactly the rules whose code path includes it.
@@ -135,13 +137,25 @@ def _import_names(tree: ast.Module, current: str, is_package: bool) -> list[str]
                 base = node.module or ""
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)  # `from pkg import mod`
-    return sorted(found)
+    return sorted(found | set(_named_modules(tree)))
+
+
+def _named_modules(tree: ast.Module) -> list[str]:
+    """The names in module-level ``<NAME>_MODULES = [...]`` lists: modules imported by name."""
+    found: list[str] = []
+    for node in tree.body:
+        if not (isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None):
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if any(isinstance(t, ast.Name) and t.id.endswith("_MODULES") for t in targets):
+            found += [str(name) for name in ast.literal_eval(node.value)]
+    return found
 
 
 def _imports_of(path: Path, text: str, pkg: Path | None) -> frozenset[str]:
     current = dotted_name(path, pkg)
     is_package = path.name == "__init__.py"
-    key = f"imports:{current}:{int(is_package)}:{_digest(text)}"
+    key = f"imports2:{current}:{int(is_package)}:{_digest(text)}"
     found = _remember(key, lambda: _import_names(_tree(text), current, is_package))
     # which names are lnpaper modules is asked of the file system each time, never cached
     return frozenset(name for name in found if module_path(name, pkg) is not None)

@@ -23,9 +23,10 @@ def experiment_file(source: str) -> str:
     return f"{RESULTS}/experiments/{source}.parquet"
 
 
-def training_part_file(dataset: str, name: str) -> str:
-    """One dataset's share of a training output (joined by rule training)."""
-    return f"{RESULTS}/experiments/training/parts/{dataset}/{name}.parquet"
+def part_file(experiment: str, unit: str, name: str) -> str:
+    """One unit's share of a split experiment's output (joined by the experiment's rule):
+    'training', 'digits', 'summary' -> results/experiments/training/parts/digits/summary.parquet."""
+    return f"{RESULTS}/experiments/{experiment}/parts/{unit}/{name}.parquet"
 
 
 def table_file(name: str, ext: str) -> str:

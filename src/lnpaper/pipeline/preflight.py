@@ -12,6 +12,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from lnpaper.experiments.spec import PROCESS_BASE_BYTES
+from lnpaper.pipeline import registry
+
 MIN_FREE_MB = float(os.environ.get("LNPAPER_MIN_FREE_MB", "50"))  # a full build writes ~20 MB
 
 # Snakemake invocations that write no output: no check (a dry run on a read-only copy is fine).
@@ -102,14 +105,9 @@ def check_results_dir(
 # A well-typed config can still ask for more memory than the machine has (matmul at n = 10^5
 # needs 80 GB per float64 matrix); the OOM killer then ends the job with no message. These
 # estimates are upper bounds from the shapes in the config, calibrated on the default build
-# (README "Performance"); they refuse a step that cannot fit and print the size of every build.
-PROCESS_BASE_BYTES = 400 * 2**20  # Python + torch + pandas + pyarrow imported, measured RSS
-FRAME_ROW_BYTES = 200  # a long-format row (about 9 columns) in pandas, with one concat copy
-JOB_OVERHEAD_CPU_S = 2.0  # interpreter start, imports, manifest (README "Performance")
-# CPU seconds per unit of work below, fitted to the default config's per-step compute times
-MATMUL_CPU_S_PER_FLOP = 4.6 / 1.67e11
-TRAINING_CPU_S_PER_FLOP = 154.0 / 4.53e12
-TRANSFORMER_CPU_S_PER_FLOP = 29.0 / 8.15e11
+# (docs/performance.md); they refuse a step that cannot fit and print the size of every build.
+# Each experiment declares its own estimates (lnpaper.experiments.spec); the data step's is here.
+JOB_OVERHEAD_CPU_S = 2.0  # interpreter start, imports, manifest (docs/performance.md)
 
 
 def _shape_entries(shapes) -> int:
@@ -120,80 +118,25 @@ def _shape_entries(shapes) -> int:
     return total
 
 
-def _matmul_scales(mm: dict) -> int:
-    # the paper's scales plus the critical grid of each ensemble (an upper bound: they can merge)
-    return len(mm.get("scales", [])) + len(mm.get("critical_factors", []))
-
-
 def step_memory_bytes(cfg: dict) -> dict[str, int]:
-    """Estimated peak resident memory (bytes) of each enabled compute step under ``cfg``."""
-    est: dict[str, int] = {}
+    """Estimated peak resident memory (bytes) of each enabled compute step under ``cfg``: the
+    data step and each experiment's job (its part, for an experiment split into parts)."""
     data = cfg.get("data", {})
     entries = data.get("n_seeds", 0) * _shape_entries(data.get("shapes", []))
-    est["data"] = PROCESS_BASE_BYTES + 100 * entries  # torch + numpy copies + long frame
-    mm = cfg.get("matmul", {})
-    if mm.get("enabled", True) and mm:
-        n_sc = _matmul_scales(mm)
-        seeds, steps = mm.get("n_seeds", 0), mm.get("steps", 0)
-        state = 0
-        for n in mm.get("sizes", []):
-            # seeds are batched so that one state holds at most 2^24 entries, but never less
-            # than one seed (lnpaper.experiments.matmul.seeds_per_batch)
-            per = max(1, 2**24 // max(1, n_sc * n * n))
-            batch = min(seeds, per) * n_sc * n * n
-            # exact float64 + two float32 tracks, their products, B_k in both precisions
-            state = max(state, 48 * batch + 12 * min(seeds, per) * n * n)
-        rows = (
-            2 * (steps + 1) * n_sc * seeds * len(mm.get("b_dists", [])) * len(mm.get("sizes", []))
-        )
-        est["matmul"] = PROCESS_BASE_BYTES + state + FRAME_ROW_BYTES * rows
-    ln = cfg.get("layernorm_stats", {})
-    if ln.get("enabled", True) and ln:
-        corr = (
-            ln.get("correlation_entries", 0)
-            * ln.get("correlation_seeds", 0)
-            * max(1, len(ln.get("correlation_input_moments", [])))
-        )
-        eps = ln.get("eps_width", 0) * ln.get("eps_rows", 0) * len(ln.get("eps_sigmas", []))
-        est["layernorm_stats"] = PROCESS_BASE_BYTES + 64 * (corr + eps) + 100 * entries
-    pr = cfg.get("precision", {})
-    if pr.get("enabled", True) and pr:
-        cells = pr.get("rows", 0) * pr.get("width", 0) * max(1, len(pr.get("offsets", [])))
-        est["precision"] = PROCESS_BASE_BYTES + 64 * cells
-    af = cfg.get("affine", {})
-    if af.get("enabled", True) and af:
-        grid = len(af.get("gamma", [])) * len(af.get("beta", []))
-        est["affine"] = PROCESS_BASE_BYTES + 32 * grid * entries + 100 * entries
-    tr = cfg.get("training", {})
-    if tr.get("enabled", True) and tr:
-        syn = tr.get("synthetic", {})
-        samples = max(1797 * 64, syn.get("n_samples", 0) * syn.get("n_features", 0))
-        width, depth = tr.get("width", 0), max(tr.get("depths", [0]) or [0])
-        acts = tr.get("batch_size", 0) * width * depth * 8 * 4  # forward + backward, a few copies
-        est["training_part"] = PROCESS_BASE_BYTES + 16 * samples + 16 * width * width * depth + acts
-    bd = cfg.get("batch_dependence", {})
-    if bd.get("enabled", True) and bd:
-        batch = max(bd.get("batch_sizes", [1]) or [1])
-        est["batch_dependence"] = PROCESS_BASE_BYTES + 64 * batch * bd.get("width", 0) * max(
-            1, bd.get("n_batches", 0)
-        )
-    tf = cfg.get("transformer", {})
-    if tf.get("enabled", True) and tf:
-        layers = max(tf.get("layers", [0]) or [0])
-        d, ffn = tf.get("d_model", 0), tf.get("ffn", 0)
-        tokens = tf.get("batch_size", 0) * tf.get("seq_len", 0)
-        acts = 16 * tokens * layers * (4 * d + ffn + tf.get("heads", 1) * tf.get("seq_len", 0))
-        est["transformer"] = PROCESS_BASE_BYTES + 16 * layers * (4 * d * d + 2 * d * ffn) + acts
+    est = {"data": PROCESS_BASE_BYTES + 100 * entries}  # torch + numpy copies + long frame
+    for exp in registry.enabled_declarations(cfg):
+        section = cfg.get(exp.section, {})
+        if section:
+            reads = entries if "matrices" in exp.reads else 0
+            est[exp.job_rule] = exp.peak_bytes(section, reads)
     return est
 
 
 def estimate_jobs(cfg: dict) -> int:
     """Jobs a clean build runs under ``cfg`` (the Snakemake job count, target rule included)."""
-    from lnpaper.pipeline import registry
-
     jobs = 1  # data
-    for exp in registry.enabled_experiments(cfg):
-        jobs += 1 + (len(cfg.get(exp, {}).get("datasets", [])) if exp == "training" else 0)
+    for exp in registry.enabled_declarations(cfg):
+        jobs += exp.jobs(cfg.get(exp.section, {}))
     tables = registry.enabled_tables(cfg)
     jobs += len(tables) + len(registry.enabled_figures(cfg))
     jobs += 3  # numbers, runtime, manuscript
@@ -202,41 +145,13 @@ def estimate_jobs(cfg: dict) -> int:
 
 
 def estimate_cpu_seconds(cfg: dict) -> float:
-    """Rough CPU seconds of a clean build: work counts times rates fitted to the default build."""
+    """Rough CPU seconds of a clean build: each job's start-up plus each experiment's declared
+    compute (work counts times rates fitted to the default build)."""
     cpu = JOB_OVERHEAD_CPU_S * estimate_jobs(cfg)
-    mm = cfg.get("matmul", {})
-    if mm and mm.get("enabled", True):
-        flops = sum(
-            3 * 2 * n**3 * _matmul_scales(mm) * mm.get("n_seeds", 0) * mm.get("steps", 0)
-            for n in mm.get("sizes", [])
-        ) * len(mm.get("b_dists", []))
-        cpu += MATMUL_CPU_S_PER_FLOP * flops
-    tr = cfg.get("training", {})
-    if tr and tr.get("enabled", True):
-        runs = (
-            len(tr.get("datasets", []))
-            * len(tr.get("archs", []))
-            * len(tr.get("norms", []))
-            * tr.get("n_seeds", 0)
-        )
-        flops = (
-            6
-            * runs
-            * tr.get("steps", 0)
-            * tr.get("batch_size", 0)
-            * tr.get("width", 0) ** 2
-            * sum(tr.get("depths", []))
-        )
-        cpu += TRAINING_CPU_S_PER_FLOP * flops
-    tf = cfg.get("transformer", {})
-    if tf and tf.get("enabled", True):
-        runs = len(tf.get("archs", [])) * len(tf.get("warmup", [])) * tf.get("n_seeds", 0)
-        d = tf.get("d_model", 0)
-        per_layer = (
-            tf.get("batch_size", 0) * tf.get("seq_len", 0) * (4 * d * d + 2 * d * tf.get("ffn", 0))
-        )
-        flops = 6 * runs * tf.get("steps", 0) * per_layer * sum(tf.get("layers", []))
-        cpu += TRANSFORMER_CPU_S_PER_FLOP * flops
+    for exp in registry.enabled_declarations(cfg):
+        section = cfg.get(exp.section, {})
+        if section:
+            cpu += exp.cpu_seconds(section)
     return cpu
 
 

@@ -7,18 +7,31 @@ figures from the build; a table or figure that needs several experiments appears
 
 from __future__ import annotations
 
+import importlib
+
+from lnpaper.experiments.spec import Experiment
 from lnpaper.pipeline import paths
 
-# experiment -> Parquet outputs (results/experiments/<experiment>/<name>.parquet)
-EXPERIMENTS: dict[str, list[str]] = {
-    "matmul": ["trajectories", "growth"],
-    "layernorm_stats": ["stats", "correlation", "eps_placement", "invariances"],
-    "affine": ["stats"],
-    "precision": ["errors"],
-    "training": ["summary", "curves", "layer_grads"],
-    "batch_dependence": ["stats"],
-    "transformer": ["grads", "summary", "curves"],
+# The experiments of the paper, in build order: one entry each, the module holding its
+# declaration (lnpaper/experiments/<id>_spec.py, next to its computation <id>.py). Everything
+# else the pipeline knows about an experiment comes from that declaration. (lnpaper.pipeline.deps
+# follows these names: the code that reads the registry lists the declarations as its input.)
+EXPERIMENT_MODULES = [
+    "lnpaper.experiments.matmul_spec",
+    "lnpaper.experiments.layernorm_stats_spec",
+    "lnpaper.experiments.affine_spec",
+    "lnpaper.experiments.precision_spec",
+    "lnpaper.experiments.training_spec",
+    "lnpaper.experiments.batch_dependence_spec",
+    "lnpaper.experiments.transformer_spec",
+]
+
+DECLARATIONS: dict[str, Experiment] = {
+    d.id: d for d in (importlib.import_module(m).EXPERIMENT for m in EXPERIMENT_MODULES)
 }
+
+# experiment -> Parquet outputs (results/experiments/<experiment>/<name>.parquet)
+EXPERIMENTS: dict[str, list[str]] = {e: list(d.outputs) for e, d in DECLARATIONS.items()}
 
 # table -> the experiment outputs it is built from ("experiment/name")
 TABLES: dict[str, list[str]] = {
@@ -111,6 +124,15 @@ def experiment_of(source: str) -> str:
 
 def enabled_experiments(config: dict) -> list[str]:
     return [e for e in EXPERIMENTS if config.get(e, {}).get("enabled", True)]
+
+
+def enabled_declarations(config: dict) -> list[Experiment]:
+    return [DECLARATIONS[e] for e in enabled_experiments(config)]
+
+
+def config_checks() -> list:
+    """Every experiment's cross-field config checks, in registry order."""
+    return [check for d in DECLARATIONS.values() for check in d.checks]
 
 
 def available(sources: list[str], config: dict) -> bool:

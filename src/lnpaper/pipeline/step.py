@@ -14,6 +14,7 @@ flat (``common.smk: flat_files``) so Snakemake sees them. Scripts get that struc
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import resource
@@ -198,5 +199,57 @@ def experiment_compute(
 
 
 def run_experiment(smk, module: ModuleType, kind: str = "experiment") -> None:
-    """The whole adapter of an experiment rule: ``run_experiment(snakemake, matmul)``."""
+    """Run an experiment module as a rule's step: ``run_experiment(snakemake, matmul)``."""
     run_step(smk, kind, experiment_compute(module, kind), uses_torch=True)
+
+
+def experiment_of_rule(rule: str, wildcards: dict) -> str:
+    """The experiment a rule runs: ``matmul`` -> matmul; a split experiment's part rule
+    ``<id>_part`` (it has the unit wildcard) -> ``<id>``."""
+    return rule.removesuffix("_part") if wildcards else rule
+
+
+def declared(experiment: str) -> tuple[ModuleType, Any]:
+    """An experiment's module and declaration, imported by name (a rule lists both files)."""
+    module = importlib.import_module(f"lnpaper.experiments.{experiment}")
+    return module, importlib.import_module(f"{module.__name__}_spec").EXPERIMENT
+
+
+def run_declared(smk) -> None:
+    """The adapter of every experiment rule: the rule's name names the experiment; a split
+    experiment's part rule (it has the unit wildcard) runs the slice of one unit."""
+    wildcards = dict(smk.wildcards.items())
+    module, _ = declared(experiment_of_rule(smk.rule, wildcards))
+    run_experiment(smk, module, "experiment_part" if wildcards else "experiment")
+
+
+def join_compute(module: ModuleType, decl) -> Callable[[StepContext], StepResult]:
+    """The compute function of a split experiment's join: its parts' frames joined by the
+    module's declared ``join`` function; metrics and conditions of the whole."""
+
+    def compute(ctx: StepContext) -> StepResult:
+        parts = ctx.inputs["parts"]  # unit -> {output name: path}
+        join = getattr(module, decl.split.join)
+        frames = join(
+            [
+                {name: io.read_parquet(part[name]) for name in decl.outputs}
+                for part in parts.values()
+            ]
+        )
+        # the parts ran the torch work: their device is this step's device
+        manifests = ctx.inputs["manifests"].values()
+        used = sorted({io.read_json(path)["device_used"] for path in manifests})
+        return StepResult(
+            frames=frames,
+            metrics=module.summary_metrics(frames),
+            conditions=getattr(module, "CONDITIONS", None),
+            extra={"device_used": ",".join(used)},
+        )
+
+    return compute
+
+
+def run_join(smk) -> None:
+    """The adapter of a split experiment's join rule (named after the experiment)."""
+    module, decl = declared(smk.rule)
+    run_step(smk, "experiment", join_compute(module, decl))

@@ -176,7 +176,15 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(text).split())[:500]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _store_options(parser: argparse.ArgumentParser, func) -> None:
+    """The MLflow store a subcommand reads, and the function that runs it."""
+    parser.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
+    parser.add_argument("--experiment", default="layernorm-paper")
+    parser.set_defaults(func=func)
+
+
+def build_parser() -> OneLineParser:
+    """The ``lnpaper`` command line: compare, builds, diff, bench."""
     parser = OneLineParser(prog="lnpaper", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     cmp_ = sub.add_parser(
@@ -188,18 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     cmp_.add_argument("build_a", nargs="?", help=f"{ids} (default: previous)")
     cmp_.add_argument("build_b", nargs="?", help=f"{ids} (default: latest)")
     cmp_.add_argument("--timings", action="store_true", help="list the step timings that differ")
-    cmp_.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
-    cmp_.add_argument("--experiment", default="layernorm-paper")
-    cmp_.set_defaults(func=_compare)
+    _store_options(cmp_, _compare)
     blds = sub.add_parser(
         "builds",
         help="the recent builds: id, time, commit, config digest, what differed from the "
         "build before",
     )
     blds.add_argument("--limit", type=int, default=10, help="how many builds (default 10)")
-    blds.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
-    blds.add_argument("--experiment", default="layernorm-paper")
-    blds.set_defaults(func=_builds)
+    _store_options(blds, _builds)
     dif = sub.add_parser(
         "diff",
         help="the paper of two builds with changed numbers, table cells and verdicts marked "
@@ -219,9 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=["vi", "en"],
         help="default: the newer MLflow build's language (config.yaml's for results folders)",
     )
-    dif.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
-    dif.add_argument("--experiment", default="layernorm-paper")
-    dif.set_defaults(func=_diff)
+    _store_options(dif, _diff)
     bench = sub.add_parser(
         "bench",
         help="time the build, reruns, an edit and matmul at scale "
@@ -231,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
 
     benchmark.add_arguments(bench)
     bench.set_defaults(func=benchmark.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     expected = _expected_errors()
     try:

@@ -73,29 +73,28 @@ def run_experiments(config: dict) -> dict[str, pd.DataFrame]:
     from lnpaper.experiments import data
 
     seed = config["seed"]
-    matrices = data.run(config["data"], seed=seed)["matrices"]
+    pipeline = {"matrices": data.run(config["data"], seed=seed)["matrices"]}
     frames: dict[str, pd.DataFrame] = {}
-    for exp in registry.enabled_experiments(config):
-        module = importlib.import_module(f"lnpaper.experiments.{exp}")
-        cfg = config[exp]
-        if exp == "training":  # one part per dataset, joined (rules/training.smk)
+    for exp in registry.enabled_declarations(config):
+        module = importlib.import_module(exp.module)
+        cfg = config[exp.section]
+        if exp.split:  # one part per unit, joined (as its rules run it)
             parts = [
-                module.run(module.for_wildcards(cfg, {"dataset": d}), seed=seed)
-                for d in cfg["datasets"]
+                module.run(module.for_wildcards(cfg, {exp.split.wildcard: u}), seed=seed)
+                for u in exp.split.units(cfg)
             ]
-            out = module.merge(parts)
+            out = getattr(module, exp.split.join)(parts)
         else:
-            out = module.run(cfg, seed=seed, inputs={"matrices": matrices}, device="cpu")
-        frames.update({f"{exp}/{name}": df for name, df in out.items()})
+            inputs = {name: pipeline[name] for name in exp.reads}
+            out = module.run(cfg, seed=seed, inputs=inputs, device="cpu")
+        frames.update({f"{exp.id}/{name}": df for name, df in out.items()})
     return frames
 
 
 def build_in_process(config: dict, figures: bool = True) -> Built:
     """Validate ``config`` (raises ConfigError) and build its paper as the rules do, in memory
     (figures are drawn and closed, not saved). Warnings are whatever the caller makes of them."""
-    from lnpaper.manuscript.fill import Build, fill
-    from lnpaper.report import claims, formatting, numbers, tables
-    from lnpaper.report.tables import claims_summary
+    from lnpaper.report import claims, numbers, tables
 
     cfg = validate(config, load_yaml(SCHEMA_PATH))
     language = cfg["language"]
@@ -135,6 +134,17 @@ def build_in_process(config: dict, figures: bool = True) -> Built:
         elif n.kind == "experiment":
             sources[n.source] = out.frames[n.ref]
     out.numbers = numbers.compute(sources, numbers.config_slice(cfg), [n.name for n in wanted])
+    out.paper = _paper(out, cfg)
+    return out
+
+
+def _paper(out: Built, cfg: dict) -> str:
+    """The filled manuscript of an in-memory build (no provenance: blank traces)."""
+    from lnpaper.manuscript.fill import Build, fill
+    from lnpaper.report import formatting
+    from lnpaper.report.tables import claims_summary
+
+    language = cfg["language"]
     md = {name: formatting.to_markdown(df, language) for name, df in out.tables.items()}
     if out.claims is not None:
         md["claims_main"] = formatting.to_markdown(claims_summary(out.claims, language), language)
@@ -154,8 +164,7 @@ def build_in_process(config: dict, figures: bool = True) -> Built:
             else None
         ),
     )
-    out.paper = fill((ROOT / f"manuscript/paper.{language}.md").read_text("utf-8"), build)
-    return out
+    return fill((ROOT / f"manuscript/paper.{language}.md").read_text("utf-8"), build)
 
 
 # ---------------------------------------------------------------- what a build must satisfy
@@ -218,47 +227,10 @@ def edge_cases() -> dict[str, dict]:
     """The variations of the tiny config a researcher exploring the pipeline tries first (each
     within the schema's types), by name. Some are refused, the rest must build."""
     t = tiny_config()
-    v = variant
-    return {
-        "precision-float16-only": v(t, **{"precision.dtypes": ["float16"]}),
-        "matmul-six-scales": v(t, **{"matmul.scales": [0.25, 0.5, 1.0, 1.5, 2.0, 3.0]}),
-        "transformer-five-depths": v(t, **{"transformer.layers": [1, 2, 3, 4, 5]}),
-        "training-test-fraction-tiny": v(t, **{"training.test_fraction": 0.002}),
-        "transformer-archs-none": v(t, **{"transformer.archs": ["none"]}),
-        "affine-gamma1-beta0": v(t, **{"affine.gamma": [1.0], "affine.beta": [0.0]}),
-        "transformer-one-seed": v(t, **{"transformer.n_seeds": 1}),
-        "precision-offset-zero": v(t, **{"precision.offsets": [0.0]}),
-        "batch-sizes-one": v(t, **{"batch_dependence.batch_sizes": [1]}),
-        "batch-sizes-two": v(t, **{"batch_dependence.batch_sizes": [2]}),
-        "tiny": t,
-        "layernorm-whole-off": v(t, **{"layernorm_stats.normalized_over": ["row", "column"]}),
-        "matmul-eps-one": v(t, **{"matmul.eps": 1.0}),
-        "matmul-scales-extreme": v(t, **{"matmul.scales": [0.01, 2.0]}),
-        "affine-gamma-negative": v(t, **{"affine.gamma": [-1.0, 1.0]}),
-        "matmul-scales-above-one": v(t, **{"matmul.scales": [1.5, 2.0]}),
-        "matmul-scale-one-only": v(t, **{"matmul.scales": [1.0]}),
-        "training-no-none": v(t, **{"training.norms": ["layernorm", "batchnorm"]}),
-        "training-synthetic-only": v(t, **{"training.datasets": ["synthetic"]}),
-        "affine-grid-2x2": v(t, **{"affine.gamma": [1.0, 3.0], "affine.beta": [0.0, 5.0]}),
-        "matmul-steps-12": v(t, **{"matmul.steps": 12}),
-        "training-depths-four": v(t, **{"training.depths": [2, 3, 4, 5]}),
-        "training-norms-all": v(
-            t,
-            **{"training.norms": ["none", "layernorm", "rmsnorm", "batchnorm", "groupnorm", "dyt"]},
-        ),
-        "data-shape-1x1": v(
-            t,
-            **{
-                "data.shapes": ["1x1", "3x10", "30x30"],
-                "layernorm_stats.shapes": ["1x1", "3x10"],
-            },
-        ),
-        "data-std-zero": v(t, **{"layernorm_stats.correlation_input_moments": [[0.0, 0.0]]}),
-        "transformer-warmup-too-long": v(t, **{"transformer.warmup_steps": 6}),
-        "precision-no-float32": v(t, **{"precision.dtypes": ["bfloat16", "float16"]}),
-        "affine-gamma-zero": v(t, **{"affine.gamma": [0.0, 1.0]}),
-        "english": v(t, language="en"),
-    }
+    cases = {"tiny": t, "english": variant(t, language="en")}
+    for exp in registry.DECLARATIONS.values():  # each experiment's own, from its declaration
+        cases.update({name: variant(t, **changes) for name, changes in exp.edge_cases.items()})
+    return cases
 
 
 # ---------------------------------------------------------------- through Snakemake

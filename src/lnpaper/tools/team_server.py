@@ -83,43 +83,25 @@ def db_uri(p: Paths, pg_port: int) -> str:
     return f"postgresql+psycopg://{DB}@/{DB}?host={p.socket}&port={pg_port}"
 
 
-def start_postgres(state: Path, pg_port: int) -> str:
-    """Initialise (first time) and start PostgreSQL on a Unix socket only; create the database.
-    Returns its SQLAlchemy URI. Nothing happens to a cluster that is already running."""
-    bindir = pg_bindir()
-    if bindir is None:
-        raise ServerError(INSTALL_HINT)
-    p = Paths(state)
-    p.socket.mkdir(parents=True, exist_ok=True)
-    p.pg_log.touch()
-    if os.geteuid() == 0:  # the server's own user must own its folders and its log
-        if subprocess.run(["id", PG_USER], capture_output=True).returncode != 0:
-            raise ServerError(f"no {PG_USER} user (Debian's postgresql package creates it)")
-        shutil.chown(p.pg, PG_USER, PG_USER)
-        shutil.chown(p.socket, PG_USER, PG_USER)
-        shutil.chown(p.pg_log, PG_USER, PG_USER)
-        probe = subprocess.run(_as_pg(["test", "-w", str(p.socket)]), capture_output=True)
-        if probe.returncode != 0:
-            raise ServerError(
-                f"the {PG_USER} user cannot enter {p.state} (a parent folder is closed to other "
-                f"users): choose a state folder it can reach, e.g. MLFLOW_SERVER_DIR=/srv/mlflow"
-            )
-    os.chmod(p.socket, 0o700)
-    if not (p.data / "PG_VERSION").exists():
-        _run(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(p.data),
-                "-U",
-                PG_USER,
-                "--auth=trust",
-                "-E",
-                "UTF8",
-            ],
-            "initdb",
+def _hand_to_server_user(p: Paths) -> None:
+    """Run as root: the server's own user must own its folders and its log, and reach them."""
+    if os.geteuid() != 0:
+        return
+    if subprocess.run(["id", PG_USER], capture_output=True).returncode != 0:
+        raise ServerError(f"no {PG_USER} user (Debian's postgresql package creates it)")
+    shutil.chown(p.pg, PG_USER, PG_USER)
+    shutil.chown(p.socket, PG_USER, PG_USER)
+    shutil.chown(p.pg_log, PG_USER, PG_USER)
+    probe = subprocess.run(_as_pg(["test", "-w", str(p.socket)]), capture_output=True)
+    if probe.returncode != 0:
+        raise ServerError(
+            f"the {PG_USER} user cannot enter {p.state} (a parent folder is closed to other "
+            f"users): choose a state folder it can reach, e.g. MLFLOW_SERVER_DIR=/srv/mlflow"
         )
-    # this project's settings, rewritten at each start (port or folder may have changed)
+
+
+def _configure(p: Paths, pg_port: int) -> None:
+    """This project's settings, rewritten at each start (port or folder may have changed)."""
     conf = (
         f"port = {pg_port}\nlisten_addresses = ''\nunix_socket_directories = '{p.socket}'\n"
         "unix_socket_permissions = 0700\n"
@@ -135,13 +117,10 @@ def start_postgres(state: Path, pg_port: int) -> str:
             ],
             "configuring postgresql.conf",
         )
-    status = [str(bindir / "pg_ctl"), "status", "-D", str(p.data)]
-    if subprocess.run(_as_pg(status), capture_output=True).returncode != 0:
-        _run(
-            [str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(p.data)]
-            + ["-l", str(p.pg_log)],
-            f"starting PostgreSQL (see {p.pg_log})",
-        )
+
+
+def _create_database(bindir: Path, p: Paths, pg_port: int) -> None:
+    """The project's role and database, created once."""
     psql = [str(bindir / "psql"), "-h", str(p.socket), "-p", str(pg_port), "-U", PG_USER]
     psql += ["-d", "postgres", "-tA", "-v", "ON_ERROR_STOP=1", "-c"]
     if not _run([*psql, f"select 1 from pg_roles where rolname = '{DB}'"], "psql").stdout.strip():
@@ -150,6 +129,42 @@ def start_postgres(state: Path, pg_port: int) -> str:
         [*psql, f"select 1 from pg_database where datname = '{DB}'"], "psql"
     ).stdout.strip():
         _run([*psql, f"create database {DB} owner {DB}"], "creating the database")
+
+
+def start_postgres(state: Path, pg_port: int) -> str:
+    """Initialise (first time) and start PostgreSQL on a Unix socket only; create the database.
+    Returns its SQLAlchemy URI. Nothing happens to a cluster that is already running."""
+    bindir = pg_bindir()
+    if bindir is None:
+        raise ServerError(INSTALL_HINT)
+    p = Paths(state)
+    p.socket.mkdir(parents=True, exist_ok=True)
+    p.pg_log.touch()
+    _hand_to_server_user(p)
+    os.chmod(p.socket, 0o700)
+    if not (p.data / "PG_VERSION").exists():
+        _run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(p.data),
+                "-U",
+                PG_USER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ],
+            "initdb",
+        )
+    _configure(p, pg_port)
+    status = [str(bindir / "pg_ctl"), "status", "-D", str(p.data)]
+    if subprocess.run(_as_pg(status), capture_output=True).returncode != 0:
+        _run(
+            [str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(p.data)]
+            + ["-l", str(p.pg_log)],
+            f"starting PostgreSQL (see {p.pg_log})",
+        )
+    _create_database(bindir, p, pg_port)
     return db_uri(p, pg_port)
 
 
