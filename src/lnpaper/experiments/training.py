@@ -7,7 +7,7 @@ weights are (M, in, out) and a layer is one ``torch.baddbmm`` over the models th
 has its own initial weights, batch order and loss term (the summed loss gives each slice
 exactly its own gradient). Batching changes only rounding: the 10-, 20- and 50-layer nets
 trained together match each trained alone to about 1e-7 relative per step, which 300 Adam
-steps of a deep net can amplify (tests/test_training.py checks 10 steps within 1e-5). The
+steps of a deep net can amplify (test_training checks 10 steps within 1e-5). The
 same seed gets the same initial weights and batches under every normalization (common random
 numbers: paired comparisons).
 
@@ -19,7 +19,7 @@ Architectures (depth = hidden weight layers):
             pre-activation); logits = W_out ReLU(Norm(h))
 A run that reaches NaN/inf is recorded as diverged (data, not a crash) at its first non-finite
 loss; it trains on with NaN confined to its own slice, which no kernel mixes with the others'
-(tests/test_training.py checks that the other seeds train exactly as they would alone).
+(test_training checks that the other seeds train exactly as they would alone).
 """
 
 from __future__ import annotations
