@@ -2,15 +2,23 @@
 (the registry is checked against the cases below, so a new rule without a `fails` case fails)."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from lnpaper.report import claim_text, claims, verdicts
+from lnpaper.report.step_config import StepConfig
 
-CFG = {"scales": [0.5, 1.0, 2.0], "near_critical_tol": 0.02, "seed": 42}
-TOL = CFG["near_critical_tol"]
+MATMUL_CFG = {"scales": [0.5, 1.0, 2.0], "near_critical_tol": 0.02, "eps": 1e-5}
+CFG = StepConfig({"matmul": MATMUL_CFG}, seed=42, language="en")
+TOL = MATMUL_CFG["near_critical_tol"]
+
+
+def matmul_cfg(**section) -> StepConfig:
+    """CFG with some keys of its matmul section changed."""
+    return replace(CFG, experiments={"matmul": {**MATMUL_CFG, **section}})
 
 
 def growth(cis: dict) -> pd.DataFrame:
@@ -36,7 +44,7 @@ def growth(cis: dict) -> pd.DataFrame:
 
 
 def verdict(claim_id, frames, cfg=None):
-    table = claims.evaluate_all(frames, cfg or CFG, "en")
+    table = claims.evaluate_all(frames, cfg or CFG)
     rows = table.set_index("claim_id")
     assert claim_id in rows.index, f"{claim_id} not evaluated"
     return rows.loc[claim_id]
@@ -81,8 +89,8 @@ def test_scale_rules_reach_every_verdict(claim_id, want):
 
 def test_scale_condition_names_the_distribution_and_is_localized():
     frames = {"matmul/growth": growth(MATMUL["5.1-s-below-1-decays"]["holds_only_if"])}
-    en = claims.evaluate_all(frames, CFG, "en").set_index("claim_id")
-    vi = claims.evaluate_all(frames, CFG, "vi").set_index("claim_id")
+    en = claims.evaluate_all(frames, CFG).set_index("claim_id")
+    vi = claims.evaluate_all(frames, replace(CFG, language="vi")).set_index("claim_id")
     assert "N(0,1/n)" in en.loc["5.1-s-below-1-decays", "condition"]
     assert "critical scale" in en.loc["5.1-s-below-1-decays", "condition"]
     assert "tỉ lệ tới hạn" in vi.loc["5.1-s-below-1-decays", "condition"]
@@ -93,7 +101,7 @@ def test_one_failing_draw_set_is_one_failure_not_one_per_scale():
     # three scales of one distribution below the threshold, in one draw set: one state
     cis = {("normal", s): UP for s in (0.25, 0.5, 0.75)} | {("scaled_normal", 0.5): DOWN}
     row = verdict(
-        "5.1-s-below-1-decays", {"matmul/growth": growth(cis)}, {**CFG, "scales": [0.25, 0.5, 0.75]}
+        "5.1-s-below-1-decays", {"matmul/growth": growth(cis)}, matmul_cfg(scales=[0.25, 0.5, 0.75])
     )
     assert row["verdict"] == "holds_only_if"
     assert row["measured"].count("one draw set") == 2  # two draw sets, not four conditions
@@ -481,7 +489,7 @@ def test_claim_texts_are_templates_in_both_languages():
 
 def test_claims_of_missing_experiments_are_left_out():
     table = claims.evaluate_all(
-        {"matmul/growth": growth({("normal", 1.0): UP})}, {"scales": [1.0]}, "en"
+        {"matmul/growth": growth({("normal", 1.0): UP})}, matmul_cfg(scales=[1.0])
     )
     assert set(table["claim_id"]) == {
         "5.1-s-below-1-decays",

@@ -14,6 +14,7 @@ from torch import nn
 
 from lnpaper.experiments import training, transformer
 from lnpaper.pipeline.config import ConfigError, load_yaml, validate
+from lnpaper.report.step_config import StepConfig
 from lnpaper.report.tables import normalizer_aggregate
 
 CFG = dict(
@@ -298,9 +299,8 @@ def test_claim_rules_on_constructed_results():
                         else 0.5,
                     }
                 )
-    res = claims.evaluate_all({"training/summary": pd.DataFrame(rows)}, {}, "en").set_index(
-        "claim_id"
-    )
+    cfg = StepConfig({"training": {}}, seed=0, language="en")
+    res = claims.evaluate_all({"training/summary": pd.DataFrame(rows)}, cfg).set_index("claim_id")
     # LN reaches the threshold where none never does (plain) but later where both do (residual)
     assert res.loc["4.1.4-faster-convergence", "verdict"] == "holds_only_if"
     assert "plain" in res.loc["4.1.4-faster-convergence", "condition"]
