@@ -138,8 +138,8 @@ def sources_files(sources):
 
 
 def sources_config(sources):
-    """The config a table, figure or claims step gets: its experiments' sections, each under
-    its name, plus seed and language (lnpaper.report.step_config.StepConfig reads it)."""
+    """The config a table, figure or claims step gets: its experiments' sections, each
+    under its name, plus seed and language (read by lnpaper.report.step_config)."""
     from lnpaper.report.step_config import params_for
 
     return params_for(config, sources)
