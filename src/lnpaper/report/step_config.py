@@ -42,10 +42,9 @@ class StepConfig:
     def from_params(cls, params: Mapping) -> StepConfig:
         """From the rule params of ``params_for``; a missing or unknown key is an error."""
         expected = {"experiments", *GLOBALS}
-        if set(params) != expected:
-            raise KeyError(
-                f"step params must have exactly {sorted(expected)}, got {sorted(params)}"
-            )
+        missing, unknown = sorted(expected - set(params)), sorted(set(params) - expected)
+        if missing or unknown:
+            raise KeyError(f"step params lack {missing}, have unknown {unknown}")
         return cls(dict(params["experiments"]), params["seed"], params["language"])
 
     @classmethod
