@@ -11,6 +11,7 @@ from conftest import ROOT
 from lnpaper.pipeline import io, registry
 from lnpaper.pipeline.config import load_yaml, validate
 from lnpaper.report import figures, formatting, tables
+from lnpaper.report.step_config import StepConfig
 
 # the naive float32 Frobenius norm sums squares: it overflows once the norm passes
 # sqrt(float32 max) ~ 1.8e19, the threshold the figure marks
@@ -24,12 +25,8 @@ def tiny_config(work):
 
 
 def merged_cfg(cfg, sources):
-    """What the table/figure adapters pass: the experiments' slices merged, plus language/seed."""
-    out = {
-        k: v for exp in {registry.experiment_of(s) for s in sources} for k, v in cfg[exp].items()
-    }
-    out.update(language=cfg["language"], seed=cfg["seed"])
-    return out
+    """What the table/figure adapters pass: the experiments' sections by name, language, seed."""
+    return StepConfig.for_sources(cfg, sources)
 
 
 def poisoned(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -99,7 +96,7 @@ def test_figures_draw_with_inf_and_nan(built_frames, tmp_path):
             injected += len(cols)
         assert injected > 0, name
         with np.errstate(all="ignore"):
-            fig = figures.draw(name, bad, merged_cfg(cfg, sources), cfg["language"])
+            fig = figures.draw(name, bad, merged_cfg(cfg, sources))
             figures.save_figure(fig, tmp_path / f"{name}.png", tmp_path / f"{name}.pdf")
         plt.close("all")
         assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"

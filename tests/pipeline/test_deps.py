@@ -18,6 +18,7 @@ def test_module_files_follow_imports_transitively_with_package_inits():
         "__init__.py",
         "experiments/__init__.py",
         "experiments/matmul.py",
+        "experiments/matmul_growth.py",
         "experiments/seeding.py",
         "experiments/stats.py",
         "experiments/theory.py",

@@ -1,13 +1,22 @@
 """What the claim-rule tests share: the config they evaluate under and the lookup of one verdict
 row in the claims table built from hand-made frames."""
 
-from lnpaper.report import claims
+from dataclasses import replace
 
-CFG = {"scales": [0.5, 1.0, 2.0], "near_critical_tol": 0.02, "seed": 42}
+from lnpaper.report import claims
+from lnpaper.report.step_config import StepConfig
+
+MATMUL_CFG = {"scales": [0.5, 1.0, 2.0], "near_critical_tol": 0.02, "eps": 1e-5}
+CFG = StepConfig({"matmul": MATMUL_CFG}, seed=42, language="en")
+
+
+def matmul_cfg(**section) -> StepConfig:
+    """CFG with some keys of its matmul section changed."""
+    return replace(CFG, experiments={"matmul": {**MATMUL_CFG, **section}})
 
 
 def verdict(claim_id, frames, cfg=None):
-    table = claims.evaluate_all(frames, cfg or CFG, "en")
+    table = claims.evaluate_all(frames, cfg or CFG)
     rows = table.set_index("claim_id")
     assert claim_id in rows.index, f"{claim_id} not evaluated"
     return rows.loc[claim_id]

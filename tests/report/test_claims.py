@@ -2,10 +2,12 @@
 (the registry is checked against the cases here and in test_claims_layernorm.py and
 test_claims_training.py, so a new rule without a `fails` case fails)."""
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
-from claims_kit import CFG, verdict
+from claims_kit import CFG, matmul_cfg, verdict
 from lnpaper.report import claim_text, claims, verdicts
 
 
@@ -70,8 +72,8 @@ def test_scale_rules_reach_every_verdict(claim_id, want):
 
 def test_scale_condition_names_the_distribution_and_is_localized():
     frames = {"matmul/growth": growth(MATMUL["5.1-s-below-1-decays"]["holds_only_if"])}
-    en = claims.evaluate_all(frames, CFG, "en").set_index("claim_id")
-    vi = claims.evaluate_all(frames, CFG, "vi").set_index("claim_id")
+    en = claims.evaluate_all(frames, CFG).set_index("claim_id")
+    vi = claims.evaluate_all(frames, replace(CFG, language="vi")).set_index("claim_id")
     assert "N(0,1/n)" in en.loc["5.1-s-below-1-decays", "condition"]
     assert "critical scale" in en.loc["5.1-s-below-1-decays", "condition"]
     assert "tỉ lệ tới hạn" in vi.loc["5.1-s-below-1-decays", "condition"]
@@ -82,7 +84,7 @@ def test_one_failing_draw_set_is_one_failure_not_one_per_scale():
     # three scales of one distribution below the threshold, in one draw set: one state
     cis = {("normal", s): UP for s in (0.25, 0.5, 0.75)} | {("scaled_normal", 0.5): DOWN}
     row = verdict(
-        "5.1-s-below-1-decays", {"matmul/growth": growth(cis)}, {**CFG, "scales": [0.25, 0.5, 0.75]}
+        "5.1-s-below-1-decays", {"matmul/growth": growth(cis)}, matmul_cfg(scales=[0.25, 0.5, 0.75])
     )
     assert row["verdict"] == "holds_only_if"
     assert row["measured"].count("one draw set") == 2  # two draw sets, not four conditions

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from claims_kit import CFG, verdict
+from lnpaper.report.step_config import StepConfig
 
 
 def training(conds: dict) -> pd.DataFrame:
@@ -220,9 +221,8 @@ def test_claim_rules_on_constructed_results():
                         else 0.5,
                     }
                 )
-    res = claims.evaluate_all({"training/summary": pd.DataFrame(rows)}, {}, "en").set_index(
-        "claim_id"
-    )
+    cfg = StepConfig({"training": {}}, seed=0, language="en")
+    res = claims.evaluate_all({"training/summary": pd.DataFrame(rows)}, cfg).set_index("claim_id")
     # LN reaches the threshold where none never does (plain) but later where both do (residual)
     assert res.loc["4.1.4-faster-convergence", "verdict"] == "holds_only_if"
     assert "plain" in res.loc["4.1.4-faster-convergence", "condition"]

@@ -13,6 +13,7 @@ from lnpaper.experiments import matmul
 from lnpaper.pipeline import io
 from lnpaper.pipeline.config import load_yaml, validate
 from lnpaper.report import figures
+from lnpaper.report.step_config import StepConfig
 
 # the naive float32 Frobenius norm sums squares: it overflows once the norm passes
 # sqrt(float32 max) ~ 1.8e19, the threshold the figure marks
@@ -50,9 +51,8 @@ def test_matmul_overflow_is_recorded_as_inf_not_dropped():
     g = growth[~growth["layernorm"]].iloc[0]
     assert g["overflow_fraction"] == 1.0 and 10 < g["overflow_step_median"] <= 45
     # written and read back, inf survives the Parquet round trip
-    fig = figures.draw(
-        "matmul_norms", {"matmul/trajectories": traj, "matmul/growth": growth}, cfg, "en"
-    )
+    step = StepConfig({"matmul": cfg}, seed=42, language="en")
+    fig = figures.draw("matmul_norms", {"matmul/trajectories": traj, "matmul/growth": growth}, step)
     texts = " ".join(t.get_text() for t in fig.texts)
     assert "overflow" in texts  # the overflow threshold is annotated on the figure
 

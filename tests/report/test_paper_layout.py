@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from lnpaper.report import formatting, labels, tables
+from lnpaper.report.step_config import StepConfig
 
 # ---------------------------------------------------------------- numbers as a reader expects
 
@@ -94,7 +95,8 @@ def growth_frame() -> pd.DataFrame:
 
 
 def test_scale_main_is_table_5_1_plus_the_fix():
-    cfg = {"scales": [0.5, 1.0, 1.5, 2.0], "near_critical_tol": 0.02}
+    matmul = {"scales": [0.5, 1.0, 1.5, 2.0], "near_critical_tol": 0.02}
+    cfg = StepConfig({"matmul": matmul}, seed=42, language="en")
     t = tables.build("scale_main", {"matmul/growth": growth_frame()}, cfg)
     assert list(t["b_dist"]) == ["normal"] * 4 + ["scaled_normal", "orthogonal"]
     assert list(t["scale"]) == [0.5, 1.0, 1.5, 2.0, 1.0, 1.0]  # the grid point 0.19 is left out
@@ -118,7 +120,9 @@ def test_affine_main_is_the_three_by_three_grid():
         for b in (0.0, 2.0, 5.0)
         for s in range(2)
     ]
-    t = tables.build("affine_main", {"affine/stats": pd.DataFrame(rows)}, {})
+    t = tables.build(
+        "affine_main", {"affine/stats": pd.DataFrame(rows)}, StepConfig({}, seed=42, language="en")
+    )
     assert t.shape == (3, 4) and list(t.columns) == ["gamma", "beta=0", "beta=2", "beta=5"]
     assert t.loc[2, "beta=5"] == "5.000 / 3.000" and t.loc[0, "beta=0"] == "0 / 1.000"
     md = formatting.to_markdown(t, "vi")
@@ -143,7 +147,11 @@ def test_bn_vs_ln_main_has_one_row_per_property_and_a_column_per_normalizer():
                         matches_batched_output=not dep,
                     )
                 )
-    t = tables.build("bn_vs_ln_main", {"batch_dependence/stats": pd.DataFrame(rows)}, {})
+    t = tables.build(
+        "bn_vs_ln_main",
+        {"batch_dependence/stats": pd.DataFrame(rows)},
+        StepConfig({}, seed=42, language="en"),
+    )
     assert list(t.columns) == ["property", "batchnorm", "layernorm"]
     got = t.set_index("property")
     assert got.at["batch_dependent", "batchnorm"] and not got.at["batch_dependent", "layernorm"]

@@ -8,6 +8,7 @@ import pytest
 
 from lnpaper.experiments import matmul
 from lnpaper.report import claims, figures, numbers, summaries, tables
+from lnpaper.report.step_config import StepConfig
 
 CFG = {
     "b_dists": ["normal", "scaled_normal"],
@@ -42,13 +43,14 @@ def test_text_claims_and_figure_name_the_same_n(frames):
     assert n == 31
 
     # the text: the number the manuscript quotes as the reference size
-    table = tables.build("scale_behavior", frames, CFG)
+    step = StepConfig({"matmul": CFG}, seed=3, language="en")
+    table = tables.build("scale_behavior", frames, step)
     table = pd.read_csv(pd.io.common.StringIO(table.to_csv(index=False)))  # as the csv reads back
     quoted = numbers.compute({"table:scale_behavior": table}, {}, ["MatmulRefN"])
     assert quoted.set_index("name").loc["MatmulRefN", "value"] == n
 
     # the claims table: the explosion claim's headline number is the rate at that size
-    claim_rows = claims.evaluate_all(frames, CFG, "en").set_index("claim_id")
+    claim_rows = claims.evaluate_all(frames, step).set_index("claim_id")
     growth = frames["matmul/growth"]
     rates = growth[(growth["n"] == n) & ~growth["layernorm"]]["growth_rate_mean"]
     assert claim_rows.loc["5.1-s-above-1-explodes", "value"] in set(rates)
@@ -56,6 +58,6 @@ def test_text_claims_and_figure_name_the_same_n(frames):
     assert claim_rows.loc["5.1-s-above-1-explodes", "value"] not in set(other)
 
     # the figure: every panel is titled with the size it draws
-    fig = figures.draw("matmul_norms", frames, CFG, "en")
+    fig = figures.draw("matmul_norms", frames, step)
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles and all(t.endswith(f"n = {n}") for t in titles)

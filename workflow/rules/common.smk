@@ -182,15 +182,11 @@ def sources_files(sources):
 
 
 def sources_config(sources):
-    """The config slices a table or figure depends on: its experiments, language and seed."""
-    slices = {
-        registry.experiment_of(s): config[registry.experiment_of(s)] for s in sources
-    }
-    return {
-        "experiments": slices,
-        "language": config["language"],
-        "seed": config["seed"],
-    }
+    """The config a table, figure or claims step gets: its experiments' sections, each
+    under its name, plus seed and language (read by lnpaper.report.step_config)."""
+    from lnpaper.report.step_config import params_for
+
+    return params_for(config, sources)
 
 
 def table_files(wildcards):

@@ -4,14 +4,14 @@ from lnpaper.pipeline import io
 from lnpaper.pipeline.config import config_hash
 from lnpaper.pipeline.step import StepContext, StepResult, run_step
 from lnpaper.report import figures
+from lnpaper.report.step_config import StepConfig
 
 
 def compute(ctx: StepContext) -> StepResult:
-    p = ctx.params["figure"]
+    cfg = StepConfig.from_params(ctx.params["figure"])
     frames = {source: io.read_parquet(path) for source, path in ctx.inputs.items()}
-    cfg = {k: v for exp in p["experiments"].values() for k, v in exp.items()}
     name = ctx.wildcards["figure"]
-    fig = figures.draw(name, frames, cfg, p["language"])
+    fig = figures.draw(name, frames, cfg)
     figures.save_figure(
         fig,
         ctx.outputs["png"],

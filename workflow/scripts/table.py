@@ -3,16 +3,15 @@
 from lnpaper.pipeline import io
 from lnpaper.pipeline.step import StepContext, StepResult, run_step
 from lnpaper.report import formatting, tables
+from lnpaper.report.step_config import StepConfig
 
 
 def compute(ctx: StepContext) -> StepResult:
-    p = ctx.params["table"]
+    cfg = StepConfig.from_params(ctx.params["table"])
     frames = {source: io.read_parquet(path) for source, path in ctx.inputs.items()}
-    cfg = {k: v for exp in p["experiments"].values() for k, v in exp.items()}
-    cfg.update(language=p["language"], seed=p["seed"])
     df = tables.build(ctx.wildcards["table"], frames, cfg)
     out = ctx.outputs
-    formatting.write_table(df, out["csv"], out["md"], out["tex"], p["language"])
+    formatting.write_table(df, out["csv"], out["md"], out["tex"], cfg.language)
     return StepResult(metrics={"rows": len(df)})
 
 

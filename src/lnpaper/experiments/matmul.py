@@ -13,19 +13,17 @@ of one (b_dist, n) are ONE measurement, shifted, not independent ones):
 - layernorm: LayerNorm (no affine, over each row) applied after every step.
 All scales and a batch of seeds of one (b_dist, n) share one tensor, so a step is one batched
 matmul per track; B_k is drawn step by step from per-seed generators, so memory stays bounded
-(1000 seeds at n = 1024 run; see lnpaper.benchmark).
+(1000 seeds at n = 1024 run; see lnpaper.tools.benchmark).
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
 
 from lnpaper.experiments import theory
-from lnpaper.experiments.seeding import numpy_rng, torch_generator
-from lnpaper.experiments.stats import interval
+from lnpaper.experiments.matmul_growth import growth_table, theory_coverage
+from lnpaper.experiments.seeding import torch_generator
 
 THREADED_FROM_N = 256
 
@@ -88,7 +86,7 @@ def draw_normal(n: int, gens, dtype, device):
 def draw_b(b_dist: str, n: int, gens, device):
     """B_k for one step: one n x n matrix per seed from that seed's generator.
 
-    Returns (float64, float32) versions of the same matrices, shape (seeds, n, n): all three
+    Returns (float64, float32) versions of the same matrices, shape (seeds, n, n): all four
     tracks multiply by the same draws. Gaussian entries are drawn in float32 (4x faster than
     float64 on CPU, and exactly representable in both); Haar matrices are orthogonalised in
     float64 so the exact track stays orthogonal to 1e-16.
@@ -115,6 +113,69 @@ def scaled_bmm(a, b, s):
     return out.mul_(s)
 
 
+def fp32_rows(x):
+    """Per (scale, seed): the float32 Frobenius norm and whether some entry is non-finite."""
+    import torch
+
+    norm = torch.linalg.norm(x, dim=(-2, -1))
+    # a finite norm means every entry is finite: scan entries only where it is not
+    entry = ~torch.isfinite(norm)
+    if entry.any():
+        entry[entry.clone()] = ~torch.isfinite(x[entry]).all(dim=(-2, -1))
+    return norm, entry
+
+
+def initial_tracks(a0, n_sc: int, device) -> dict:
+    """The four tracks at step 0 for ``n_sc`` scales, from A_0 (S,n,n float64): the exact
+    product renormalised (C,S,n,n) with its log-norm (C,S), the naive float32 product, the
+    LayerNorm track, and the tracked unit vector (C,S,1,n) with its log-norm (C,S)."""
+    import torch
+
+    norm0 = torch.linalg.norm(a0, dim=(-2, -1))  # S
+    naive = a0.float().expand(n_sc, -1, -1, -1).clone()  # C,S,n,n  float32
+    return {
+        "exact": (a0 / norm0.view(-1, 1, 1)).expand(n_sc, -1, -1, -1).clone(),
+        "log_norm": torch.log(norm0).expand(n_sc, -1).clone(),
+        "naive": naive,
+        "ln_track": naive.clone(),  # LayerNorm after each step
+        # tracked vector: the unit first row of A_0 (independent of every B_k), one per scale
+        "vec": (a0[:, :1, :] / torch.linalg.norm(a0[:, :1, :], dim=-1, keepdim=True))
+        .expand(n_sc, -1, -1, -1)
+        .clone(),
+        "log_vec": torch.zeros(n_sc, a0.shape[0], dtype=torch.float64, device=device),
+    }
+
+
+def advance_tracks(t: dict, b64, b32, s, s32, n: int, eps: float) -> None:
+    """One step of every track, in place in ``t``: multiply by s B_k (float64 B for the exact
+    and vector tracks, float32 B for the naive and LayerNorm tracks)."""
+    import torch
+    import torch.nn.functional as F
+
+    exact = scaled_bmm(t["exact"], b64, s)
+    r = torch.linalg.norm(exact, dim=(-2, -1))  # C,S
+    t["exact"] = exact.div_(r[..., None, None])
+    t["log_norm"] = t["log_norm"] + torch.log(r)
+    vec = scaled_bmm(t["vec"], b64, s)
+    rv = torch.linalg.norm(vec, dim=(-2, -1))  # C,S
+    t["vec"] = vec.div_(rv[..., None, None])
+    t["log_vec"] = t["log_vec"] + torch.log(rv)
+    t["naive"] = scaled_bmm(t["naive"], b32, s32)
+    t["ln_track"] = F.layer_norm(scaled_bmm(t["ln_track"], b32, s32), (n,), eps=eps)
+
+
+def record_tracks(rows: dict, t: dict) -> None:
+    """Append this step's measurements of every track to ``rows`` (one list per output)."""
+    import torch
+
+    norm, entry = fp32_rows(t["naive"])
+    rows["exact"].append(t["log_norm"].clone())
+    rows["fp32"].append(norm)
+    rows["entry"].append(entry)
+    rows["ln"].append(torch.linalg.norm(t["ln_track"], dim=(-2, -1)))
+    rows["vec"].append(t["log_vec"].clone())
+
+
 def simulate_batch(
     b_dist: str,
     n: int,
@@ -129,7 +190,6 @@ def simulate_batch(
     the float32 norm, the float32 entry-overflow flag, the LayerNorm-track norm and ln||v_k||
     of the tracked vector (ln||v_0|| = 0)."""
     import torch
-    import torch.nn.functional as F
 
     f64 = torch.float64
     # one generator per condition (b_dist, n, seed): A_0 first, then B_1, B_2, ... one per step
@@ -137,70 +197,22 @@ def simulate_batch(
     a0 = draw_normal(n, gens, torch.float32, device).double()  # float32 draws, like B
     s = torch.tensor(list(scales), dtype=f64, device=device).view(-1, 1, 1, 1)  # C,1,1,1
     s32 = s.float()
-    n_sc = s.shape[0]
-    norm0 = torch.linalg.norm(a0, dim=(-2, -1))  # S
-    exact = (a0 / norm0.view(-1, 1, 1)).expand(n_sc, -1, -1, -1).clone()  # C,S,n,n
-    log_norm = torch.log(norm0).expand(n_sc, -1).clone()  # C,S
-    naive = a0.float().expand(n_sc, -1, -1, -1).clone()  # C,S,n,n  float32
-    ln_track = naive.clone()  # LayerNorm after each step
-    # tracked vector: the unit first row of A_0 (independent of every B_k), one per scale
-    vec = (
-        (a0[:, :1, :] / torch.linalg.norm(a0[:, :1, :], dim=-1, keepdim=True))
-        .expand(n_sc, -1, -1, -1)
-        .clone()
-    )  # C,S,1,n
-    log_vec = torch.zeros(n_sc, len(gens), dtype=f64, device=device)  # C,S
-
-    def fp32_rows(x):
-        norm = torch.linalg.norm(x, dim=(-2, -1))
-        # a finite norm means every entry is finite: scan entries only where it is not
-        entry = ~torch.isfinite(norm)
-        if entry.any():
-            entry[entry.clone()] = ~torch.isfinite(x[entry]).all(dim=(-2, -1))
-        return norm, entry
-
-    norm, entry = fp32_rows(naive)
-    rows_exact, rows_fp32, rows_entry = [log_norm.clone()], [norm], [entry]
-    rows_ln = [torch.linalg.norm(ln_track, dim=(-2, -1))]
-    rows_vec = [log_vec.clone()]
+    tracks = initial_tracks(a0, s.shape[0], device)
+    rows = {k: [] for k in ("exact", "fp32", "entry", "ln", "vec")}
+    record_tracks(rows, tracks)
     for _ in range(steps):
         b64, b32 = draw_b(b_dist, n, gens, device)
-        exact = scaled_bmm(exact, b64, s)
-        r = torch.linalg.norm(exact, dim=(-2, -1))  # C,S
-        exact = exact.div_(r[..., None, None])
-        log_norm = log_norm + torch.log(r)
-        vec = scaled_bmm(vec, b64, s)
-        rv = torch.linalg.norm(vec, dim=(-2, -1))  # C,S
-        vec = vec.div_(rv[..., None, None])
-        log_vec = log_vec + torch.log(rv)
-        rows_vec.append(log_vec.clone())
-        naive = scaled_bmm(naive, b32, s32)
-        ln_track = F.layer_norm(scaled_bmm(ln_track, b32, s32), (n,), eps=eps)
-        norm, entry = fp32_rows(naive)
-        rows_exact.append(log_norm.clone())
-        rows_fp32.append(norm)
-        rows_entry.append(entry)
-        rows_ln.append(torch.linalg.norm(ln_track, dim=(-2, -1)))
-    return tuple(
-        torch.stack(rows).cpu().numpy()
-        for rows in (rows_exact, rows_fp32, rows_entry, rows_ln, rows_vec)
-    )
+        advance_tracks(tracks, b64, b32, s, s32, n, eps)
+        record_tracks(rows, tracks)
+    return tuple(torch.stack(r).cpu().numpy() for r in rows.values())
 
 
-def simulate(
-    b_dist: str,
-    n: int,
-    scales,
-    n_seeds: int,
-    steps: int,
-    base_seed: int,
-    eps: float = 1e-5,
-    device: str = "cpu",
-) -> pd.DataFrame:
-    """Trajectories of all three tracks for one (b_dist, n), every scale and seed.
-
-    Seeds run in batches (``seeds_per_batch``), each step one batched matmul per track.
-    """
+def simulate_arrays(
+    b_dist: str, n: int, scales, n_seeds: int, steps: int, base_seed: int, eps: float, device
+):
+    """``simulate_batch`` over all seeds, in batches of ``seeds_per_batch``, joined along the
+    seed axis: (ln||A|| exact, float32 norm (NaN read as inf), entry overflow, LayerNorm-track
+    norm, ln||v_k||), each (steps + 1, scales, seeds)."""
     per = seeds_per_batch(n, len(list(scales)))
     # below n = 256 a matmul is too small for intra-op threads to pay (they cost 3x when other
     # jobs share the cores, measured); large n (the scale run) uses the job's threads
@@ -225,9 +237,28 @@ def simulate(
     fp32 = fp32.astype(np.float64)
     # once an entry is inf, later products give inf - inf = NaN: still an overflow
     fp32 = np.where(np.isnan(fp32), np.inf, fp32)
-    ln_norm = ln_norm.astype(np.float64)
-    n_sc = exact_log.shape[1]
+    return exact_log, fp32, entry, ln_norm.astype(np.float64), log_vec
 
+
+def simulate(
+    b_dist: str,
+    n: int,
+    scales,
+    n_seeds: int,
+    steps: int,
+    base_seed: int,
+    eps: float = 1e-5,
+    device: str = "cpu",
+) -> pd.DataFrame:
+    """Trajectories of all four tracks for one (b_dist, n), every scale and seed: one row per
+    (scale, seed, step) without LayerNorm (exact, float32 and vector tracks) and one with it.
+
+    Seeds run in batches (``seeds_per_batch``), each step one batched matmul per track.
+    """
+    exact_log, fp32, entry, ln_norm, log_vec = simulate_arrays(
+        b_dist, n, scales, n_seeds, steps, base_seed, eps, device
+    )
+    n_sc = exact_log.shape[1]
     k_idx, c_idx, s_idx = np.meshgrid(
         np.arange(steps + 1), np.arange(n_sc), np.arange(n_seeds), indexing="ij"
     )
@@ -262,126 +293,6 @@ def simulate(
     return pd.concat([plain, normed], ignore_index=True)[TRAJECTORY_COLUMNS]
 
 
-def first_true_step(flags: np.ndarray, steps: np.ndarray) -> float:
-    hit = np.flatnonzero(flags)
-    return float(steps[hit[0]]) if hit.size else float("nan")
-
-
-def draw_set(b_dist: str, n: int) -> str:
-    """Conditions with the same draw set multiply the same B_k: one measurement, not several."""
-    return f"{b_dist}/n={int(n)}"
-
-
-def growth_table(
-    traj: pd.DataFrame, burn_in: int, base_seed: int, resamples: int = 2000, eps: float = 1e-5
-) -> pd.DataFrame:
-    """Per (b_dist, n, scale, layernorm): growth rate of ln||A_k|| over seeds vs theory.
-
-    ``growth_rate_*`` is the unbiased estimate: the tracked vector's mean per-step log-ratio
-    over all steps (for the LayerNorm track, where no vector is tracked, the Frobenius rate).
-    ``frobenius_rate_*`` is the rate of the Frobenius norm after the burn-in,
-    (ln||A_K|| - ln||A_burn||) / (K - burn), the quantity the paper's figure shows; it is biased
-    upward while the product's direction settles and is reported for comparison only.
-    Intervals: ``stats.interval`` over seeds (percentile bootstrap, expanded for few seeds).
-    ``draw_set`` names the conditions that share draws; within one, ``growth_rate_mean - ln s``
-    is the same number.
-    """
-    keys = ["b_dist", "n", "scale", "layernorm"]
-    steps = int(traj["step"].max())
-    per_seed = []
-    for (b_dist, n, scale, ln, seed), g in traj.groupby(keys + ["seed"], sort=True):
-        g = g.sort_values("step")
-        ln_a = g["log_norm"].to_numpy()
-        st = g["step"].to_numpy()
-        frob = (ln_a[steps] - ln_a[burn_in]) / (steps - burn_in)
-        lv = g["log_vector_norm"].to_numpy()
-        per_seed.append(
-            {
-                "b_dist": b_dist,
-                "n": n,
-                "scale": scale,
-                "layernorm": ln,
-                "seed": seed,
-                "rate": frob if ln else (lv[steps] - lv[0]) / steps,
-                "frobenius_rate": frob,
-                "overflow_step": first_true_step(~np.isfinite(g["norm_fp32"].to_numpy()), st),
-                "entry_overflow_step": first_true_step(g["entry_overflow"].to_numpy(), st),
-                "final_norm": float(np.exp(ln_a[steps])),
-            }
-        )
-    per_seed = pd.DataFrame(per_seed)
-    out = []
-    for (b_dist, n, scale, ln), g in per_seed.groupby(keys, sort=True):
-        ident = (b_dist, int(n), float(scale), bool(ln))
-        mean, lo, hi = interval(
-            g["rate"], numpy_rng(base_seed, "matmul-bootstrap", *ident), resamples=resamples
-        )
-        f_mean, f_lo, f_hi = interval(
-            g["frobenius_rate"],
-            numpy_rng(base_seed, "matmul-bootstrap-frobenius", *ident),
-            resamples=resamples,
-        )
-        rate_theory = 0.0 if ln else theory.growth_rate(b_dist, int(n), float(scale))
-        out.append(
-            {
-                "b_dist": b_dist,
-                "n": int(n),
-                "scale": float(scale),
-                "layernorm": bool(ln),
-                "draw_set": draw_set(b_dist, n),
-                "n_seeds": int(len(g)),
-                "growth_rate_mean": mean,
-                "growth_rate_sd": float(g["rate"].std(ddof=1)),
-                "growth_rate_ci_low": lo,
-                "growth_rate_ci_high": hi,
-                "growth_rate_theory": rate_theory,
-                "growth_rate_estimator": "frobenius" if ln else "vector",
-                "rate_minus_log_scale": mean - math.log(float(scale)),
-                "frobenius_rate_mean": f_mean,
-                "frobenius_rate_ci_low": f_lo,
-                "frobenius_rate_ci_high": f_hi,
-                "growth_factor": math.exp(mean),
-                "critical_scale_measured": float(scale) * math.exp(-mean)
-                if not ln
-                else float("nan"),
-                "critical_scale_theory": theory.critical_scale(b_dist, int(n)),
-                "overflow_step_median": float(np.median(g["overflow_step"].fillna(np.inf)))
-                if g["overflow_step"].notna().any()
-                else float("nan"),
-                "overflow_fraction": float(g["overflow_step"].notna().mean()),
-                "entry_overflow_step_median": float(
-                    np.median(g["entry_overflow_step"].fillna(np.inf))
-                )
-                if g["entry_overflow_step"].notna().any()
-                else float("nan"),
-                "final_norm_median": float(g["final_norm"].median()),
-                "ln_norm_theory": math.sqrt(n * n) if ln else float("nan"),
-            }
-        )
-    df = pd.DataFrame(out)
-    # a median of "never" (inf) is reported as NaN: fewer than half the seeds overflowed
-    for col in ("overflow_step_median", "entry_overflow_step_median"):
-        df[col] = df[col].replace(np.inf, np.nan)
-    return df
-
-
-def theory_coverage(growth: pd.DataFrame, prefix: str = "growth_rate") -> dict[str, float]:
-    """How often theory lies inside the 95% interval, over Gaussian conditions and over draw
-    sets (a draw set covers only if every scale in it does: its scales are one measurement)."""
-    p = growth[~growth["layernorm"] & growth["b_dist"].isin(["normal", "scaled_normal"])]
-    if p.empty:
-        return {}
-    t = p["growth_rate_theory"]
-    inside = (p[f"{prefix}_ci_low"] <= t) & (t <= p[f"{prefix}_ci_high"])
-    sets = inside.groupby(p["draw_set"]).all()
-    return {
-        "conditions": float(len(p)),
-        "theory_inside_ci": float(inside.sum()),
-        "draw_sets": float(len(sets)),
-        "draw_sets_theory_inside_ci": float(sets.sum()),
-    }
-
-
 def run(
     cfg: dict, *, seed: int, inputs: dict | None = None, device: str = "cpu", progress=None
 ) -> dict[str, pd.DataFrame]:
@@ -408,7 +319,7 @@ def run(
         if progress:
             progress.update(i + 1, f"b_dist={b_dist} n={n}")
     traj = pd.concat(frames, ignore_index=True)
-    growth = growth_table(traj, cfg["burn_in"], base_seed, cfg["bootstrap_resamples"], cfg["eps"])
+    growth = growth_table(traj, cfg["burn_in"], base_seed, cfg["bootstrap_resamples"])
     return {"trajectories": traj, "growth": growth}
 
 

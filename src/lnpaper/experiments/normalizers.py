@@ -2,7 +2,7 @@
 S = models trained side by side (seeds), B = batch, H = features. Parameters carry the S axis
 too, so one ``torch.bmm`` step trains S seeds at once while each seed sees only its own slice.
 
-Each forward matches PyTorch's module on one slice (tests/test_normalizers.py checks this):
+Each forward matches PyTorch's module on one slice (test_normalizers checks this):
 layernorm = nn.LayerNorm(H), rmsnorm = nn.RMSNorm(H), batchnorm = nn.BatchNorm1d(H) (train: batch
 statistics, biased variance; eval: running statistics, updated with the unbiased variance),
 groupnorm = nn.GroupNorm(G, H), dyt = gamma * tanh(alpha x) + beta (Zhu et al. 2025, alpha

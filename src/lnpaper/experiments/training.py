@@ -7,7 +7,7 @@ weights are (M, in, out) and a layer is one ``torch.baddbmm`` over the models th
 has its own initial weights, batch order and loss term (the summed loss gives each slice
 exactly its own gradient). Batching changes only rounding: the 10-, 20- and 50-layer nets
 trained together match each trained alone to about 1e-7 relative per step, which 300 Adam
-steps of a deep net can amplify (tests/test_training.py checks 10 steps within 1e-5). The
+steps of a deep net can amplify (test_training checks 10 steps within 1e-5). The
 same seed gets the same initial weights and batches under every normalization (common random
 numbers: paired comparisons).
 
@@ -19,7 +19,7 @@ Architectures (depth = hidden weight layers):
             pre-activation); logits = W_out ReLU(Norm(h))
 A run that reaches NaN/inf is recorded as diverged (data, not a crash) at its first non-finite
 loss; it trains on with NaN confined to its own slice, which no kernel mixes with the others'
-(tests/test_training.py checks that the other seeds train exactly as they would alone).
+(test_training checks that the other seeds train exactly as they would alone).
 """
 
 from __future__ import annotations
@@ -189,6 +189,108 @@ def per_model_ce(logits, y):
 # ---------------------------------------------------------------- one condition, all seeds
 
 
+def train_steps(model, order, x_tr, y_tr, log_steps: list[int], cfg: dict, device):
+    """Train the stacked ``model`` for ``cfg['steps']`` Adam steps on the batches ``order``
+    (M,steps,B indices into the training set); return the loss per step and model (steps,M)
+    and the per-layer weight-gradient norms at the logged steps (T,L,M; NaN where a model has
+    no such layer), both still on the device."""
+    params = list(model.parameters())
+    opt = StackedAdam(params)  # torch.optim.Adam(fused=True)'s update without its Python work
+    steps, n_models = cfg["steps"], order.shape[0]
+    # logged on the device and copied to the host once, after training: the loop never waits
+    # for the device (on a GPU a per-step copy would be a synchronisation every step)
+    row_of = {s: t for t, s in enumerate(log_steps)}
+    losses = torch.empty(steps, n_models, device=device)
+    # T,L,M; NaN where a model has no such layer
+    grads = torch.full((len(log_steps), model.depth, n_models), float("nan"), device=device)
+    for step in range(steps):
+        idx = order[:, step]  # M,B
+        loss_s = per_model_ce(model(x_tr[idx]), y_tr[idx])  # M
+        # gradients written by backward, not added to zeroed buffers (one kernel per weight less)
+        for p in params:
+            p.grad = None
+        loss_s.sum().backward()
+        with torch.no_grad():
+            losses[step] = loss_s
+            if step in row_of:
+                for layer, w in enumerate(model.weights[:-1]):  # a layer holds the first k models
+                    grads[row_of[step], layer, : w.shape[0]] = w.grad.flatten(1).norm(dim=1)
+        # a model that diverged goes on with NaN in its own slice only: every kernel here
+        # (batched matmuls, per-model normalization and loss, elementwise Adam) keeps the
+        # models' slices apart, so the others train as they would alone
+        opt.step(cfg["lr"])
+    return losses, grads
+
+
+def held_out_scores(model, x_te, y_te, n_models: int):
+    """Test loss and accuracy per model (accuracy NaN for a model with non-finite logits)."""
+    model.eval()
+    with torch.no_grad():
+        logits = model(x_te.expand(n_models, -1, -1))
+        y = y_te.expand(n_models, -1)
+        test_loss = per_model_ce(logits, y).cpu().numpy()
+        acc = (logits.argmax(-1) == y).float().mean(-1).cpu().numpy()
+        finite = torch.isfinite(logits).all(-1).all(-1).cpu().numpy()
+    return test_loss, np.where(finite, acc, np.nan)  # argmax of NaN logits is not a prediction
+
+
+def summary_row(ident: dict, seed: int, i: int, d: int, measured: dict, cfg: dict) -> dict:
+    """The summary row of model ``i`` (depth ``d``, seed ``seed``) from the host arrays of
+    ``train_condition``: ``loss`` (steps,M), ``grads`` (T,L,M), ``acc``, ``test_loss``,
+    ``diverged_step`` (M)."""
+    loss, lg, ds = measured["loss"][:, i], measured["grads"], measured["diverged_step"]
+    return {
+        **ident,
+        "seed": seed,
+        "test_accuracy": float(measured["acc"][i]),
+        "test_loss": float(measured["test_loss"][i]),
+        "final_train_loss": float(np.mean(loss[-cfg["oscillation_window"] :])),
+        "steps_to_threshold": steps_to_threshold(loss, cfg["loss_threshold"], cfg["smooth_window"]),
+        "loss_oscillation": loss_oscillation(loss, cfg["oscillation_window"]),
+        "grad_norm_first_layer_init": float(lg[0, 0, i]),
+        "grad_norm_last_layer_init": float(lg[0, d - 1, i]),
+        "diverged": bool(ds[i] >= 0),
+        "diverged_step": int(ds[i]),
+    }
+
+
+def depth_frames(ident: dict, seeds: list[int], ls: np.ndarray, ll: np.ndarray, g: np.ndarray):
+    """Curve rows (loss and first-layer gradient norm per logged step and seed) and per-layer
+    gradient rows of one depth: ``ll`` its logged losses (T,S), ``g`` its gradients (T,d,S)."""
+    t_n, l_n, s_n = g.shape
+    curves = pd.DataFrame(
+        {
+            **ident,
+            "seed": np.tile(seeds, t_n),
+            "step": np.repeat(ls, s_n),
+            "loss": ll.ravel(),
+            "grad_norm": g[:, 0, :].ravel(),
+        }
+    )
+    ti, li, si = np.meshgrid(np.arange(t_n), np.arange(l_n), np.arange(s_n), indexing="ij")
+    layers = pd.DataFrame(
+        {
+            **ident,
+            "seed": np.asarray(seeds)[si.ravel()],
+            "step": ls[ti.ravel()],
+            "layer": li.ravel(),
+            "grad_norm": g.ravel(),
+        }
+    )
+    return curves, layers
+
+
+def model_batches(base_seed: int, dataset: str, models: list, n_train: int, cfg: dict, device):
+    """The training-set indices of every model's batches (M,steps,B): each seed's own batch
+    order, the same for every norm/depth/arch (common random numbers)."""
+    steps, bs = cfg["steps"], cfg["batch_size"]
+    by_seed = {
+        s: batch_indices(numpy_rng(base_seed, "training-batches", dataset, s), n_train, bs, steps)
+        for s in dict.fromkeys(s for _, s in models)
+    }
+    return torch.as_tensor(np.stack([by_seed[s] for _, s in models]), device=device)
+
+
 def train_condition(
     data,
     dataset: str,
@@ -220,103 +322,31 @@ def train_condition(
         norm_kwargs(cfg),
         device,
     )
-    params = list(model.parameters())
-    opt = StackedAdam(params)  # torch.optim.Adam(fused=True)'s update without its Python work
-    steps, bs, every = cfg["steps"], cfg["batch_size"], cfg["log_every"]
-    # each seed's own batch order, the same for every norm/depth/arch (common random numbers)
-    by_seed = {
-        s: batch_indices(numpy_rng(base_seed, "training-batches", dataset, s), len(x_tr), bs, steps)
-        for s in seeds
-    }
-    order = torch.as_tensor(np.stack([by_seed[s] for _, s in models]), device=device)  # M,steps,B
-    n_models, n_layers = len(models), model.depth
-    # logged on the device and copied to the host once, after training: the loop never waits
-    # for the device (on a GPU a per-step copy would be a synchronisation every step)
+    order = model_batches(base_seed, dataset, models, len(x_tr), cfg, device)  # M,steps,B
+    steps, every = cfg["steps"], cfg["log_every"]
     log_steps = [s for s in range(steps) if s % every == 0 or s == steps - 1]
-    row_of = {s: t for t, s in enumerate(log_steps)}
-    losses = torch.empty(steps, n_models, device=device)
-    # T,L,M; NaN where a model has no such layer
-    grads = torch.full((len(log_steps), n_layers, n_models), float("nan"), device=device)
-    for step in range(steps):
-        idx = order[:, step]  # M,B
-        loss_s = per_model_ce(model(x_tr[idx]), y_tr[idx])  # M
-        # gradients written by backward, not added to zeroed buffers (one kernel per weight less)
-        for p in params:
-            p.grad = None
-        loss_s.sum().backward()
-        with torch.no_grad():
-            losses[step] = loss_s
-            if step in row_of:
-                for layer, w in enumerate(model.weights[:-1]):  # a layer holds the first k models
-                    grads[row_of[step], layer, : w.shape[0]] = w.grad.flatten(1).norm(dim=1)
-        # a model that diverged goes on with NaN in its own slice only: every kernel here
-        # (batched matmuls, per-model normalization and loss, elementwise Adam) keeps the
-        # models' slices apart, so the others train as they would alone
-        opt.step(cfg["lr"])
-
-    model.eval()
-    with torch.no_grad():
-        logits = model(x_te.expand(n_models, -1, -1))
-        y = y_te.expand(n_models, -1)
-        test_loss = per_model_ce(logits, y).cpu().numpy()
-        acc = (logits.argmax(-1) == y).float().mean(-1).cpu().numpy()
-        finite = torch.isfinite(logits).all(-1).all(-1).cpu().numpy()
-    acc = np.where(finite, acc, np.nan)  # argmax of NaN logits is not a prediction
+    losses, grads = train_steps(model, order, x_tr, y_tr, log_steps, cfg, device)
+    test_loss, acc = held_out_scores(model, x_te, y_te, len(models))
 
     loss_np = losses.cpu().numpy().astype(np.float64)  # steps,M
     # diverged: the first step whose loss is NaN or inf (recorded, not raised)
     bad = ~np.isfinite(loss_np)
-    diverged_step = np.where(bad.any(0), bad.argmax(0), -1)
+    measured = {
+        "loss": loss_np,
+        "grads": grads.cpu().numpy().astype(np.float64),  # T,L,M
+        "acc": acc,
+        "test_loss": test_loss,
+        "diverged_step": np.where(bad.any(0), bad.argmax(0), -1),
+    }
     ls = np.asarray(log_steps)
-    ll = loss_np[ls]  # T,M
-    lg = grads.cpu().numpy().astype(np.float64)  # T,L,M
     summary, curves, layers = [], [], []
     for d in depths:
         ms = [i for i, (md, _) in enumerate(models) if md == d]  # this depth's models, by seed
         ident = {"dataset": dataset, "norm": norm, "depth": d, "arch": arch}
-        for i in ms:
-            summary.append(
-                {
-                    **ident,
-                    "seed": models[i][1],
-                    "test_accuracy": float(acc[i]),
-                    "test_loss": float(test_loss[i]),
-                    "final_train_loss": float(np.mean(loss_np[-cfg["oscillation_window"] :, i])),
-                    "steps_to_threshold": steps_to_threshold(
-                        loss_np[:, i], cfg["loss_threshold"], cfg["smooth_window"]
-                    ),
-                    "loss_oscillation": loss_oscillation(loss_np[:, i], cfg["oscillation_window"]),
-                    "grad_norm_first_layer_init": float(lg[0, 0, i]),
-                    "grad_norm_last_layer_init": float(lg[0, d - 1, i]),
-                    "diverged": bool(diverged_step[i] >= 0),
-                    "diverged_step": int(diverged_step[i]),
-                }
-            )
-        g = lg[:, :d, ms]  # T,d,S
-        t_n, l_n, s_n = g.shape
-        curves.append(
-            pd.DataFrame(
-                {
-                    **ident,
-                    "seed": np.tile(seeds, t_n),
-                    "step": np.repeat(ls, s_n),
-                    "loss": ll[:, ms].ravel(),
-                    "grad_norm": g[:, 0, :].ravel(),
-                }
-            )
-        )
-        ti, li, si = np.meshgrid(np.arange(t_n), np.arange(l_n), np.arange(s_n), indexing="ij")
-        layers.append(
-            pd.DataFrame(
-                {
-                    **ident,
-                    "seed": np.asarray(seeds)[si.ravel()],
-                    "step": ls[ti.ravel()],
-                    "layer": li.ravel(),
-                    "grad_norm": g.ravel(),
-                }
-            )
-        )
+        summary += [summary_row(ident, models[i][1], i, d, measured, cfg) for i in ms]
+        c, lay = depth_frames(ident, seeds, ls, loss_np[ls][:, ms], measured["grads"][:, :d, ms])
+        curves.append(c)
+        layers.append(lay)
     return summary, pd.concat(curves, ignore_index=True), pd.concat(layers, ignore_index=True)
 
 

@@ -20,6 +20,8 @@ computation written with batched matmuls.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import torch
@@ -191,6 +193,74 @@ def _ln(x, p, prefix):
     return torch.addcmul(p[prefix + ".bias"].unsqueeze(1), y, p[prefix + ".weight"].unsqueeze(1))
 
 
+def _stacked(batches: list, copies: int, device):
+    """Inputs and targets of one batch per seed, stacked and repeated once per warm-up
+    setting: the runs' order (warm-up, seed). Shapes M,B,T."""
+    x = torch.stack([xb for xb, _ in batches]).repeat(copies, 1, 1).to(device)
+    y = torch.stack([yb for _, yb in batches]).repeat(copies, 1, 1).to(device)
+    return x, y
+
+
+def _train_steps(model, opt, gens, runs, warm_steps, cfg, layers, arch, device):
+    """Train the stacked runs (warm-up, seed) for ``cfg['steps']`` steps; a run stops at its
+    first non-finite loss, its weights kept as they were before that step. Returns the loss
+    per step and run (steps,M; NaN after a run diverged), the step each run diverged at (-1 if
+    never), the weights of each diverged run, and the curve rows."""
+    params = list(model.parameters())
+    steps, every, m = cfg["steps"], cfg["log_every"], len(runs)
+    losses = np.full((steps, m), np.nan)
+    diverged_step = np.full(m, -1)
+    frozen = {}  # run index -> its weights when it diverged (a diverged run stops there)
+    curve = []
+    for step in range(steps):
+        batches = [task_batch(g, cfg, cfg["batch_size"]) for g in gens]
+        x, y = _stacked(batches, len(warm_steps), device)  # M,B,T
+        loss_m = _per_model_ce(model(x), y)  # M
+        # read on the host every step (on a GPU, a synchronisation per step): a run that
+        # diverges must keep the weights it had before this step's update, so the check
+        # cannot wait for the next logged step as in ``training``
+        values = loss_m.detach().cpu().numpy().astype(np.float64)
+        alive = diverged_step < 0
+        losses[step, alive] = values[alive]
+        for i in np.flatnonzero(alive & ~np.isfinite(values)):
+            diverged_step[i] = step
+            frozen[i] = [p[i].detach().clone() for p in params]
+            curve.append(_curve_row(layers, arch, *runs[i], step, values[i], np.nan))
+        if not (diverged_step < 0).any():
+            break
+        for p in params:  # backward hands over fresh gradients (no zeroing, no adding)
+            p.grad = None
+        loss_m.sum().backward()
+        if step % every == 0 or step == steps - 1:
+            with torch.no_grad():  # each run's total gradient norm (clip_grad_norm_'s)
+                sq = torch.stack([p.grad.flatten(1).pow(2).sum(1) for p in params]).sum(0)
+                gnorm = sq.sqrt().cpu().numpy().astype(np.float64)
+            for i in np.flatnonzero(diverged_step < 0):
+                curve.append(_curve_row(layers, arch, *runs[i], step, values[i], gnorm[i]))
+        opt.step([cfg["lr"] * lr_factor(step, w) for w in warm_steps])
+    return losses, diverged_step, frozen, curve
+
+
+def _summary_row(layers, arch, run, i, losses, diverged_step, test_loss, acc, cfg) -> dict:
+    """The summary row of run ``i`` = (warm-up, seed): its final loss is the mean of the last
+    ``final_window`` losses before it stopped."""
+    warm, s = run
+    last = cfg["steps"] if diverged_step[i] < 0 else diverged_step[i] + 1
+    tail = losses[:last, i][-cfg["final_window"] :]
+    return {
+        "layers": layers,
+        "arch": arch,
+        "warmup": warm,
+        "seed": s,
+        "final_loss": float(tail.mean()),
+        "test_loss": float(test_loss[i]),
+        "test_accuracy": float(acc[i]) if np.isfinite(test_loss[i]) else float("nan"),
+        "diverged": bool(diverged_step[i] >= 0),
+        "diverged_step": int(diverged_step[i]),
+        "chance_loss": float(np.log(cfg["vocab"])),
+    }
+
+
 def train_runs(
     cfg: dict,
     layers: int,
@@ -217,38 +287,9 @@ def train_runs(
     warm_steps = [cfg["warmup_steps"] if warm else 0 for warm in warmups]
     # each seed's own batches, the same for every arch and warm-up (common random numbers)
     gens = [torch_generator(base_seed, "transformer-batches", s) for s in seeds]
-    steps, every, m = cfg["steps"], cfg["log_every"], len(runs)
-    losses = np.full((steps, m), np.nan)
-    diverged_step = np.full(m, -1)
-    frozen = {}  # run index -> its weights when it diverged (a diverged run stops there)
-    curve = []
-    for step in range(steps):
-        batch = [task_batch(g, cfg, cfg["batch_size"]) for g in gens]
-        x = torch.stack([xb for xb, _ in batch]).repeat(len(warmups), 1, 1).to(device)  # M,B,T
-        y = torch.stack([yb for _, yb in batch]).repeat(len(warmups), 1, 1).to(device)
-        loss_m = _per_model_ce(model(x), y)  # M
-        # read on the host every step (on a GPU, a synchronisation per step): a run that
-        # diverges must keep the weights it had before this step's update, so the check
-        # cannot wait for the next logged step as in ``training``
-        values = loss_m.detach().cpu().numpy().astype(np.float64)
-        alive = diverged_step < 0
-        losses[step, alive] = values[alive]
-        for i in np.flatnonzero(alive & ~np.isfinite(values)):
-            diverged_step[i] = step
-            frozen[i] = [p[i].detach().clone() for p in params]
-            curve.append(_curve_row(layers, arch, *runs[i], step, values[i], np.nan))
-        if not (diverged_step < 0).any():
-            break
-        for p in params:  # backward hands over fresh gradients (no zeroing, no adding)
-            p.grad = None
-        loss_m.sum().backward()
-        if step % every == 0 or step == steps - 1:
-            with torch.no_grad():  # each run's total gradient norm (clip_grad_norm_'s)
-                sq = torch.stack([p.grad.flatten(1).pow(2).sum(1) for p in params]).sum(0)
-                gnorm = sq.sqrt().cpu().numpy().astype(np.float64)
-            for i in np.flatnonzero(diverged_step < 0):
-                curve.append(_curve_row(layers, arch, *runs[i], step, values[i], gnorm[i]))
-        opt.step([cfg["lr"] * lr_factor(step, w) for w in warm_steps])
+    losses, diverged_step, frozen, curve = _train_steps(
+        model, opt, gens, runs, warm_steps, cfg, layers, arch, device
+    )
     with torch.no_grad():
         for i, weights in frozen.items():
             for p, v in zip(params, weights):
@@ -256,29 +297,14 @@ def train_runs(
         test = [
             task_batch(torch_generator(base_seed, "transformer-test", s), cfg, 256) for s in seeds
         ]
-        x = torch.stack([xb for xb, _ in test]).repeat(len(warmups), 1, 1).to(device)
-        y = torch.stack([yb for _, yb in test]).repeat(len(warmups), 1, 1).to(device)
+        x, y = _stacked(test, len(warmups), device)
         logits = model(x)
         test_loss = _per_model_ce(logits, y).cpu().numpy().astype(np.float64)
         acc = (logits.argmax(-1) == y.flatten(1)).float().mean(-1).cpu().numpy()
-    rows = []
-    for i, (warm, s) in enumerate(runs):
-        last = steps if diverged_step[i] < 0 else diverged_step[i] + 1
-        tail = losses[:last, i][-cfg["final_window"] :]
-        rows.append(
-            {
-                "layers": layers,
-                "arch": arch,
-                "warmup": warm,
-                "seed": s,
-                "final_loss": float(tail.mean()),
-                "test_loss": float(test_loss[i]),
-                "test_accuracy": float(acc[i]) if np.isfinite(test_loss[i]) else float("nan"),
-                "diverged": bool(diverged_step[i] >= 0),
-                "diverged_step": int(diverged_step[i]),
-                "chance_loss": float(np.log(cfg["vocab"])),
-            }
-        )
+    rows = [
+        _summary_row(layers, arch, r, i, losses, diverged_step, test_loss, acc, cfg)
+        for i, r in enumerate(runs)
+    ]
     order = {run: i for i, run in enumerate(runs)}
     curve.sort(key=lambda r: (order[(r["warmup"], r["seed"])], r["step"]))
     return rows, curve
@@ -311,13 +337,10 @@ def train_run(
 
 
 def training_runs(cfg: dict) -> list[tuple]:
-    return [
-        (layers, arch, warm, seed)
-        for layers in cfg["layers"]
-        for arch in cfg["archs"]
-        for warm in cfg["warmup"]
-        for seed in range(cfg["n_seeds"])
-    ]
+    """Every run (layers, arch, warmup, seed), in the order ``run`` trains them."""
+    return list(
+        itertools.product(cfg["layers"], cfg["archs"], cfg["warmup"], range(cfg["n_seeds"]))
+    )
 
 
 def n_runs(cfg: dict) -> int:

@@ -14,20 +14,16 @@ import pandas as pd
 from lnpaper.pipeline import paths
 from lnpaper.report import claims_matrices, claims_training  # noqa: F401  (register the rules)
 from lnpaper.report.claim_text import render
+from lnpaper.report.step_config import StepConfig
 from lnpaper.report.verdicts import CLAIMS
 
 
-def claims_config(slices: dict[str, dict]) -> dict:
-    """The config the rules get from the claims rule's experiment slices: every slice's keys
-    merged (``scales``, ``near_critical_tol``...; a key two slices share keeps the last), plus
-    each slice under its experiment's name (``cfg["matmul"]["eps"]``) for the shared keys."""
-    return {**{k: v for s in slices.values() for k, v in s.items()}, **slices}
-
-
-def evaluate_all(frames: dict[str, pd.DataFrame], cfg: dict, language: str = "vi") -> pd.DataFrame:
-    """The claims table from the experiment frames ({"matmul/growth": df, ...}) and the config
-    (the matmul slice's keys, e.g. ``scales``, plus ``seed``). Cheap: no file I/O, so comparing
-    builds (seeds 42 / 43 / 44) is one call per build."""
+def evaluate_all(frames: dict[str, pd.DataFrame], cfg: StepConfig) -> pd.DataFrame:
+    """The claims table from the experiment frames ({"matmul/growth": df, ...}) and the claims
+    step's config: the sections of its experiments (``cfg.section("matmul")["scales"]``...),
+    the seed the bootstrap intervals derive from, and the language of the text. Cheap: no
+    file I/O, so comparing builds (seeds 42 / 43 / 44) is one call per build."""
+    language = cfg.language
     rows = []
     for c in CLAIMS:
         if not all(r in frames for r in c.requires):

@@ -21,7 +21,7 @@ def _paper_rows(frames, cfg, predicate) -> tuple[dict, int]:
     """For the paper's scales matching ``predicate``: the growth rows per B distribution."""
     g = frames["matmul/growth"]
     n = reference_n(g)
-    paper_scales = [float(s) for s in cfg.get("scales", [0.5, 1.0, 1.5, 2.0])]
+    paper_scales = [float(s) for s in cfg.section("matmul")["scales"]]
     sub = g[(g["n"] == n) & ~g["layernorm"]]
     sub = sub[
         sub["scale"].apply(lambda s: any(math.isclose(s, p) for p in paper_scales) and predicate(s))
@@ -57,7 +57,7 @@ def scale_claim(frames, cfg, predicate, expected: str) -> ClaimResult | None:
     if not by_dist:
         theory = t("nothing_measured", what=t("no_scales"))
         return not_measured(t("no_scales"), theory, theory)
-    tol = cfg.get("near_critical_tol", 0.02)
+    tol = cfg.section("matmul")["near_critical_tol"]
     states, parts, theory_parts = {}, [], []
     for dist, rows in by_dist.items():
         per_scale = [
@@ -153,7 +153,7 @@ def layernorm_keeps_norm_fixed(frames, cfg):
 
     g = frames["matmul/growth"]
     ln = g[g["layernorm"]]
-    eps = float(cfg.get("matmul", {}).get("eps", 1e-5)) if cfg else 1e-5
+    eps = float(cfg.section("matmul")["eps"])
     want = ln.apply(
         lambda r: theory.ln_track_norm(r["b_dist"], int(r["n"]), float(r["scale"]), eps), axis=1
     )

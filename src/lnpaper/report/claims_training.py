@@ -120,7 +120,7 @@ def layernorm_oscillates_less(frames, cfg):
     p = paired_seeds(frames["training/summary"])
     if p.empty:
         return not_measured(t("no_ln_pair"), t("oscillation_theory"), t("no_ln_pair"))
-    base = cfg.get("seed", 0) if cfg else 0
+    base = cfg.seed
     states, parts, ratios = {}, [], []
     n_all = p.groupby(KEYS).ngroups
     for key, g in p.groupby(KEYS, sort=True):
@@ -287,7 +287,7 @@ def post_ln_stabilises_training(frames, cfg):
     if post.empty:
         what = t("nothing_measured", what="post_ln")
         return not_measured(what, t("post_ln_theory"), what)
-    base = cfg.get("seed", 0) if cfg else 0
+    base = cfg.seed
     chance = float(post["chance_loss"].iloc[0])
     summary = {}
     for warm, g in post.groupby("warmup", sort=True):

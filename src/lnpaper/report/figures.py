@@ -13,6 +13,7 @@ import numpy as np
 
 from lnpaper.pipeline import io
 from lnpaper.report.labels import label, texts
+from lnpaper.report.step_config import StepConfig
 from lnpaper.report.summaries import reference_dataset, reference_depth, reference_n
 
 WIDTH_IN = 3.5
@@ -75,13 +76,13 @@ def line_styles(keys) -> dict:
 
 
 @drawer("matmul_norms")
-def matmul_norms(frames: dict, cfg: dict, language: str):
+def matmul_norms(frames: dict, cfg: StepConfig, language: str):
     traj = frames["matmul/trajectories"]
     growth = frames["matmul/growth"]
     n_show = reference_n(growth)
     dists = [d for d in ("normal", "scaled_normal", "orthogonal") if d in set(traj["b_dist"])]
     fig, axes = new_figure(1, len(dists), height=2.4, sharey=False, squeeze=False)
-    paper_scales = [float(s) for s in cfg["scales"]]
+    paper_scales = [float(s) for s in cfg.section("matmul")["scales"]]
     colors = palette(paper_scales)
     sub = traj[(traj["n"] == n_show) & traj["scale"].isin(paper_scales)]
     mean = sub.groupby(["b_dist", "scale", "layernorm", "step"])["log_norm"].mean().reset_index()
@@ -124,7 +125,7 @@ def matmul_norms(frames: dict, cfg: dict, language: str):
 
 
 @drawer("ln_distributions")
-def ln_distributions(frames: dict, cfg: dict, language: str):
+def ln_distributions(frames: dict, cfg: StepConfig, language: str):
     stats = frames["layernorm_stats/stats"]
     # one row per (shape, normalized over), before/after LN as two coloured boxes in that row:
     # half as many tick labels as one box per row, so they fit on one line at a readable size
@@ -163,7 +164,7 @@ def ln_distributions(frames: dict, cfg: dict, language: str):
 
 
 @drawer("ln_correlation")
-def ln_correlation(frames: dict, cfg: dict, language: str):
+def ln_correlation(frames: dict, cfg: StepConfig, language: str):
     from lnpaper.experiments import theory
 
     corr = frames["layernorm_stats/correlation"]
@@ -198,7 +199,7 @@ def ln_correlation(frames: dict, cfg: dict, language: str):
 
 
 @drawer("affine_grid")
-def affine_grid(frames: dict, cfg: dict, language: str):
+def affine_grid(frames: dict, cfg: StepConfig, language: str):
     s = (
         frames["affine/stats"]
         .groupby(["gamma", "beta"])[["mean", "std_biased"]]
@@ -227,7 +228,7 @@ def affine_grid(frames: dict, cfg: dict, language: str):
 
 
 @drawer("eps_placement")
-def eps_placement(frames: dict, cfg: dict, language: str):
+def eps_placement(frames: dict, cfg: StepConfig, language: str):
     e = frames["layernorm_stats/eps_placement"]
     fig, ax = new_figure(height=2.2)
     styles = {
@@ -248,7 +249,7 @@ def eps_placement(frames: dict, cfg: dict, language: str):
 
 
 @drawer("precision")
-def precision(frames: dict, cfg: dict, language: str):
+def precision(frames: dict, cfg: StepConfig, language: str):
     e = frames["precision/errors"]
     tot = e[e["error_source"] == "total"]
     dtypes = [d for d in ("float32", "bfloat16", "float16") if d in set(tot["dtype"])]
@@ -322,10 +323,11 @@ def save_figure(fig, png_path, pdf_path, provenance: dict[str, str] | None = Non
     plt.close(fig)
 
 
-def draw(name: str, frames: dict, cfg: dict, language: str):
+def draw(name: str, frames: dict, cfg: StepConfig):
+    """Figure ``name`` from its experiment frames, labelled in ``cfg.language``."""
     if name not in DRAWERS:
         raise KeyError(f"no figure named {name!r}; known: {', '.join(sorted(DRAWERS))}")
-    return DRAWERS[name](frames, cfg, language)
+    return DRAWERS[name](frames, cfg, cfg.language)
 
 
 # ---------------------------------------------------------------- training and normalizer comparisons
@@ -342,7 +344,7 @@ NORM_COLORS = {
 
 
 @drawer("training_curves")
-def training_curves(frames: dict, cfg: dict, language: str):
+def training_curves(frames: dict, cfg: StepConfig, language: str):
     """Loss vs step for each normalization (mean over seeds, band = min..max), plain vs residual,
     on the first dataset at the middle depth."""
     c = frames["training/curves"]
@@ -374,7 +376,7 @@ def training_curves(frames: dict, cfg: dict, language: str):
 
 
 @drawer("grad_norms")
-def grad_norms(frames: dict, cfg: dict, language: str):
+def grad_norms(frames: dict, cfg: StepConfig, language: str):
     """Per-layer weight-gradient norm at initialisation (step 0), mean over seeds, log scale."""
     g = frames["training/layer_grads"]
     dataset, depth = reference_dataset(g), reference_depth(g)
@@ -408,7 +410,7 @@ def grad_norms(frames: dict, cfg: dict, language: str):
 
 
 @drawer("batch_dependence")
-def batch_dependence(frames: dict, cfg: dict, language: str):
+def batch_dependence(frames: dict, cfg: StepConfig, language: str):
     """Spread of a fixed sample's output vs batch size (log-log) with the 1/sqrt(B) reference."""
     s = frames["batch_dependence/stats"]
     fig, ax = new_figure(height=2.4)
@@ -468,7 +470,7 @@ def batch_dependence(frames: dict, cfg: dict, language: str):
 
 
 @drawer("transformer_grads")
-def transformer_grads(frames: dict, cfg: dict, language: str):
+def transformer_grads(frames: dict, cfg: StepConfig, language: str):
     """FFN W2 gradient norm per layer at initialisation: Post-LN vs Pre-LN, each depth."""
     g = frames["transformer/grads"]
     g = g[g["param"] == "ffn_w2"]

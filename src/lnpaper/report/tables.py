@@ -1,7 +1,7 @@
 """The paper's tables, rebuilt from the experiment Parquet files.
 
-Each builder takes ``{source: DataFrame}`` (source = "experiment/output") and the table's config
-slice, and returns a tidy DataFrame with machine column names; ``write_table`` renders it to CSV
+Each builder takes ``{source: DataFrame}`` (source = "experiment/output") and the table's
+``StepConfig`` (its experiments' config sections by name, the seed), and returns a tidy DataFrame with machine column names; ``write_table`` renders it to CSV
 (machine names, full precision), Markdown and booktabs LaTeX (localized headers, 4 significant
 digits). Every number in a table comes from those frames.
 """
@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from lnpaper.report.step_config import StepConfig
 from lnpaper.report.summaries import (
     classify_growth,
     loglog_slope,
@@ -25,7 +26,7 @@ from lnpaper.report.summaries import (
     transformer_grad_profile,
 )
 
-BUILDERS: dict[str, Callable[[dict, dict], pd.DataFrame]] = {}
+BUILDERS: dict[str, Callable[[dict, StepConfig], pd.DataFrame]] = {}
 
 
 def builder(name: str):
@@ -37,7 +38,7 @@ def builder(name: str):
 
 
 @builder("scale_behavior")
-def scale_behavior(frames: dict, cfg: dict) -> pd.DataFrame:
+def scale_behavior(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     """The paper's Table 5.1, measured. All scales of one ``draw_set`` multiply the same B_k:
     their rates differ by exactly ln s (``rate_minus_log_scale`` is one number per draw set), so
     they are one measurement, not independent confirmations. ``growth_rate_*`` is the unbiased
@@ -45,7 +46,8 @@ def scale_behavior(frames: dict, cfg: dict) -> pd.DataFrame:
     g = frames["matmul/growth"]
     plain = g[~g["layernorm"]].copy()
     normed = g[g["layernorm"]].set_index(["b_dist", "n", "scale"])["final_norm_median"]
-    paper_scales = [float(s) for s in cfg["scales"]]
+    matmul = cfg.section("matmul")
+    paper_scales = [float(s) for s in matmul["scales"]]
     is_paper = plain["scale"].apply(lambda s: any(math.isclose(s, p) for p in paper_scales))
     out = pd.DataFrame(
         {
@@ -58,7 +60,7 @@ def scale_behavior(frames: dict, cfg: dict) -> pd.DataFrame:
                 paper_behavior(s) if p else "" for s, p in zip(plain["scale"], is_paper)
             ],
             "measured_behavior": [
-                classify_growth(lo, hi, cfg["near_critical_tol"])
+                classify_growth(lo, hi, matmul["near_critical_tol"])
                 for lo, hi in zip(plain["growth_rate_ci_low"], plain["growth_rate_ci_high"])
             ],
             "growth_rate_mean": plain["growth_rate_mean"],
@@ -88,7 +90,7 @@ def scale_behavior(frames: dict, cfg: dict) -> pd.DataFrame:
 
 
 @builder("ln_before_after")
-def ln_before_after(frames: dict, cfg: dict) -> pd.DataFrame:
+def ln_before_after(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     s = frames["layernorm_stats/stats"]
     keys = ["shape", "normalized_over", "group_size", "stage"]
     agg = (
@@ -108,7 +110,7 @@ def ln_before_after(frames: dict, cfg: dict) -> pd.DataFrame:
 
 
 @builder("ln_correlation")
-def ln_correlation(frames: dict, cfg: dict) -> pd.DataFrame:
+def ln_correlation(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     """Pearson r between input and LayerNorm output, mean over seeds with its interval.
 
     ``pearson_r_theory`` is the exact expectation for the number of groups actually present
@@ -142,7 +144,7 @@ def ln_correlation(frames: dict, cfg: dict) -> pd.DataFrame:
             "pearson_r_limit": limit,
         }
 
-    seed = cfg.get("seed", 0)
+    seed = cfg.seed
     rows = []
     corr = frames["layernorm_stats/correlation"]
     for (k, scope, mu), g in corr.groupby(["group_size", "scope", "input_mean"], sort=True):
@@ -164,7 +166,7 @@ def ln_correlation(frames: dict, cfg: dict) -> pd.DataFrame:
 
 
 @builder("affine_grid")
-def affine_grid(frames: dict, cfg: dict) -> pd.DataFrame:
+def affine_grid(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     s = frames["affine/stats"].copy()
     s["mean_err"] = (s["mean"] - s["mean_theory"]).abs()
     s["std_err"] = (s["std_biased"] - s["std_biased_theory"]).abs()
@@ -185,7 +187,7 @@ def affine_grid(frames: dict, cfg: dict) -> pd.DataFrame:
 
 
 @builder("eps_placement")
-def eps_placement(frames: dict, cfg: dict) -> pd.DataFrame:
+def eps_placement(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     e = frames["layernorm_stats/eps_placement"]
     wide = e.pivot_table(index="sigma", columns="formula", values="output_std").reset_index()
     theory = e[e["formula"] != "torch"].pivot_table(
@@ -207,7 +209,7 @@ def eps_placement(frames: dict, cfg: dict) -> pd.DataFrame:
 
 
 @builder("invariances")
-def invariances(frames: dict, cfg: dict) -> pd.DataFrame:
+def invariances(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     inv = frames["layernorm_stats/invariances"].copy()
     # an identity holds when the difference is at rounding level (float64)
     inv["holds"] = inv["max_abs_diff"] < 1e-9
@@ -216,7 +218,7 @@ def invariances(frames: dict, cfg: dict) -> pd.DataFrame:
 
 
 @builder("precision")
-def precision(frames: dict, cfg: dict) -> pd.DataFrame:
+def precision(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     e = frames["precision/errors"]
     tot = (
         e[e["error_source"] != "input_rounding"]
@@ -265,12 +267,12 @@ def build(name: str, frames: dict, cfg: dict) -> pd.DataFrame:
 
 
 @builder("normalizer_comparison")
-def normalizer_comparison(frames: dict, cfg: dict) -> pd.DataFrame:
+def normalizer_comparison(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     return normalizer_aggregate(frames["training/summary"])
 
 
 @builder("bn_vs_ln")
-def bn_vs_ln(frames: dict, cfg: dict) -> pd.DataFrame:
+def bn_vs_ln(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     """The paper's qualitative Table 6.2, measured: spread of one sample's output per batch
     size, its log-log slope (-1/2 = 1/sqrt(B)), and whether online inference works."""
     s = frames["batch_dependence/stats"]
@@ -289,7 +291,7 @@ def bn_vs_ln(frames: dict, cfg: dict) -> pd.DataFrame:
 
 
 @builder("transformer_pre_post")
-def transformer_pre_post(frames: dict, cfg: dict) -> pd.DataFrame:
+def transformer_pre_post(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     s = frames["transformer/summary"]
     s = s[s["arch"].isin(["post_ln", "pre_ln"])]  # the no-LayerNorm baseline is not in this table
     prof = transformer_grad_profile(frames["transformer/grads"])
@@ -321,7 +323,7 @@ def transformer_pre_post(frames: dict, cfg: dict) -> pd.DataFrame:
 
 
 @builder("scale_main")
-def scale_main(frames: dict, cfg: dict) -> pd.DataFrame:
+def scale_main(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     """Table 5.1 as the paper has it: its four scales for N(0,1) at the reference size, then the
     fix (scaled N(0,1/n) and orthogonal B) at s = 1."""
     from lnpaper.report.summaries import reference_n
@@ -352,7 +354,7 @@ PAPER_LN_SHAPE = "3x10"  # the paper's worked example of section 4.1.2
 
 
 @builder("ln_before_after_main")
-def ln_before_after_main(frames: dict, cfg: dict) -> pd.DataFrame:
+def ln_before_after_main(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     """Section 4.1.2's example: one small matrix, per row / column / whole tensor, before and
     after LayerNorm, with both std estimators."""
     full = ln_before_after(frames, cfg)
@@ -364,7 +366,7 @@ def ln_before_after_main(frames: dict, cfg: dict) -> pd.DataFrame:
 
 
 @builder("affine_main")
-def affine_main(frames: dict, cfg: dict) -> pd.DataFrame:
+def affine_main(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     """The 3 x 3 grid of the paper: one row per γ, one column per β, each cell 'mean / std'."""
     grid = affine_grid(frames, cfg)
     out = {"gamma": sorted(grid["gamma"].unique())}
@@ -381,7 +383,7 @@ BN_LN_PROPERTIES = ["batch_dependent", "loglog_slope", "online_ok", "train_eval_
 
 
 @builder("bn_vs_ln_main")
-def bn_vs_ln_main(frames: dict, cfg: dict) -> pd.DataFrame:
+def bn_vs_ln_main(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     """Table 6.2 of the paper (BatchNorm vs LayerNorm in words), measured: one row per property,
     one column per normalizer."""
     full = bn_vs_ln(frames, cfg).set_index(["norm", "mode"])

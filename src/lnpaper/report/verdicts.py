@@ -61,8 +61,9 @@ def claim(
     requires: list[str],
     produces: tuple[str, ...] = VERDICTS,
 ):
-    """Register ``fn(frames)`` or ``fn(frames, cfg)`` returning a ClaimResult whose verdict is one
-    of ``produces`` (the manuscript has a sentence variant for each: tests/test_config_space.py).
+    """Register ``fn(frames)`` or ``fn(frames, cfg)`` (cfg: the claims step's ``StepConfig``)
+    returning a ClaimResult whose verdict is one of ``produces`` (the manuscript has a sentence
+    variant for each: test_config_space checks it).
     A rule whose condition the config does not measure returns ``not_measured``."""
 
     def register(fn):

@@ -60,12 +60,6 @@ def variant(base: dict, **changes) -> dict:
     return cfg
 
 
-def _slice_cfg(config: dict, sources: list[str]) -> dict:
-    """The merged experiment slices a table / figure / claims step gets (common.smk)."""
-    slices = {registry.experiment_of(s): config[registry.experiment_of(s)] for s in sources}
-    return {k: v for exp in slices.values() for k, v in exp.items()}
-
-
 def run_experiments(config: dict) -> dict[str, pd.DataFrame]:
     """Every enabled experiment of a validated config: ``{"matmul/growth": df, ...}``."""
     import importlib
@@ -95,6 +89,7 @@ def build_in_process(config: dict, figures: bool = True) -> Built:
     """Validate ``config`` (raises ConfigError) and build its paper as the rules do, in memory
     (figures are drawn and closed, not saved). Warnings are whatever the caller makes of them."""
     from lnpaper.report import claims, numbers, tables
+    from lnpaper.report.step_config import StepConfig
 
     cfg = validate(config, load_yaml(SCHEMA_PATH))
     language = cfg["language"]
@@ -103,7 +98,7 @@ def build_in_process(config: dict, figures: bool = True) -> Built:
         if name == "claims":
             continue
         sources = registry.TABLES[name]
-        tcfg = {**_slice_cfg(cfg, sources), "language": language, "seed": cfg["seed"]}
+        tcfg = StepConfig.for_sources(cfg, sources)  # what rule table gets (common.smk)
         out.tables[name] = tables.build(name, {s: out.frames[s] for s in sources}, tcfg)
     if figures:
         import matplotlib
@@ -116,14 +111,13 @@ def build_in_process(config: dict, figures: bool = True) -> Built:
         for name in registry.enabled_figures(cfg):
             sources = registry.FIGURES[name]
             fig = figs.draw(
-                name, {s: out.frames[s] for s in sources}, _slice_cfg(cfg, sources), language
+                name, {s: out.frames[s] for s in sources}, StepConfig.for_sources(cfg, sources)
             )
             plt.close(fig)
     csrc = registry.claims_sources(cfg)
     if csrc:
-        slices = {registry.experiment_of(s): cfg[registry.experiment_of(s)] for s in csrc}
         out.claims = claims.evaluate_all(
-            {s: out.frames[s] for s in csrc}, claims.claims_config(slices), language
+            {s: out.frames[s] for s in csrc}, StepConfig.for_sources(cfg, csrc)
         )
         out.tables["claims"] = out.claims
     wanted = numbers.in_build(cfg)
