@@ -92,7 +92,6 @@ def build_in_process(config: dict, figures: bool = True) -> Built:
     from lnpaper.report.step_config import StepConfig
 
     cfg = validate(config, load_yaml(SCHEMA_PATH))
-    language = cfg["language"]
     out = Built(config=cfg, frames=run_experiments(cfg))
     for name in registry.enabled_tables(cfg):
         if name == "claims":
