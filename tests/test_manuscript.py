@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers_tex import parse_tex
 
 from conftest import ROOT, snakemake
 from lnpaper.manuscript import bundle, fill, stamp
@@ -139,7 +140,7 @@ def test_tex_has_one_definition_per_number_in_spec_order():
         {"table:scale_behavior": scale_table()}, {}, ["MatmulRateNormalTwo", "MatmulRateNormalOne"]
     )
     tex = numbers.to_tex(df)
-    defs = numbers.parse_tex(tex)
+    defs = parse_tex(tex)
     assert list(defs) == ["MatmulRateNormalOne", "MatmulRateNormalTwo"]
     assert all(len(v) == 1 for v in defs.values())
 
@@ -190,11 +191,11 @@ def test_training_numbers_quote_the_reference_depth_and_drop_out_with_their_expe
     assert cfg["training"] == {"lr": 1e-3, "steps": 300, "batch_size": 64, "width": 64}
     got = numbers.compute({"table:normalizer_comparison": t}, cfg, names).set_index("name")["text"]
     assert got["TrainRefDepth"] == "20" and got["TrainDeepDepth"] == "50"
-    assert got["TrainAccNone"] == "0.200" and got["TrainAccLayerNorm"] == "1.200"
-    assert got["TrainDeepAccLayerNorm"] == "1.500" and got["TrainResidualAccNone"] == "10.200"
+    assert got["TrainAccNone"] == "0.2" and got["TrainAccLayerNorm"] == "1.2"  # as the table
+    assert got["TrainDeepAccLayerNorm"] == "1.5" and got["TrainResidualAccNone"] == "10.2"
     assert got["TrainAccDyt"] == "–"  # dyt not run
     assert got["TrainRuns"] == "60" and got["TrainDiverged"] == "8"  # 0.4 x 5 seeds x 4 rows
-    assert got["TrainGradInitNone"] == "1.0·10⁻⁸" and got["TrainLr"] == "10⁻³"
+    assert got["TrainGradInitNone"] == "10⁻⁸" and got["TrainLr"] == "10⁻³"
     off = {**ALL_ON, "training": {"enabled": False}}
     gone = {n.name for n in numbers.in_build(ALL_ON)} - {n.name for n in numbers.in_build(off)}
     assert gone == {n.name for n in numbers.SPEC if n.name.startswith("Train")}
@@ -366,7 +367,7 @@ def built_copy(built: Path, tmp_path: Path) -> Path:
 def test_numbers_tex_defines_each_macro_once_and_the_manuscript_uses_them(tiny_build):
     work, _ = tiny_build
     out = work / "results/manuscript"
-    defs = numbers.parse_tex((out / "numbers.tex").read_text())
+    defs = parse_tex((out / "numbers.tex").read_text())
     assert defs and all(len(v) == 1 for v in defs.values())
     assert set(defs) <= set(fill.referenced(TEMPLATES["vi"], "num"))
     listed = json.loads((out / "numbers.json").read_text())
@@ -378,7 +379,8 @@ def test_numbers_tex_defines_each_macro_once_and_the_manuscript_uses_them(tiny_b
         assert re.fullmatch(r"[0-9a-f]{32}", entry["mlflow_run_id"]), name  # tracked in MLflow
     affine = pd.read_csv(work / "results/tables/affine_grid.csv")
     row = affine[(affine["gamma"] == 3) & (affine["beta"] == 5)].iloc[0]
-    assert listed["numbers"]["AffineStdGammaThreeBetaFive"]["text"] == f"{row['std_biased']:.4f}"
+    cell = {"table": "affine_grid", "column": "std_biased", "row": int(row.name)}
+    assert listed["numbers"]["AffineStdGammaThreeBetaFive"]["cell"] == cell  # its table cell
 
 
 @pytest.mark.slow

@@ -50,6 +50,8 @@ def evaluate_all(frames: dict[str, pd.DataFrame], cfg: dict, language: str = "vi
                 "verdict": res.verdict,
                 "condition": render(res.condition, language),
                 "value": res.value,
+                "value_ci_low": res.value_ci[0],
+                "value_ci_high": res.value_ci[1],
                 "source": ";".join(paths.experiment_file(r) for r in c.requires),
             }
         )
@@ -64,6 +66,8 @@ def evaluate_all(frames: dict[str, pd.DataFrame], cfg: dict, language: str = "vi
             "verdict",
             "condition",
             "value",
+            "value_ci_low",
+            "value_ci_high",
             "source",
         ],
     )

@@ -98,6 +98,7 @@ def scale_claim(frames, cfg, predicate, expected: str) -> ClaimResult | None:
         verdict=verdict,
         condition=cond,
         value=float(first.growth_rate_mean),
+        value_ci=(float(first.growth_rate_ci_low), float(first.growth_rate_ci_high)),
     )
 
 

@@ -12,7 +12,15 @@ from lnpaper.experiments.seeding import numpy_rng
 from lnpaper.experiments.stats import interval
 from lnpaper.report.claim_text import join, t
 from lnpaper.report.summaries import online_ok, transformer_grad_profile
-from lnpaper.report.verdicts import ClaimResult, ci_text, claim, combine, not_measured, side
+from lnpaper.report.verdicts import (
+    ClaimResult,
+    ci_text,
+    ci_values,
+    claim,
+    combine,
+    not_measured,
+    side,
+)
 
 # first-layer gradient norm at init outside this band = vanishing / exploding (orders of
 # magnitude from the O(1) of a well-conditioned net; the measured values sit at 1e-8 or 1e4)
@@ -136,7 +144,7 @@ def layernorm_oscillates_less(frames, cfg):
         m, lo, hi = interval(r, rng, kind="positive")
         ratios.append(m)
         states[key] = {"below": "holds", "above": "fails"}.get(side(lo, hi, 1.0), "inconclusive")
-        parts.append(t("oscillation", where=_where(key), ratio=m, lo=lo, hi=hi))
+        parts.append(t("oscillation", where=_where(key), **ci_values(m, lo, hi, "ratio")))
     if not states:
         return not_measured(t("no_training_pair"), t("oscillation_theory"), t("untestable"))
     verdict, held = combine(states)

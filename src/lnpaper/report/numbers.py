@@ -20,14 +20,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lnpaper.pipeline import paths, registry
+from lnpaper.report.formatting import printed_frame
+from lnpaper.report.numfmt import pm_text, quoted_text, tex_of
 from lnpaper.report.summaries import (
     reference_dataset,
     reference_depth,
     reference_layers,
     reference_n,
 )
-
-SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,10 @@ def number(
 
 # ---------------------------------------------------------------- extraction helpers
 
+# the cells ``pick`` read, (column, row position), in order: ``compute`` takes the one a number's
+# value came from as the table cell it quotes
+READ: list[tuple[str, int]] = []
+
 
 def pick(df: pd.DataFrame, col: str, **where) -> float:
     """The single value of ``col`` in the row matching ``where`` (floats compared with isclose)."""
@@ -89,6 +93,7 @@ def pick(df: pd.DataFrame, col: str, **where) -> float:
     rows = df.loc[mask, col]
     if len(rows) != 1:
         raise LookupError(f"{len(rows)} rows for {where} (need exactly 1)")
+    READ.append((col, int(df.index.get_loc(rows.index[0]))))
     return float(rows.iloc[0])
 
 
@@ -153,16 +158,13 @@ number(
     "table:scale_behavior",
     uncertainty=_growth_pm("frobenius_rate", "normal", 1.0),
 )(_growth("frobenius_rate_mean", "normal", 1.0))
-# s* = s exp(-rate): its interval is the rate's, mapped through the (decreasing) exponential
+# s* = s exp(-rate), with the interval the table maps from the rate's
 number(
     "MatmulCriticalMeasuredNormal",
     "table:scale_behavior",
     digits=4,
-    uncertainty=half_width(
-        lambda t: math.exp(-_growth("growth_rate_ci_high", "normal", 1.0)(t)),
-        lambda t: math.exp(-_growth("growth_rate_ci_low", "normal", 1.0)(t)),
-    ),
-)(lambda t: pick(t, "critical_scale_measured", b_dist="normal", n=reference_n(t), scale=1.0))
+    uncertainty=_growth_pm("critical_scale_measured", "normal", 1.0),
+)(_growth("critical_scale_measured", "normal", 1.0))
 number("MatmulDrawSets", "table:scale_behavior", style="int")(
     lambda t: float(t.loc[t["n"] == reference_n(t), "draw_set"].nunique())
 )
@@ -211,12 +213,15 @@ def _eps_sigma(e: pd.DataFrame) -> float:
     return 1e-3 if (e["sigma"] - 1e-3).abs().min() < 1e-12 else float(e["sigma"].min())
 
 
-number("LnEpsSigma", "experiment:layernorm_stats/eps_placement", digits=0, style="sci")(_eps_sigma)
-number("LnEpsStdTorch", "experiment:layernorm_stats/eps_placement", digits=3)(
-    lambda e: pick(e, "output_std", sigma=_eps_sigma(e), formula="torch")
+# quoted from the main-text table eps_placement, beside which the text stands
+number("LnEpsSigma", "table:eps_placement", digits=0, style="sci")(
+    lambda t: pick(t, "sigma", sigma=_eps_sigma(t))
 )
-number("LnEpsStdPaper", "experiment:layernorm_stats/eps_placement", digits=3)(
-    lambda e: pick(e, "output_std", sigma=_eps_sigma(e), formula="paper")
+number("LnEpsStdTorch", "table:eps_placement", digits=3)(
+    lambda t: pick(t, "output_std_torch", sigma=_eps_sigma(t))
+)
+number("LnEpsStdPaper", "table:eps_placement", digits=3)(
+    lambda t: pick(t, "output_std_paper_formula", sigma=_eps_sigma(t))
 )
 
 
@@ -483,113 +488,91 @@ def config_slice(config: dict) -> dict:
     return out
 
 
-# ---------------------------------------------------------------- formatting
-
-
-def uncertainty_decimals(u: float) -> int:
-    """Decimals that show u to 1 significant digit (2 when its leading digit is 1 or 2)."""
-    if not math.isfinite(u) or u <= 0:
-        return -1
-    exp = math.floor(math.log10(u))
-    lead = int(f"{u:.0e}"[0])
-    return max(0, -exp + (1 if lead <= 2 else 0))
-
-
-def format_pm(value: float, u: float, n: Number) -> tuple[str, str]:
-    """("value ± u", TeX) with the decimals set by the uncertainty; plain format without one."""
-    d = uncertainty_decimals(u)
-    if d < 0 or math.isnan(value):
-        return format_text(value, n), format_tex(value, n)
-    fixed = Number(n.name, n.source, n.extract, d, "fixed")
-    v_text, u_text = format_text(value, fixed), f"{u:.{d}f}"
-    v_tex = format_text(value, fixed).replace("−", "-")
-    return f"{v_text} ± {u_text}", rf"\ensuremath{{{v_tex} \pm {u_text}}}"
+# ---------------------------------------------------------------- formatting (numfmt)
 
 
 def format_text(value: float, n: Number) -> str:
-    """Plain text as the manuscript prints it (fixed precision; NaN -> '–')."""
-    if value is None or math.isnan(value):
-        return "–"
-    if math.isinf(value):
-        return "∞" if value > 0 else "−∞"
-    if n.style == "int":
-        return str(int(round(value)))
-    if n.style == "sci" and value == 0:
-        return "0"  # an exact zero (e.g. LayerNorm's batch dependence), not "0·10⁰"
-    if n.style == "sci":
-        mant, exp = _sci(value, n.digits)
-        power = f"10{str(exp).translate(SUPERSCRIPT)}"
-        if exp == 0:
-            return mant
-        return power if mant == "1" else f"{mant}·{power}"
-    text = f"{value:.{n.digits}f}"
-    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text.replace("-", "−")
+    """The text of a number that is no table cell, in the digits its spec declares."""
+    return quoted_text(value, n.style, n.digits)
 
 
 def format_tex(value: float, n: Number) -> str:
-    if value is None or math.isnan(value):
-        return "--"
-    if math.isinf(value):
-        return r"\ensuremath{\infty}" if value > 0 else r"\ensuremath{-\infty}"
-    if n.style == "sci" and value == 0:
-        return "0"
-    if n.style == "sci":
-        mant, exp = _sci(value, n.digits)
-        power = rf"10^{{{exp}}}"
-        if exp == 0:
-            return rf"\ensuremath{{-{mant[1:]}}}" if mant.startswith("−") else mant
-        return (
-            rf"\ensuremath{{{power}}}" if mant == "1" else rf"\ensuremath{{{mant}\times {power}}}"
-        )
-    text = format_text(value, n).replace("−", "-")
-    return rf"\ensuremath{{{text}}}" if text.startswith("-") else text
+    return tex_of(format_text(value, n))
 
 
-def _sci(value: float, digits: int) -> tuple[str, int]:
-    mant, exp = f"{value:.{digits}e}".split("e")
-    if float(mant) == 1.0 and digits == 0:
-        mant = "1"
-    return mant.replace("-", "−"), int(exp)
+def table_cell(frame: pd.DataFrame, value: float, read: list) -> tuple[str, int] | None:
+    """(column, row) of the table cell a quoted number is read from: the last cell ``pick`` read
+    when it holds the value, else the first cell that holds exactly ``value`` (a maximum over a
+    column). Integers are not looked up (counts: they print the same everywhere, and would match
+    unrelated cells)."""
+    if not math.isfinite(value) or float(value).is_integer():
+        return None
+    if read and float(frame[read[-1][0]].iloc[read[-1][1]]) == value:
+        return read[-1]
+    for col in frame.columns:
+        if pd.api.types.is_float_dtype(frame[col]):
+            rows = (frame[col] == value).to_numpy().nonzero()[0]
+            if len(rows):
+                return str(col), int(rows[0])
+    return None
 
 
-# ---------------------------------------------------------------- compute and write
+def quote(n: Number, value: float, u: float, cell: tuple[str, int] | None, printed) -> dict:
+    """Text, TeX and table cell of one number. A table cell prints as the table prints it
+    (``printed``: the table's ``formatting.printed_frame``); with an uncertainty, "value ± u" at
+    the decimals u sets (the digits the table gives the estimate beside its interval)."""
+    text = format_text(value, n) if cell is None else printed[cell[0]].iloc[cell[1]]
+    if n.uncertainty is not None:
+        text = pm_text(value, u, text)
+    return {
+        "text": text,
+        "tex": tex_of(text),
+        "cell_column": cell[0] if cell else "",
+        "cell_row": cell[1] if cell else -1,
+    }
+
+
+COLUMNS = ["name", "value", "text", "tex", "source", "file", "step", "cell_column", "cell_row"]
 
 
 def compute(sources: dict[str, pd.DataFrame], config: dict, names: list[str]) -> pd.DataFrame:
     """Evaluate the named numbers (those ``available`` in this build).
 
     ``sources``: source string -> DataFrame; ``config``: the ``config_slice``. Returns one row
-    per number in spec order: name, value, text, tex, source, file, step.
+    per number in spec order: name, value, text, tex, source, file, step, and the table cell it
+    is read from (``cell_column``, ``cell_row``; "" and -1 for none).
     """
-    rows = []
+    rows, printed = [], {}
     wanted = set(names)
     for n in (n for n in SPEC if n.name in wanted):
         data = config if n.kind == "config" else sources[n.source]
-        try:
-            value = float(n.extract(data))
-        except (LookupError, ValueError):
-            value = float("nan")  # the row this number needs is not in this build's config
-        u = float("nan")
-        text, tex = format_text(value, n), format_tex(value, n)
+        READ.clear()
+        value, u = _evaluate(n.extract, data), float("nan")
+        cell = None
+        if n.kind == "table" and n.style != "int":
+            cell = table_cell(data, value, list(READ))
+            if n.source not in printed:
+                printed[n.source] = printed_frame(data)
         if n.uncertainty is not None:
-            try:
-                u = float(n.uncertainty(data))
-            except (LookupError, ValueError):
-                u = float("nan")
-            text, tex = format_pm(value, u, n)
+            u = _evaluate(n.uncertainty, data)
         rows.append(
             {
                 "name": n.name,
                 "value": value,
-                "uncertainty": u,
-                "text": text,
-                "tex": tex,
+                **quote(n, value, u, cell, printed.get(n.source)),
                 "source": n.source,
                 "file": source_path(n),
                 "step": source_step(n),
             }
         )
-    return pd.DataFrame(rows, columns=["name", "value", "text", "tex", "source", "file", "step"])
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _evaluate(get: Callable, data) -> float:
+    try:
+        return float(get(data))
+    except (LookupError, ValueError):
+        return float("nan")  # the row this number needs is not in this build's config
 
 
 def to_tex(numbers: pd.DataFrame) -> str:
@@ -600,11 +583,3 @@ def to_tex(numbers: pd.DataFrame) -> str:
     ]
     lines += [f"\\newcommand{{\\{r.name}}}{{{r.tex}}}" for r in numbers.itertuples()]
     return "\n".join(lines) + "\n"
-
-
-def parse_tex(text: str) -> dict[str, list[str]]:
-    """name -> list of definitions in a numbers.tex (a test helper: each list must have length 1)."""
-    found: dict[str, list[str]] = {}
-    for m in re.finditer(r"\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}\s*$", text, flags=re.M):
-        found.setdefault(m.group(1), []).append(m.group(2))
-    return found

@@ -74,6 +74,11 @@ def scale_behavior(frames: dict, cfg: dict) -> pd.DataFrame:
             "entry_overflow_step_median": plain["entry_overflow_step_median"],
             "critical_scale_theory": plain["critical_scale_theory"],
             "critical_scale_measured": plain["critical_scale_measured"],
+            # s* = s exp(-rate): the rate's interval mapped through the decreasing exponential
+            "critical_scale_measured_ci_low": plain["scale"]
+            * np.exp(-plain["growth_rate_ci_high"]),
+            "critical_scale_measured_ci_high": plain["scale"]
+            * np.exp(-plain["growth_rate_ci_low"]),
             "ln_norm": [
                 normed.get((d, n, s), np.nan)
                 for d, n, s in zip(plain["b_dist"], plain["n"], plain["scale"])
@@ -343,6 +348,8 @@ def scale_main(frames: dict, cfg: dict) -> pd.DataFrame:
         "growth_rate_ci_high",
         "growth_rate_theory",
         "frobenius_rate_mean",
+        "frobenius_rate_ci_low",
+        "frobenius_rate_ci_high",
         "overflow_step_median",
     ]
     return pd.concat(rows)[cols].reset_index(drop=True)
@@ -406,13 +413,17 @@ def claims_summary(claims: pd.DataFrame, language: str) -> pd.DataFrame:
     """The claims table of the main text: one short line per claim (the paper's section, the
     statement, verdict, the headline number), from ``tables/claims.csv``; the full table, with
     ids, measurements and theory, is in the supplement."""
-    value = claims["value"] if "value" in claims.columns else pd.Series(np.nan, claims.index)
+
+    def number(col: str) -> pd.Series:
+        value = claims[col] if col in claims.columns else pd.Series(np.nan, claims.index)
+        return pd.to_numeric(value, errors="coerce").astype(float)
+
     return pd.DataFrame(
         {
             "section": claims["section"].astype(str),
             "claim": claims["claim"].astype(str),
             "verdict": claims["verdict"].astype(str),
-            "value": pd.to_numeric(value, errors="coerce").astype(float),
+            **{col: number(col) for col in ("value", "value_ci_low", "value_ci_high")},
         }
     )
 
