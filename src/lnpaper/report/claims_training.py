@@ -329,6 +329,19 @@ def post_ln_stabilises_training(frames, cfg):
         return ClaimResult(
             join(parts), t("post_ln_theory"), "inconclusive", t("no_baseline"), float(cold[0])
         )
+    parts_vs, states = _post_vs_none(post, none, base, deep, learns)
+    verdict, held = combine(states)
+    parts += parts_vs
+    cond = None
+    if verdict == "holds_only_if":
+        cond = t("warmup_condition") if held == [True] else t("without_warmup")
+    return ClaimResult(join(parts), t("post_ln_theory"), verdict, cond, value=float(cold[0]))
+
+
+def _post_vs_none(post, none, base: int, deep: int, learns: dict) -> tuple[list, dict]:
+    """Per warm-up setting: the paired (same seed) final-loss difference Post-LN minus no
+    normalization, with its bootstrap interval, and the state it gives (holds below 0, fails
+    above, inconclusive across; a Post-LN that does not learn cannot hold)."""
     keys = ["warmup", "seed"]
     pair = (
         post.set_index(keys)
@@ -337,7 +350,7 @@ def post_ln_stabilises_training(frames, cfg):
         .dropna()
         .reset_index()
     )
-    states = {}
+    parts, states = [], {}
     for w, g in pair.groupby("warmup", sort=True):
         rng = numpy_rng(base, "claim-post-ln-vs-none", deep, bool(w))
         d, lo, hi = interval(g["loss"] - g["loss_b"], rng)
@@ -350,8 +363,4 @@ def post_ln_stabilises_training(frames, cfg):
         )
         better = {"below": "holds", "above": "fails"}.get(side(lo, hi, 0.0), "inconclusive")
         states[bool(w)] = better if learns.get(bool(w), False) or better != "holds" else "fails"
-    verdict, held = combine(states)
-    cond = None
-    if verdict == "holds_only_if":
-        cond = t("warmup_condition") if held == [True] else t("without_warmup")
-    return ClaimResult(join(parts), t("post_ln_theory"), verdict, cond, value=float(cold[0]))
+    return parts, states
