@@ -13,6 +13,7 @@ from lnpaper.experiments.stats import interval
 from lnpaper.report.claim_text import join, t
 from lnpaper.report.summaries import online_ok, transformer_grad_profile
 from lnpaper.report.verdicts import (
+    ONE_TEST,
     ClaimResult,
     ci_text,
     ci_values,
@@ -51,6 +52,11 @@ def _condition(verdict: str, held: list, states: dict):
     if undecided and verdict != "holds":
         parts.append(t("undecided_in", where=join([_where(k) for k in undecided], ", ")))
     return join(parts) if parts else None
+
+
+def _joined(parts: list, theory: str, verdict: str, cond, value: float) -> ClaimResult:
+    """The result of a rule over conditions: each condition's part, joined."""
+    return ClaimResult(join(parts), t(theory), verdict, cond, value=float(value))
 
 
 def faster_per_seed(p: pd.DataFrame) -> pd.Series:
@@ -104,12 +110,8 @@ def layernorm_converges_faster(frames):
         where = t("threshold_reached_in", where=join([_where(k) for k in measured], ", "))
         verdict = "holds_only_if"
         cond = where if cond is None else t("and", a=cond, b=where)
-    return ClaimResult(
-        join(parts),
-        t("faster_theory"),
-        verdict,
-        cond,
-        value=float(np.mean([states[k] == "holds" for k in measured])),
+    return _joined(
+        parts, "faster_theory", verdict, cond, np.mean([states[k] == "holds" for k in measured])
     )
 
 
@@ -155,13 +157,7 @@ def layernorm_oscillates_less(frames, cfg):
         if verdict == "holds":
             verdict = "holds_only_if"
         cond = both if cond is None else t("and", a=cond, b=both)
-    return ClaimResult(
-        join(parts),
-        t("oscillation_theory"),
-        verdict,
-        cond,
-        value=float(np.exp(np.mean(np.log(ratios)))),
-    )
+    return _joined(parts, "oscillation_theory", verdict, cond, np.exp(np.mean(np.log(ratios))))
 
 
 @claim(
@@ -217,7 +213,7 @@ def layernorm_keeps_gradients_in_range(frames):
     "BatchNorm phụ thuộc vào batch, LayerNorm thì không",
     "BatchNorm depends on the batch, LayerNorm does not",
     ["batch_dependence/stats"],
-    produces=("holds", "fails", "not_measured"),
+    produces=ONE_TEST,
 )
 def batchnorm_depends_on_batch(frames):
     st = frames["batch_dependence/stats"]

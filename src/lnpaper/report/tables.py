@@ -36,6 +36,22 @@ def builder(name: str):
     return register
 
 
+def seed_means(s: pd.DataFrame, keys: list[str], sort: bool, **more) -> pd.DataFrame:
+    """Per group of ``keys``: the number of seeds, the mean over seeds of ``mean``,
+    ``std_biased`` and ``std_unbiased``, then the ``more`` aggregations (``name=(column, how)``)."""
+    return (
+        s.groupby(keys, sort=sort)
+        .agg(
+            n_seeds=("seed", "nunique"),
+            mean=("mean", "mean"),
+            std_biased=("std_biased", "mean"),
+            std_unbiased=("std_unbiased", "mean"),
+            **more,
+        )
+        .reset_index()
+    )
+
+
 @builder("scale_behavior")
 def scale_behavior(frames: dict, cfg: dict) -> pd.DataFrame:
     """The paper's Table 5.1, measured. All scales of one ``draw_set`` multiply the same B_k:
@@ -96,17 +112,8 @@ def scale_behavior(frames: dict, cfg: dict) -> pd.DataFrame:
 def ln_before_after(frames: dict, cfg: dict) -> pd.DataFrame:
     s = frames["layernorm_stats/stats"]
     keys = ["shape", "normalized_over", "group_size", "stage"]
-    agg = (
-        s.groupby(keys, sort=False)
-        .agg(
-            n_seeds=("seed", "nunique"),
-            mean=("mean", "mean"),
-            max_abs_group_mean=("max_abs_group_mean", "max"),
-            std_biased=("std_biased", "mean"),
-            std_unbiased=("std_unbiased", "mean"),
-        )
-        .reset_index()
-    )
+    agg = seed_means(s, keys, sort=False, max_abs_group_mean=("max_abs_group_mean", "max"))
+    agg = agg[[*keys, "n_seeds", "mean", "max_abs_group_mean", "std_biased", "std_unbiased"]]
     k = agg["group_size"].astype(float)
     agg["std_unbiased_theory"] = np.where(agg["stage"] == "after", np.sqrt(k / (k - 1)), np.nan)
     return agg
@@ -173,19 +180,14 @@ def affine_grid(frames: dict, cfg: dict) -> pd.DataFrame:
     s = frames["affine/stats"].copy()
     s["mean_err"] = (s["mean"] - s["mean_theory"]).abs()
     s["std_err"] = (s["std_biased"] - s["std_biased_theory"]).abs()
-    return (
-        s.groupby(["gamma", "beta"], sort=True)
-        .agg(
-            n_seeds=("seed", "nunique"),
-            mean=("mean", "mean"),
-            std_biased=("std_biased", "mean"),
-            std_unbiased=("std_unbiased", "mean"),
-            mean_theory=("mean_theory", "first"),
-            std_biased_theory=("std_biased_theory", "mean"),
-            max_abs_mean_error=("mean_err", "max"),
-            max_abs_std_error=("std_err", "max"),
-        )
-        .reset_index()
+    return seed_means(
+        s,
+        ["gamma", "beta"],
+        sort=True,
+        mean_theory=("mean_theory", "first"),
+        std_biased_theory=("std_biased_theory", "mean"),
+        max_abs_mean_error=("mean_err", "max"),
+        max_abs_std_error=("std_err", "max"),
     )
 
 

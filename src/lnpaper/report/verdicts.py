@@ -21,6 +21,8 @@ from lnpaper.report.claim_text import Printed, Text, t
 from lnpaper.report.numfmt import decimals_for, fmt_fixed, half_width
 
 VERDICTS = ("holds", "fails", "holds_only_if", "inconclusive", "not_measured")
+# the verdicts of a rule with one test whose condition a config may not measure
+ONE_TEST = ("holds", "fails", "not_measured")
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,11 @@ def combine(states: dict) -> tuple[str, list]:
     if held and any(v == "fails" for v in vals):
         return "holds_only_if", held
     return "inconclusive", held
+
+
+def holds_if(ok: bool, measured: Text, theory: Text, value: float) -> ClaimResult:
+    """The verdict of a rule with one test: holds when ``ok``, else fails."""
+    return ClaimResult(measured, theory, "holds" if ok else "fails", value=float(value))
 
 
 def not_measured(measured, theory, why) -> ClaimResult:
