@@ -2,8 +2,9 @@
 
 Each builder takes ``{source: DataFrame}`` (source = "experiment/output") and the table's config
 slice, and returns a tidy DataFrame with machine column names; ``write_table`` renders it to CSV
-(machine names, full precision), Markdown and booktabs LaTeX (localized headers, 4 significant
-digits). Every number in a table comes from those frames.
+(machine names, full precision), Markdown and booktabs LaTeX (localized headers, numbers written
+by ``numfmt``: an estimate at the digits of its interval, other values to 4 significant digits).
+Every number in a table comes from those frames.
 """
 
 from __future__ import annotations
