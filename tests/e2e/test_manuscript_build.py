@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from helpers_tex import parse_tex
 
 from conftest import TEMPLATES, snakemake
 from lnpaper.manuscript import fill
@@ -55,7 +56,7 @@ def built_copy(built: Path, tmp_path: Path) -> Path:
 def test_numbers_tex_defines_each_macro_once_and_the_manuscript_uses_them(tiny_build):
     work, _ = tiny_build
     out = work / "results/manuscript"
-    defs = numbers.parse_tex((out / "numbers.tex").read_text())
+    defs = parse_tex((out / "numbers.tex").read_text())
     assert defs and all(len(v) == 1 for v in defs.values())
     assert set(defs) <= set(fill.referenced(TEMPLATES["vi"], "num"))
     listed = json.loads((out / "numbers.json").read_text())
@@ -67,7 +68,8 @@ def test_numbers_tex_defines_each_macro_once_and_the_manuscript_uses_them(tiny_b
         assert re.fullmatch(r"[0-9a-f]{32}", entry["mlflow_run_id"]), name  # tracked in MLflow
     affine = pd.read_csv(work / "results/tables/affine_grid.csv")
     row = affine[(affine["gamma"] == 3) & (affine["beta"] == 5)].iloc[0]
-    assert listed["numbers"]["AffineStdGammaThreeBetaFive"]["text"] == f"{row['std_biased']:.4f}"
+    cell = {"table": "affine_grid", "column": "std_biased", "row": int(row.name)}
+    assert listed["numbers"]["AffineStdGammaThreeBetaFive"]["cell"] == cell  # its table cell
 
 
 @pytest.mark.slow

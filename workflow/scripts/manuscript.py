@@ -14,7 +14,7 @@ from lnpaper.pipeline.runtime import setup_logging
 setup_logging(snakemake.log[0])
 p = snakemake.params
 files = p.files  # {"tables": {name: {csv, md, tex, manifest}}, "figures": {...}, ...}
-counts = build.render(
+inputs = build.ManuscriptInputs(
     config=p.enabled,
     language=p.language,
     template=Path(files["template"]),
@@ -29,4 +29,5 @@ counts = build.render(
     manifests=files.get("manifests"),
     ui_url=p.mlflow_ui,
 )
+counts = build.render(inputs)
 logging.getLogger("lnpaper").info("manuscript: %s", counts)

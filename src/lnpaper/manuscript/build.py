@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -34,96 +35,119 @@ def derived_tables(tables: dict[str, dict[str, str]], language: str) -> dict[str
     return out
 
 
-def render(
-    config: dict,
-    language: str,
-    template: Path,
-    captions_file: Path,
-    numbers_file: Path,
-    numbers_tex: Path,
-    tables: dict[str, dict[str, str]],
-    figures: dict[str, dict[str, str]],
-    tracking_file: str | None,
-    git: dict,
-    out: dict[str, str],
-    manifests: dict[str, str] | None = None,
-    ui_url: str = "",
-) -> dict:
-    """Write numbers.json, paper.md, paper.html, paper.pdf, paper.docx, the stamped figures and
-    bundle.zip (MECA layout).
+@dataclass(frozen=True)
+class ManuscriptInputs:
+    """What the manuscript rule hands to ``render``.
 
     ``tables``: name -> {csv, md, tex, manifest}; ``figures``: name -> {png, pdf, manifest}
     (enabled ones only); ``manifests``: other step -> manifest (the steps numbers come from);
     ``out``: numbers_json, markdown, html, pdf, docx, bundle, figures (a folder); ``ui_url``:
     the MLflow UI the run links point at ("" = the tracking server, or the local ``mlflow ui``).
-    Returns counts for the log.
     """
+
+    config: dict
+    language: str
+    template: Path
+    captions_file: Path
+    numbers_file: Path
+    numbers_tex: Path
+    tables: dict[str, dict[str, str]]
+    figures: dict[str, dict[str, str]]
+    tracking_file: str | None
+    git: dict
+    out: dict[str, str]
+    manifests: dict[str, str] | None = None
+    ui_url: str = ""
+
+
+def render(inputs: ManuscriptInputs) -> dict:
+    """Write numbers.json, paper.md, paper.html, paper.pdf, paper.docx, the stamped figures and
+    bundle.zip (MECA layout). Returns counts for the log."""
     from lnpaper.pipeline.yamlfile import safe_load
 
-    tracking = io.read_json(tracking_file) if tracking_file else None
-    numbers = io.read_parquet(numbers_file)
-    traces = {
-        step: trace(step, io.read_json(path) if Path(path).exists() else None, tracking, git)
-        for step, path in (manifests or {}).items()
-    }
-    traces.update(
-        {
-            f"table_{t}": trace(f"table_{t}", io.read_json(f["manifest"]), tracking, git)
-            for t, f in tables.items()
-        }
-    )
-    traces.update(
-        {
-            f"figure_{f}": trace(f"figure_{f}", io.read_json(p["manifest"]), tracking, git)
-            for f, p in figures.items()
-        }
-    )
-    for step in set(numbers["step"]) - set(traces):  # a step without a manifest here
-        traces[step] = trace(step, None, tracking, git)
-    captions_text = captions_file.read_text(encoding="utf-8")
-    check_captions(captions_text, str(captions_file))
+    p, out = inputs, inputs.out
+    tracking = io.read_json(p.tracking_file) if p.tracking_file else None
+    numbers = io.read_parquet(p.numbers_file)
+    traces = _traces(p, numbers, tracking)
+    captions_text = p.captions_file.read_text(encoding="utf-8")
+    check_captions(captions_text, str(p.captions_file))
     captions = safe_load(captions_text) or {}
-
     fig_dir = Path(out["figures"])
     fig_dir.mkdir(parents=True, exist_ok=True)
-    for name, paths in figures.items():
-        meta = {k: v for k, v in traces[f"figure_{name}"].items()}
+    for name, paths in p.figures.items():
+        meta = dict(traces[f"figure_{name}"])
         stamp_png(Path(paths["png"]), fig_dir / f"{name}.png", meta)
         stamp_pdf(Path(paths["pdf"]), fig_dir / f"{name}.pdf", meta)
-
     build = Build(
-        config=config,
-        language=language,
+        config=p.config,
+        language=p.language,
         numbers=numbers,
         tables={
-            **{t: Path(f["md"]).read_text(encoding="utf-8") for t, f in tables.items()},
-            **derived_tables(tables, language),
+            **{t: Path(f["md"]).read_text(encoding="utf-8") for t, f in p.tables.items()},
+            **derived_tables(p.tables, p.language),
         },
         captions=captions,
         traces=traces,
-        claims=read_claim_verdicts(tables["claims"]["csv"]) if "claims" in tables else None,
-        ui=mlflow_ui(tracking, ui_url),
+        claims=read_claim_verdicts(p.tables["claims"]["csv"]) if "claims" in p.tables else None,
+        ui=mlflow_ui(tracking, p.ui_url),
     )
-    text = template.read_text(encoding="utf-8")
-    io.write_json(numbers_json(numbers, tracking, git), out["numbers_json"])
-    html_md = fill(text, build, figure_ext="png", source=str(template))
+    text = p.template.read_text(encoding="utf-8")
+    io.write_json(numbers_json(numbers, tracking, p.git), out["numbers_json"])
+    html_md = fill(text, build, figure_ext="png", source=str(p.template))
     io.write_text(html_md, out["markdown"])
     resource_dir = Path(out["markdown"]).parent
-    title = TITLE.get(language, TITLE["en"])
-    render_html(html_md, Path(out["html"]), resource_dir, language, title)
-    pdf_md = fill(text, build, figure_ext="pdf", source=str(template))
-    pages = render_pdf(pdf_md, Path(out["pdf"]), resource_dir, language, title)
-    render_docx(html_md, Path(out["docx"]), resource_dir, language, title)
+    title = TITLE.get(p.language, TITLE["en"])
+    render_html(html_md, Path(out["html"]), resource_dir, p.language, title)
+    pdf_md = fill(text, build, figure_ext="pdf", source=str(p.template))
+    pages = render_pdf(pdf_md, Path(out["pdf"]), resource_dir, p.language, title)
+    render_docx(html_md, Path(out["docx"]), resource_dir, p.language, title)
+    files = _bundle_files(p, numbers, captions, fig_dir, title)
+    write_bundle(Path(out["bundle"]), files)
+    return {
+        "numbers": len(numbers),
+        "tables": len(p.tables),
+        "figures": len(p.figures),
+        "bundle_files": len(files),
+        "pages": pages,
+    }
 
+
+def _traces(p: ManuscriptInputs, numbers: pd.DataFrame, tracking: dict | None) -> dict:
+    """Step -> its trace (manifest, MLflow run, commit) for every step a number, table or figure
+    of the paper comes from."""
+    traces = {
+        step: trace(step, io.read_json(path) if Path(path).exists() else None, tracking, p.git)
+        for step, path in (p.manifests or {}).items()
+    }
+    for kind, files in (("table", p.tables), ("figure", p.figures)):
+        traces.update(
+            {
+                f"{kind}_{name}": trace(
+                    f"{kind}_{name}", io.read_json(f["manifest"]), tracking, p.git
+                )
+                for name, f in files.items()
+            }
+        )
+    for step in set(numbers["step"]) - set(traces):  # a step without a manifest here
+        traces[step] = trace(step, None, tracking, p.git)
+    return traces
+
+
+def _bundle_files(
+    p: ManuscriptInputs, numbers: pd.DataFrame, captions: dict, fig_dir: Path, title: str
+) -> dict[str, Path | bytes]:
+    """Archive name -> file or bytes of bundle.zip: the paper, its LaTeX project, the tables'
+    sources and the figures, with the MECA manifest."""
+    out, tables = p.out, p.tables
     files: dict[str, Path | bytes] = {
         "numbers.json": Path(out["numbers_json"]),
-        "numbers.tex": Path(numbers_tex),
+        "numbers.tex": Path(p.numbers_tex),
         "main.tex": latex_main(
             [t for t in tables if registry.placement(t) == "main"],
             [t for t in tables if registry.placement(t) != "main"],
-            list(figures),
+            list(p.figures),
             captions,
-            language,
+            p.language,
             table_tex={t: Path(f["tex"]).read_text(encoding="utf-8") for t, f in tables.items()},
             numbers=list(numbers["name"]),
         ).encode(),
@@ -135,7 +159,7 @@ def render(
     for t, f in tables.items():
         for ext in ("tex", "md", "csv"):
             files[f"tables/{t}.{ext}"] = Path(f[ext])
-    for f in figures:
+    for f in p.figures:
         for ext in ("pdf", "png"):
             files[f"figures/{f}.{ext}"] = fig_dir / f"{f}.{ext}"
     files["manifest.xml"] = manifest_xml(
@@ -143,11 +167,4 @@ def render(
         title=title,
         supplement={f"tables/{t}.csv" for t in tables if t in registry.SUPPLEMENT_TABLES},
     ).encode()
-    write_bundle(Path(out["bundle"]), files)
-    return {
-        "numbers": len(numbers),
-        "tables": len(tables),
-        "figures": len(figures),
-        "bundle_files": len(files),
-        "pages": pages,
-    }
+    return files

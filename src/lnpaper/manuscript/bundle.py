@@ -29,39 +29,84 @@ def latex_main(
     ``table_tex``: each table's .tex source (to_latex says there whether it is a longtable and
     which page it is set for); ``numbers``: the macro names numbers.tex defines.
     """
-    from lnpaper.manuscript.render import TITLE
-    from lnpaper.report.formatting import PAGE_WIDTH_EM, TABLE_PT, table_layout, tex_escape
-
     words = WORDS.get(language, WORDS["en"])
+    lines = [*_preamble(words, language), _results_paragraph(words, set(numbers)), ""]
+    for t in main_tables:
+        lines += _table(t, captions, language, table_tex[t])
+    for f in figures:
+        lines += [
+            r"\begin{figure}[htbp]\centering",
+            rf"\includegraphics[width=3.5in]{{figures/{f}.pdf}}",
+            f"\\caption{{{_caption(captions, 'figure', f, language)}}}\\label{{fig:{f}}}",
+            r"\end{figure}",
+        ]
+    lines += [r"\clearpage", r"\appendix"]
+    if supplement_tables:
+        lines.append(f"\\section*{{{words['supplement']}}}")
+        for t in supplement_tables:
+            lines += _table(t, captions, language, table_tex[t])
+    lines += [
+        f"\\section*{{{words['numbers']}}}\\label{{sec:numbers}}",
+        r"\begin{longtable}{ll}",
+        r"\toprule",
+        f"{words['macro']} & {words['value']} \\\\",
+        r"\midrule\endhead",
+        r"\bottomrule\endfoot",
+        *[f"\\texttt{{\\textbackslash {n}}} & \\{n} \\\\" for n in numbers],
+        r"\end{longtable}",
+        r"\end{document}",
+    ]
+    return "\n".join(lines) + "\n"
 
-    def cap(kind, name):
-        c = captions.get(f"{kind}:{name}", {})
-        text = c.get(language) or c.get("en") or name
-        parts = re.split(r"(\$[^$]+\$)", text)  # $math$ passes through, the rest is escaped
-        return "".join(p if p.startswith("$") else tex_escape(p) for p in parts)
 
-    def table(name):
-        layout = table_layout(table_tex[name])
-        # \small (9 pt) where the table still fits the page at that size, else 8 pt
-        roomy = layout["width_em"] * 9 / TABLE_PT <= PAGE_WIDTH_EM["portrait"]
-        size = r"\small" if layout["page"] == "portrait" and roomy else r"\footnotesize"
-        caption = f"\\captionof{{table}}{{{cap('table', name)}}}\\label{{tab:{name}}}"
-        body = [f"\\tablefont{size}", caption, f"\\input{{tables/{name}.tex}}"]
-        if layout["page"] == "landscape":
-            return [r"\begin{landscape}\centering", *body, r"\end{landscape}"]
-        if layout["env"] == "longtable":
-            return ["{\\centering", *body, r"\par}"]
-        return [r"\begin{table}[htbp]\centering", *body, r"\end{table}"]
+def _caption(captions: dict, kind: str, name: str, language: str) -> str:
+    """A caption for LaTeX: its $math$ passes through, the rest is escaped."""
+    from lnpaper.report.formatting import tex_escape
 
-    macros = set(numbers)
-    paragraph = ""
-    if "Seed" in macros:
-        paragraph = words["seed"].format(Seed=r"\Seed{}")
-        if "LnEps" in macros:
-            paragraph += words["eps"].format(LnEps=r"\LnEps{}")
-        paragraph += words["list"].format()
+    c = captions.get(f"{kind}:{name}", {})
+    text = c.get(language) or c.get("en") or name
+    parts = re.split(r"(\$[^$]+\$)", text)
+    return "".join(p if p.startswith("$") else tex_escape(p) for p in parts)
 
-    lines = [
+
+def _table(name: str, captions: dict, language: str, tex: str) -> list[str]:
+    """One table of main.tex: a float, a centred longtable, or a landscape page, as its .tex
+    says it was laid out."""
+    from lnpaper.report.formatting import PAGE_WIDTH_EM, TABLE_PT, table_layout
+
+    layout = table_layout(tex)
+    # \small (9 pt) where the table still fits the page at that size, else 8 pt
+    roomy = layout["width_em"] * 9 / TABLE_PT <= PAGE_WIDTH_EM["portrait"]
+    size = r"\small" if layout["page"] == "portrait" and roomy else r"\footnotesize"
+    caption = f"\\captionof{{table}}{{{_caption(captions, 'table', name, language)}}}"
+    body = [
+        f"\\tablefont{size}",
+        f"{caption}\\label{{tab:{name}}}",
+        f"\\input{{tables/{name}.tex}}",
+    ]
+    if layout["page"] == "landscape":
+        return [r"\begin{landscape}\centering", *body, r"\end{landscape}"]
+    if layout["env"] == "longtable":
+        return ["{\\centering", *body, r"\par}"]
+    return [r"\begin{table}[htbp]\centering", *body, r"\end{table}"]
+
+
+def _results_paragraph(words: dict, macros: set[str]) -> str:
+    """The short paragraph before the tables: the seed and eps, as numbers.tex macros."""
+    if "Seed" not in macros:
+        return ""
+    paragraph = words["seed"].format(Seed=r"\Seed{}")
+    if "LnEps" in macros:
+        paragraph += words["eps"].format(LnEps=r"\LnEps{}")
+    return paragraph + words["list"].format()
+
+
+def _preamble(words: dict, language: str) -> list[str]:
+    """main.tex up to the results heading: packages, fonts, numbers.tex, the title."""
+    from lnpaper.manuscript.render import TITLE
+    from lnpaper.report.formatting import tex_escape
+
+    return [
         "% Compile with XeLaTeX: latexmk -xelatex main.tex (or xelatex main.tex, twice).",
         r"\documentclass[10pt]{article}",
         r"\usepackage[a4paper,margin=2.5cm]{geometry}",
@@ -86,35 +131,7 @@ def latex_main(
         r"\begin{document}",
         r"\maketitle",
         f"\\section*{{{words['results']}}}",
-        paragraph,
-        "",
     ]
-    for t in main_tables:
-        lines += table(t)
-    for f in figures:
-        lines += [
-            r"\begin{figure}[htbp]\centering",
-            rf"\includegraphics[width=3.5in]{{figures/{f}.pdf}}",
-            f"\\caption{{{cap('figure', f)}}}\\label{{fig:{f}}}",
-            r"\end{figure}",
-        ]
-    lines += [r"\clearpage", r"\appendix"]
-    if supplement_tables:
-        lines.append(f"\\section*{{{words['supplement']}}}")
-        for t in supplement_tables:
-            lines += table(t)
-    lines += [
-        f"\\section*{{{words['numbers']}}}\\label{{sec:numbers}}",
-        r"\begin{longtable}{ll}",
-        r"\toprule",
-        f"{words['macro']} & {words['value']} \\\\",
-        r"\midrule\endhead",
-        r"\bottomrule\endfoot",
-        *[f"\\texttt{{\\textbackslash {n}}} & \\{n} \\\\" for n in numbers],
-        r"\end{longtable}",
-        r"\end{document}",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def write_bundle(zip_path: Path, files: dict[str, Path | bytes]) -> None:

@@ -265,10 +265,12 @@ def referenced(template: str, kind: str) -> list[str]:
 
 
 def numbers_json(numbers: pd.DataFrame, tracking: dict | None, git: dict) -> dict:
-    """Every quoted number with its text, source file, producing step and MLflow run."""
+    """Every quoted number with its text, source file, producing step and MLflow run, and the
+    table cell it is read from where it is one (``cell``: table, column, 0-based row)."""
     runs = (tracking or {}).get("steps", {})
     out = {}
     for r in numbers.itertuples():
+        cell = getattr(r, "cell_column", "") or ""
         out[r.name] = {
             "value": None if math.isnan(r.value) else float(r.value),
             "text": r.text,
@@ -278,6 +280,12 @@ def numbers_json(numbers: pd.DataFrame, tracking: dict | None, git: dict) -> dic
             "step": r.step,
             "mlflow_run_id": runs.get(r.step, {}).get("run_id", "untracked"),
         }
+        if cell:
+            out[r.name]["cell"] = {
+                "table": r.source.split(":", 1)[1],
+                "column": cell,
+                "row": int(r.cell_row),
+            }
     return {
         "numbers": out,
         "order": list(numbers["name"]),

@@ -121,74 +121,102 @@ def template_problems(text: str, source: str = "template", names: Names | None =
         line_text = body[body.rfind("\n", 0, pos) + 1 : end if end >= 0 else len(body)]
         if kind in OWN_LINE and line_text.strip() != shown:
             bad(pos, f"{shown} must stand on a line of its own")
-        if kind == "num" and name:
-            if name not in names.numbers:
-                bad(
-                    pos,
-                    f"unknown number {shown}{_guess(name, names.numbers)}; numbers are defined "
-                    f"in src/lnpaper/report/numbers.py",
-                )
-        elif kind == "table" and name:
-            if name not in names.tables:
-                bad(pos, f"unknown table {shown}{_guess(name, names.tables)}")
-        elif kind == "figure" and name:
-            if name not in names.figures:
-                bad(pos, f"unknown figure {shown}{_guess(name, names.figures)}")
-        elif kind == "claim" and name:
-            if name not in names.claims:
-                bad(pos, f"unknown claim {shown}{_guess(name, names.claims)}")
+        if kind in NAMED and name:
+            whats = _unknown_name(kind, name, shown, names)
         elif inner == "supplement":
-            if supplement_at is not None:
-                bad(pos, f"{shown} appears twice (first on line {supplement_at})")
+            first = supplement_at
+            whats = [f"{shown} appears twice (first on line {first})"] if first else []
             supplement_at = at(pos)
-        elif inner.startswith("#requires"):
-            tokens = inner[len("#requires") :].split()
-            if not tokens or not inner.startswith("#requires "):
-                bad(pos, f"{shown} lists nothing it requires (e.g. {{{{#requires matmul}}}})")
-            for tok in tokens:
-                why = _requirement_problem(tok, names)
-                if why:
-                    bad(pos, f"{shown}: {why}")
-            _open(open_blocks, "requires", shown, at(pos), bad, pos)
-        elif inner.startswith("#claim"):
-            cm = CLAIM_OPEN.fullmatch(inner)
-            if not cm:
-                bad(pos, f"malformed {shown}; allowed: {{{{#claim <id> <verdict>[|<verdict>]}}}}")
-            else:
-                cid, said = cm.group(1), cm.group(2).split("|")
-                if cid not in names.claims:
-                    bad(pos, f"unknown claim '{cid}' in {shown}{_guess(cid, names.claims)}")
-                for v in said:
-                    if v not in names.verdicts:
-                        allowed = ", ".join(sorted(names.verdicts))
-                        bad(pos, f"unknown verdict '{v}' in {shown}; allowed: {allowed}")
-            _open(open_blocks, "claim", shown, at(pos), bad, pos)
+        elif inner.startswith(("#requires", "#claim")):
+            block = "requires" if inner.startswith("#requires") else "claim"
+            check = _requires_problems if block == "requires" else _claim_problems
+            for what in check(inner, shown, names):
+                bad(pos, what)
+            whats = []
+            _open(open_blocks, block, shown, at(pos), bad, pos)
         elif inner in ("/requires", "/claim"):
-            kind = inner[1:]
-            if not open_blocks or open_blocks[-1][0] != kind:
-                opened = f" (the open block is {open_blocks[-1][1]})" if open_blocks else ""
-                bad(pos, f"{shown} closes no {{{{#{kind} ...}}}} block{opened}")
-            else:
-                open_blocks.pop()
+            whats = _close(open_blocks, inner[1:], shown)
         else:
             forms = ", ".join("{{" + f + "}}" for f in FORMS)
             guess = _guess(kind, ["num", "table", "figure", "claim", "supplement"])
-            bad(pos, f"unknown placeholder {shown}{guess}; allowed: {forms}")
+            whats = [f"unknown placeholder {shown}{guess}; allowed: {forms}"]
+        for what in whats:
+            bad(pos, what)
+    return problems + _unclosed_problems(body, source, at, open_blocks)
+
+
+# placeholder kind -> (the word its messages use, the Names field that lists the known names)
+NAMED = {
+    "num": ("number", "numbers"),
+    "table": ("table", "tables"),
+    "figure": ("figure", "figures"),
+    "claim": ("claim", "claims"),
+}
+
+
+def _unknown_name(kind: str, name: str, shown: str, names: Names) -> list[str]:
+    known = getattr(names, NAMED[kind][1])
+    if name in known:
+        return []
+    where = "; numbers are defined in src/lnpaper/report/numbers.py" if kind == "num" else ""
+    return [f"unknown {NAMED[kind][0]} {shown}{_guess(name, known)}{where}"]
+
+
+def _requires_problems(inner: str, shown: str, names: Names) -> list[str]:
+    tokens = inner[len("#requires") :].split()
+    out = []
+    if not tokens or not inner.startswith("#requires "):
+        out.append(f"{shown} lists nothing it requires (e.g. {{{{#requires matmul}}}})")
+    for tok in tokens:
+        why = _requirement_problem(tok, names)
+        if why:
+            out.append(f"{shown}: {why}")
+    return out
+
+
+def _claim_problems(inner: str, shown: str, names: Names) -> list[str]:
+    cm = CLAIM_OPEN.fullmatch(inner)
+    if not cm:
+        return [f"malformed {shown}; allowed: {{{{#claim <id> <verdict>[|<verdict>]}}}}"]
+    cid, said = cm.group(1), cm.group(2).split("|")
+    out = []
+    if cid not in names.claims:
+        out.append(f"unknown claim '{cid}' in {shown}{_guess(cid, names.claims)}")
+    allowed = ", ".join(sorted(names.verdicts))
+    out += [
+        f"unknown verdict '{v}' in {shown}; allowed: {allowed}"
+        for v in said
+        if v not in names.verdicts
+    ]
+    return out
+
+
+def _close(open_blocks: list[tuple[str, str, int]], kind: str, shown: str) -> list[str]:
+    """Close the innermost block when it is a ``kind`` block, else say what is wrong."""
+    if open_blocks and open_blocks[-1][0] == kind:
+        open_blocks.pop()
+        return []
+    opened = f" (the open block is {open_blocks[-1][1]})" if open_blocks else ""
+    return [f"{shown} closes no {{{{#{kind} ...}}}} block{opened}"]
+
+
+def _unclosed_problems(body: str, source: str, at, open_blocks) -> list[str]:
+    """Placeholders never closed (what is left of "{{" once every placeholder is taken out),
+    in line order, then the blocks left open."""
     unclosed = []
-    # what is left of "{{" once every placeholder is taken out: one that is never closed
     rest = PLACEHOLDER.sub(lambda m: " " * len(m.group(0)), body)
     for m in re.finditer(r"\{\{", rest):
         snippet = rest[m.start() : m.start() + 40].split()[0]
         unclosed.append(
             (at(m.start()), f"placeholder '{snippet}' is never closed ('}}}}' missing)")
         )
-    problems += [f"{source}:{line}: {what}" for line, what in sorted(unclosed)]
+    problems = [f"{source}:{line}: {what}" for line, what in sorted(unclosed)]
     for kind, shown, line in open_blocks:
         problems.append(
             f"{source}:{line}: block {shown} is never closed ({{{{/{kind}}}}} missing): its "
             f"text would be published raw"
         )
-    return problems  # in file order: placeholders, then unclosed placeholders and blocks
+    return problems
 
 
 def _requirement_problem(token: str, names: Names) -> str | None:

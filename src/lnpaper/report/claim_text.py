@@ -1,20 +1,26 @@
 """Localized text of the claims table: the measured / theory / condition cells are composed from
 the templates below (one per phrase, in Vietnamese and English), never typed as sentences in the
 rules. A rule returns ``t(key, **values)``; ``render`` fills the template in the build's language.
-Values: floats are formatted with ``formatting.fmt``, nested ``Text`` is rendered, lists are
-joined with "; ", strings are passed through ``labels.label`` (names such as ``normal``).
+Values: floats are formatted with ``numfmt.fmt``, ``Printed`` numbers (already written by
+``numfmt``, e.g. an estimate at its interval's digits) pass unchanged, nested ``Text`` is
+rendered, lists are joined with "; ", other strings are passed through ``labels.label`` (names
+such as ``normal``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lnpaper.report.formatting import fmt
 from lnpaper.report.labels import label, texts
+from lnpaper.report.numfmt import fmt
 
 TEMPLATES: dict = texts("claim_templates")  # report/text.yaml
 
 VERDICT_WORDS: dict = texts("verdict_words")  # report/text.yaml
+
+
+class Printed(str):
+    """A number already written by ``numfmt``: the claims text shows it as it is."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,8 @@ def join(items, sep: str = "; ") -> Text:
 def _value(v, language: str, sep: str = "; ") -> str:
     if isinstance(v, Text):
         return render(v, language)
+    if isinstance(v, Printed):
+        return str(v)
     if isinstance(v, (list, tuple)):
         return sep.join(_value(x, language) for x in v)
     if isinstance(v, str):

@@ -46,6 +46,8 @@ def evaluate_all(frames: dict[str, pd.DataFrame], cfg: StepConfig) -> pd.DataFra
                 "verdict": res.verdict,
                 "condition": render(res.condition, language),
                 "value": res.value,
+                "value_ci_low": res.value_ci[0],
+                "value_ci_high": res.value_ci[1],
                 "source": ";".join(paths.experiment_file(r) for r in c.requires),
             }
         )
@@ -60,6 +62,8 @@ def evaluate_all(frames: dict[str, pd.DataFrame], cfg: StepConfig) -> pd.DataFra
             "verdict",
             "condition",
             "value",
+            "value_ci_low",
+            "value_ci_high",
             "source",
         ],
     )

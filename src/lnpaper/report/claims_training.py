@@ -12,7 +12,16 @@ from lnpaper.experiments.seeding import numpy_rng
 from lnpaper.experiments.stats import interval
 from lnpaper.report.claim_text import join, t
 from lnpaper.report.summaries import online_ok, transformer_grad_profile
-from lnpaper.report.verdicts import ClaimResult, ci_text, claim, combine, not_measured, side
+from lnpaper.report.verdicts import (
+    ONE_TEST,
+    ClaimResult,
+    ci_text,
+    ci_values,
+    claim,
+    combine,
+    not_measured,
+    side,
+)
 
 # first-layer gradient norm at init outside this band = vanishing / exploding (orders of
 # magnitude from the O(1) of a well-conditioned net; the measured values sit at 1e-8 or 1e4)
@@ -43,6 +52,11 @@ def _condition(verdict: str, held: list, states: dict):
     if undecided and verdict != "holds":
         parts.append(t("undecided_in", where=join([_where(k) for k in undecided], ", ")))
     return join(parts) if parts else None
+
+
+def _joined(parts: list, theory: str, verdict: str, cond, value: float) -> ClaimResult:
+    """The result of a rule over conditions: each condition's part, joined."""
+    return ClaimResult(join(parts), t(theory), verdict, cond, value=float(value))
 
 
 def faster_per_seed(p: pd.DataFrame) -> pd.Series:
@@ -96,12 +110,8 @@ def layernorm_converges_faster(frames):
         where = t("threshold_reached_in", where=join([_where(k) for k in measured], ", "))
         verdict = "holds_only_if"
         cond = where if cond is None else t("and", a=cond, b=where)
-    return ClaimResult(
-        join(parts),
-        t("faster_theory"),
-        verdict,
-        cond,
-        value=float(np.mean([states[k] == "holds" for k in measured])),
+    return _joined(
+        parts, "faster_theory", verdict, cond, np.mean([states[k] == "holds" for k in measured])
     )
 
 
@@ -136,7 +146,7 @@ def layernorm_oscillates_less(frames, cfg):
         m, lo, hi = interval(r, rng, kind="positive")
         ratios.append(m)
         states[key] = {"below": "holds", "above": "fails"}.get(side(lo, hi, 1.0), "inconclusive")
-        parts.append(t("oscillation", where=_where(key), ratio=m, lo=lo, hi=hi))
+        parts.append(t("oscillation", where=_where(key), **ci_values(m, lo, hi, "ratio")))
     if not states:
         return not_measured(t("no_training_pair"), t("oscillation_theory"), t("untestable"))
     verdict, held = combine(states)
@@ -147,13 +157,7 @@ def layernorm_oscillates_less(frames, cfg):
         if verdict == "holds":
             verdict = "holds_only_if"
         cond = both if cond is None else t("and", a=cond, b=both)
-    return ClaimResult(
-        join(parts),
-        t("oscillation_theory"),
-        verdict,
-        cond,
-        value=float(np.exp(np.mean(np.log(ratios)))),
-    )
+    return _joined(parts, "oscillation_theory", verdict, cond, np.exp(np.mean(np.log(ratios))))
 
 
 @claim(
@@ -209,7 +213,7 @@ def layernorm_keeps_gradients_in_range(frames):
     "BatchNorm phụ thuộc vào batch, LayerNorm thì không",
     "BatchNorm depends on the batch, LayerNorm does not",
     ["batch_dependence/stats"],
-    produces=("holds", "fails", "not_measured"),
+    produces=ONE_TEST,
 )
 def batchnorm_depends_on_batch(frames):
     st = frames["batch_dependence/stats"]
@@ -321,6 +325,19 @@ def post_ln_stabilises_training(frames, cfg):
         return ClaimResult(
             join(parts), t("post_ln_theory"), "inconclusive", t("no_baseline"), float(cold[0])
         )
+    parts_vs, states = _post_vs_none(post, none, base, deep, learns)
+    verdict, held = combine(states)
+    parts += parts_vs
+    cond = None
+    if verdict == "holds_only_if":
+        cond = t("warmup_condition") if held == [True] else t("without_warmup")
+    return ClaimResult(join(parts), t("post_ln_theory"), verdict, cond, value=float(cold[0]))
+
+
+def _post_vs_none(post, none, base: int, deep: int, learns: dict) -> tuple[list, dict]:
+    """Per warm-up setting: the paired (same seed) final-loss difference Post-LN minus no
+    normalization, with its bootstrap interval, and the state it gives (holds below 0, fails
+    above, inconclusive across; a Post-LN that does not learn cannot hold)."""
     keys = ["warmup", "seed"]
     pair = (
         post.set_index(keys)
@@ -329,7 +346,7 @@ def post_ln_stabilises_training(frames, cfg):
         .dropna()
         .reset_index()
     )
-    states = {}
+    parts, states = [], {}
     for w, g in pair.groupby("warmup", sort=True):
         rng = numpy_rng(base, "claim-post-ln-vs-none", deep, bool(w))
         d, lo, hi = interval(g["loss"] - g["loss_b"], rng)
@@ -342,8 +359,4 @@ def post_ln_stabilises_training(frames, cfg):
         )
         better = {"below": "holds", "above": "fails"}.get(side(lo, hi, 0.0), "inconclusive")
         states[bool(w)] = better if learns.get(bool(w), False) or better != "holds" else "fails"
-    verdict, held = combine(states)
-    cond = None
-    if verdict == "holds_only_if":
-        cond = t("warmup_condition") if held == [True] else t("without_warmup")
-    return ClaimResult(join(parts), t("post_ln_theory"), verdict, cond, value=float(cold[0]))
+    return parts, states

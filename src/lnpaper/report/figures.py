@@ -60,6 +60,22 @@ SCALE_COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"]
 LINE_STYLES = ["--", "-", ":", "-."]
 
 
+def finish(fig, legend_ax=None, rect=None, suptitle: str = "", **legend):
+    """The last step of every drawer: a frameless legend on ``legend_ax`` (when given), the
+    figure's title, then a tight layout (inside ``rect`` when given, leaving room for a note)."""
+    if legend_ax is not None:
+        legend_ax.legend(frameon=False, **legend)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=7)
+    fig.tight_layout(**({"rect": rect} if rect else {}))
+    return fig
+
+
+def dataset_title(dataset: str, depth: int, language: str) -> str:
+    """The title of a training figure: which dataset and depth it shows."""
+    return f"{label(dataset, language)}, {label('depth', language).lower()} {depth}"
+
+
 def palette(keys, first: list[str] = SCALE_COLORS) -> dict:
     """A colour per key for any number of keys: ``first`` in order, then the tab20 colours."""
     import matplotlib
@@ -120,8 +136,7 @@ def matmul_norms(frames: dict, cfg: StepConfig, language: str):
         ha="center",
         fontsize=6,
     )
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    return fig
+    return finish(fig, rect=(0, 0.04, 1, 1))
 
 
 @drawer("ln_distributions")
@@ -159,8 +174,7 @@ def ln_distributions(frames: dict, cfg: StepConfig, language: str):
     axes[0].legend(
         frameon=False, loc="upper left", bbox_to_anchor=(0, 1.12), ncol=2, handletextpad=0.2
     )
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 @drawer("ln_correlation")
@@ -193,9 +207,7 @@ def ln_correlation(frames: dict, cfg: StepConfig, language: str):
     ax.set_xscale("log")
     ax.set_xlabel(figure_text("group_size", language))
     ax.set_ylabel(figure_text("pearson", language))
-    ax.legend(frameon=False, loc="lower right")
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax, loc="lower right")
 
 
 @drawer("affine_grid")
@@ -223,8 +235,7 @@ def affine_grid(frames: dict, cfg: StepConfig, language: str):
     ax.set_xlim(s["beta"].min() - pad * 2, s["beta"].max() + pad * 2)
     ax.set_ylim(s["gamma"].min() - pad, s["gamma"].max() + pad)
     ax.set_title(f"{label('mean', language)} / {figure_text('output_std', language)}")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 @drawer("eps_placement")
@@ -243,9 +254,7 @@ def eps_placement(frames: dict, cfg: StepConfig, language: str):
     ax.set_xscale("log")
     ax.set_xlabel("σ")
     ax.set_ylabel(figure_text("output_std", language))
-    ax.legend(frameon=False, loc="lower right")
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax, loc="lower right")
 
 
 @drawer("precision")
@@ -287,8 +296,7 @@ def precision(frames: dict, cfg: StepConfig, language: str):
     fig.text(
         0.5, 0.005, "red = NaN/inf" if language == "en" else "đỏ = NaN/inf", ha="center", fontsize=5
     )
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    return fig
+    return finish(fig, rect=(0, 0.03, 1, 1))
 
 
 def save_figure(fig, png_path, pdf_path, provenance: dict[str, str] | None = None) -> None:
@@ -365,14 +373,9 @@ def training_curves(frames: dict, cfg: StepConfig, language: str):
         ax.set_title(label(arch, language))
         ax.set_xlabel(figure_text("step", language))
     axes[0][0].set_ylabel(figure_text("train_loss", language))
-    axes[0][0].legend(
-        frameon=False, loc="lower left", fontsize=5
-    )  # the plain panel's low corner is empty
-    fig.suptitle(
-        f"{label(dataset, language)}, {label('depth', language).lower()} {depth}", fontsize=7
-    )
-    fig.tight_layout()
-    return fig
+    # the plain panel's low corner is empty
+    title = dataset_title(dataset, depth, language)
+    return finish(fig, axes[0][0], loc="lower left", fontsize=5, suptitle=title)
 
 
 @drawer("grad_norms")
@@ -401,12 +404,8 @@ def grad_norms(frames: dict, cfg: StepConfig, language: str):
         ax.set_title(label(arch, language))
         ax.set_xlabel(figure_text("layer", language))
     axes[0][0].set_ylabel(figure_text("grad_init", language))
-    axes[0][-1].legend(frameon=False, fontsize=5)
-    fig.suptitle(
-        f"{label(dataset, language)}, {label('depth', language).lower()} {depth}", fontsize=7
-    )
-    fig.tight_layout()
-    return fig
+    title = dataset_title(dataset, depth, language)
+    return finish(fig, axes[0][-1], fontsize=5, suptitle=title)
 
 
 @drawer("batch_dependence")
@@ -464,9 +463,7 @@ def batch_dependence(frames: dict, cfg: StepConfig, language: str):
             transform=ax.transAxes,
             fontsize=4.5,
         )
-    ax.legend(frameon=False, loc="upper right")
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax, loc="upper right")
 
 
 @drawer("transformer_grads")
@@ -495,6 +492,4 @@ def transformer_grads(frames: dict, cfg: StepConfig, language: str):
     ax.set_yscale("log")
     ax.set_xlabel(figure_text("layer", language))
     ax.set_ylabel(figure_text("ffn_grad", language))
-    ax.legend(frameon=False)
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax)

@@ -1,8 +1,9 @@
-"""Number formatting and table rendering (Markdown, booktabs LaTeX), with TeX escaping."""
+"""Table rendering (Markdown, booktabs LaTeX) with TeX escaping; every number in a table is
+written by ``numfmt`` (re-exported here: ``fmt``, ``fmt_fixed``, ``fmt_pm``, ``fmt_ci``,
+``decimals_for``)."""
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 
@@ -11,85 +12,18 @@ import pandas as pd
 
 from lnpaper.pipeline import io
 from lnpaper.report.labels import label
-
-SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+from lnpaper.report.numfmt import (  # noqa: F401  (the table formatter's public names)
+    decimals_for,
+    fmt,
+    fmt_ci,
+    fmt_fixed,
+    fmt_pm,
+    half_width,
+)
 
 # a value this small against the largest of its column is rounding noise of a quantity that is
 # zero by construction (e.g. ln s + λ₁ at s = s*): it prints 0, never 1.1e-12
 NOISE = 1e-9
-
-
-def _sci(value: float, digits: int) -> str:
-    """``1.2·10⁻⁷``: scientific notation as the text writes it, never ``1.2e-07``."""
-    mantissa, exp = f"{value:.{max(digits - 1, 0)}e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
-    return f"{mantissa}·10{str(int(exp)).translate(SUPERSCRIPT)}"
-
-
-def fmt(value, digits: int = 4) -> str:
-    """Fixed, locale-free formatting: same value, same string."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, (bool, np.bool_)):
-        return "✓" if value else "✗"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        if math.isnan(value):
-            return "–"
-        if math.isinf(value):
-            return "∞" if value > 0 else "−∞"
-        if value == 0:
-            return "0"
-        if float(value).is_integer() and abs(value) < 1e6:
-            return str(int(value))
-        if abs(value) < 1e-4 or abs(value) >= 1e6:
-            return _sci(float(value), digits)
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
-ROUNDING_HALF_WIDTH = 1e-9
-
-
-def decimals_for(half_width: float) -> int | None:
-    """Decimal places that show an uncertainty of ``half_width`` with one significant digit (two
-    when it starts with 1): the digits of an estimate follow its uncertainty (0.0072 -> 3)."""
-    if not (isinstance(half_width, (int, float)) and math.isfinite(half_width)):
-        return None
-    if half_width <= ROUNDING_HALF_WIDTH:  # an interval of zero width up to float rounding (an
-        return None  # exact quantity, e.g. orthogonal products): the default significant digits
-    exp = math.floor(math.log10(half_width))
-    lead = int(half_width / 10**exp + 1e-9)  # leading digit
-    if lead != 1 and round(half_width / 10**exp) >= 10:  # 0.0096 rounds to 0.01
-        exp, lead = exp + 1, 1
-    return max(0, -exp + (1 if lead == 1 else 0))
-
-
-def fmt_fixed(value, decimals: int | None, digits: int = 4) -> str:
-    """``value`` with a fixed number of decimals (``fmt`` when none is known)."""
-    if decimals is None or not isinstance(value, (int, float, np.floating, np.integer)):
-        return fmt(value, digits)
-    if isinstance(value, (bool, np.bool_)) or not math.isfinite(float(value)):
-        return fmt(value, digits)
-    text = f"{float(value):.{decimals}f}"
-    return "0" if float(text) == 0 else text.replace("-", "−")
-
-
-def fmt_pm(mean: float, lo: float, hi: float) -> str:
-    """``1.691 ± 0.007``: the estimate and the half-width of its interval, digits following it."""
-    half = (hi - lo) / 2 if math.isfinite(lo) and math.isfinite(hi) else float("nan")
-    dec = decimals_for(half)
-    if dec is None:
-        return fmt(mean)
-    return f"{fmt_fixed(mean, dec)} ± {fmt_fixed(half, dec)}"
-
-
-def fmt_ci(lo: float, hi: float, decimals: int | None = None) -> str:
-    """``[1.684, 1.698]`` with digits that resolve the interval's width."""
-    if decimals is None and math.isfinite(lo) and math.isfinite(hi):
-        decimals = decimals_for((hi - lo) / 2)
-    return f"[{fmt_fixed(lo, decimals)}, {fmt_fixed(hi, decimals)}]"
 
 
 def denoise(values: pd.Series) -> pd.Series:
@@ -113,7 +47,7 @@ def merge_ci(df: pd.DataFrame) -> pd.DataFrame:
         hi = f"{stem}_ci_high"
         if hi in df.columns:
             decs = [
-                decimals_for((b - a) / 2) if math.isfinite(a) and math.isfinite(b) else None
+                decimals_for(half_width(a, b))
                 for a, b in zip(df[col].astype(float), df[hi].astype(float))
             ]
             for est in (f"{stem}_mean", stem):
@@ -135,10 +69,24 @@ def merge_ci(df: pd.DataFrame) -> pd.DataFrame:
 PRINT_HIDDEN = ("draw_set", "scale_source", "entry_overflow_step_median")
 
 
+def _cells(df: pd.DataFrame) -> pd.DataFrame:
+    """Hidden columns dropped, rounding noise set to 0, intervals merged (``merge_ci``)."""
+    return merge_ci(df.drop(columns=[c for c in PRINT_HIDDEN if c in df.columns]).apply(denoise))
+
+
+def printed_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The cells as every rendering of the table prints them, before words are localized:
+    machine column names, numbers as text (an estimate at its interval's digits)."""
+    shown = _cells(df)
+    return pd.DataFrame(
+        {c: [v if isinstance(v, str) else fmt(v) for v in shown[c]] for c in shown.columns},
+        index=shown.index,
+    )
+
+
 def display_frame(df: pd.DataFrame, language: str) -> pd.DataFrame:
     """Localized headers and cells: labels for words, ``fmt`` for numbers, no rounding noise."""
-    df = df.drop(columns=[c for c in PRINT_HIDDEN if c in df.columns])
-    shown = merge_ci(df.apply(denoise))
+    shown = _cells(df)
     body = {
         label(c, language): [label(v, language) if isinstance(v, str) else fmt(v) for v in shown[c]]
         for c in shown.columns

@@ -1,8 +1,10 @@
-"""Every number the manuscript quotes, defined once: name -> (source file, extraction, format).
+"""Every number the manuscript quotes, defined once: name -> (source, extraction, format).
 
 The ``numbers`` rule reads the sources (table CSVs, experiment Parquet, the config) and writes
-``results/manuscript/numbers.tex`` (one ``\\newcommand`` per number, fixed precision, spec order,
-so unchanged numbers give unchanged bytes) and ``numbers.parquet`` (value, text, source, step).
+``results/manuscript/numbers.tex`` (one ``\\newcommand`` per number, spec order, so unchanged
+numbers give unchanged bytes) and ``numbers.parquet`` (value, text, source, step, table cell).
+A number read from a table cell prints as the table prints it; any other number in the digits
+it declares here (``quoting.compute``, ``numfmt``).
 The manuscript rule adds the MLflow run of each source step and writes ``numbers.json``.
 
 A number belongs to a table, an experiment or the config: when its table or experiment is not in
@@ -12,85 +14,33 @@ exists but lacks the row it needs (a scale not in the config) has value NaN and 
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pandas as pd
 
-from lnpaper.pipeline import paths, registry
+from lnpaper.pipeline import registry
+from lnpaper.report.quoting import (  # noqa: F401  (the numbers rule's and the tests' names)
+    SPEC,
+    Number,
+    compute,
+    format_tex,
+    format_text,
+    half_width,
+    in_build,
+    number,
+    pick,
+    quote,
+    source_files,
+    source_path,
+    source_step,
+    to_tex,
+)
 from lnpaper.report.summaries import (
     reference_dataset,
     reference_depth,
     reference_layers,
     reference_n,
 )
-
-SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-@dataclass(frozen=True)
-class Number:
-    """One quoted number. ``source`` is "table:<name>", "experiment:<exp>/<output>", "config"
-    or "config:<exp>" (a config value of one experiment: it drops out with the experiment)."""
-
-    name: str
-    source: str
-    extract: Callable[[object], float]
-    digits: int = 3  # decimals for "fixed", significant decimals of the mantissa for "sci"
-    style: str = "fixed"  # fixed | int | sci
-    # half-width of the value's 95% interval: then the text is "value ± u" and the decimals
-    # follow the uncertainty (u to 1 significant digit, 2 when it starts with 1 or 2)
-    uncertainty: Callable[[object], float] | None = None
-
-    @property
-    def kind(self) -> str:
-        return self.source.split(":", 1)[0]
-
-    @property
-    def ref(self) -> str:
-        return self.source.split(":", 1)[1] if ":" in self.source else ""
-
-
-SPEC: list[Number] = []
-MACRO_NAME = re.compile(r"^[A-Za-z]+$")  # TeX control words: letters only
-
-
-def number(
-    name: str,
-    source: str,
-    digits: int = 3,
-    style: str = "fixed",
-    uncertainty: Callable[[object], float] | None = None,
-):
-    def register(fn):
-        if not MACRO_NAME.match(name) or any(n.name == name for n in SPEC):
-            raise ValueError(f"number name {name!r} must be letters only and unique")
-        SPEC.append(Number(name, source, fn, digits, style, uncertainty))
-        return fn
-
-    return register
-
-
-# ---------------------------------------------------------------- extraction helpers
-
-
-def pick(df: pd.DataFrame, col: str, **where) -> float:
-    """The single value of ``col`` in the row matching ``where`` (floats compared with isclose)."""
-    mask = pd.Series(True, index=df.index)
-    for key, want in where.items():
-        if isinstance(want, float):
-            mask &= (
-                df[key].astype(float).map(lambda v, want=want: math.isclose(v, want, abs_tol=1e-12))
-            )
-        else:
-            mask &= df[key] == want
-    rows = df.loc[mask, col]
-    if len(rows) != 1:
-        raise LookupError(f"{len(rows)} rows for {where} (need exactly 1)")
-    return float(rows.iloc[0])
-
 
 # ---------------------------------------------------------------- the numbers, by experiment
 
@@ -111,11 +61,6 @@ number("MatmulSeeds", "config:matmul", style="int")(lambda cfg: cfg["matmul"]["n
 
 def _growth(col: str, dist: str, scale: float):
     return lambda t: pick(t, col, b_dist=dist, n=reference_n(t), scale=scale)
-
-
-def half_width(get_low: Callable, get_high: Callable) -> Callable:
-    """Half the width of a 95% interval, for "value ± u"."""
-    return lambda t: (get_high(t) - get_low(t)) / 2.0
 
 
 def _growth_pm(stem: str, dist: str, scale: float) -> Callable:
@@ -153,16 +98,13 @@ number(
     "table:scale_behavior",
     uncertainty=_growth_pm("frobenius_rate", "normal", 1.0),
 )(_growth("frobenius_rate_mean", "normal", 1.0))
-# s* = s exp(-rate): its interval is the rate's, mapped through the (decreasing) exponential
+# s* = s exp(-rate), with the interval the table maps from the rate's
 number(
     "MatmulCriticalMeasuredNormal",
     "table:scale_behavior",
     digits=4,
-    uncertainty=half_width(
-        lambda t: math.exp(-_growth("growth_rate_ci_high", "normal", 1.0)(t)),
-        lambda t: math.exp(-_growth("growth_rate_ci_low", "normal", 1.0)(t)),
-    ),
-)(lambda t: pick(t, "critical_scale_measured", b_dist="normal", n=reference_n(t), scale=1.0))
+    uncertainty=_growth_pm("critical_scale_measured", "normal", 1.0),
+)(_growth("critical_scale_measured", "normal", 1.0))
 number("MatmulDrawSets", "table:scale_behavior", style="int")(
     lambda t: float(t.loc[t["n"] == reference_n(t), "draw_set"].nunique())
 )
@@ -211,12 +153,15 @@ def _eps_sigma(e: pd.DataFrame) -> float:
     return 1e-3 if (e["sigma"] - 1e-3).abs().min() < 1e-12 else float(e["sigma"].min())
 
 
-number("LnEpsSigma", "experiment:layernorm_stats/eps_placement", digits=0, style="sci")(_eps_sigma)
-number("LnEpsStdTorch", "experiment:layernorm_stats/eps_placement", digits=3)(
-    lambda e: pick(e, "output_std", sigma=_eps_sigma(e), formula="torch")
+# quoted from the main-text table eps_placement, beside which the text stands
+number("LnEpsSigma", "table:eps_placement", digits=0, style="sci")(
+    lambda t: pick(t, "sigma", sigma=_eps_sigma(t))
 )
-number("LnEpsStdPaper", "experiment:layernorm_stats/eps_placement", digits=3)(
-    lambda e: pick(e, "output_std", sigma=_eps_sigma(e), formula="paper")
+number("LnEpsStdTorch", "table:eps_placement", digits=3)(
+    lambda t: pick(t, "output_std_torch", sigma=_eps_sigma(t))
+)
+number("LnEpsStdPaper", "table:eps_placement", digits=3)(
+    lambda t: pick(t, "output_std_paper_formula", sigma=_eps_sigma(t))
 )
 
 
@@ -426,48 +371,6 @@ number("TransformerRuns", "table:transformer_pre_post", style="int")(lambda t: _
 number("TransformerDiverged", "table:transformer_pre_post", style="int")(lambda t: _runs(t, True))
 
 
-# ---------------------------------------------------------------- availability and sources
-
-
-def source_path(n: Number) -> str:
-    """Path of the file a number is read from (relative to the workflow root)."""
-    if n.kind == "table":
-        return paths.table_file(n.ref, "csv")
-    if n.kind == "experiment":
-        return registry.experiment_path(n.ref)
-    return "config.yaml"
-
-
-def source_step(n: Number) -> str:
-    """The pipeline step that wrote the source file (its MLflow run is the number's run)."""
-    return {"table": f"table_{n.ref}", "experiment": n.ref.split("/")[0]}.get(n.kind, "numbers")
-
-
-def in_build(config: dict) -> list[Number]:
-    """The numbers whose source is part of this build, in spec order."""
-    tables = set(registry.enabled_tables(config))
-    experiments = set(registry.enabled_experiments(config))
-    out = []
-    for n in SPEC:
-        if n.kind == "table" and n.ref not in tables:
-            continue
-        if n.kind == "config" and n.ref and n.ref not in experiments:
-            continue
-        if n.kind == "experiment" and (
-            n.ref.split("/")[0] not in experiments
-            or n.ref.split("/")[1] not in registry.EXPERIMENTS.get(n.ref.split("/")[0], [])
-        ):
-            continue
-        out.append(n)
-    return out
-
-
-def source_files(config: dict) -> dict[str, str]:
-    """Source -> file of every number in this build that is read from a file (the rule's files)."""
-    files = {n.source: source_path(n) for n in in_build(config) if n.kind != "config"}
-    return dict(sorted(files.items()))
-
-
 def config_slice(config: dict) -> dict:
     """The config values that config-sourced numbers read (the rule's params); an experiment's
     values only while it is enabled (so they drop out, and their changes rerun nothing)."""
@@ -481,130 +384,3 @@ def config_slice(config: dict) -> dict:
         if exp in on and exp in config:
             out[exp] = {k: config[exp][k] for k in keys if k in config[exp]}
     return out
-
-
-# ---------------------------------------------------------------- formatting
-
-
-def uncertainty_decimals(u: float) -> int:
-    """Decimals that show u to 1 significant digit (2 when its leading digit is 1 or 2)."""
-    if not math.isfinite(u) or u <= 0:
-        return -1
-    exp = math.floor(math.log10(u))
-    lead = int(f"{u:.0e}"[0])
-    return max(0, -exp + (1 if lead <= 2 else 0))
-
-
-def format_pm(value: float, u: float, n: Number) -> tuple[str, str]:
-    """("value ± u", TeX) with the decimals set by the uncertainty; plain format without one."""
-    d = uncertainty_decimals(u)
-    if d < 0 or math.isnan(value):
-        return format_text(value, n), format_tex(value, n)
-    fixed = Number(n.name, n.source, n.extract, d, "fixed")
-    v_text, u_text = format_text(value, fixed), f"{u:.{d}f}"
-    v_tex = format_text(value, fixed).replace("−", "-")
-    return f"{v_text} ± {u_text}", rf"\ensuremath{{{v_tex} \pm {u_text}}}"
-
-
-def format_text(value: float, n: Number) -> str:
-    """Plain text as the manuscript prints it (fixed precision; NaN -> '–')."""
-    if value is None or math.isnan(value):
-        return "–"
-    if math.isinf(value):
-        return "∞" if value > 0 else "−∞"
-    if n.style == "int":
-        return str(int(round(value)))
-    if n.style == "sci" and value == 0:
-        return "0"  # an exact zero (e.g. LayerNorm's batch dependence), not "0·10⁰"
-    if n.style == "sci":
-        mant, exp = _sci(value, n.digits)
-        power = f"10{str(exp).translate(SUPERSCRIPT)}"
-        if exp == 0:
-            return mant
-        return power if mant == "1" else f"{mant}·{power}"
-    text = f"{value:.{n.digits}f}"
-    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text.replace("-", "−")
-
-
-def format_tex(value: float, n: Number) -> str:
-    if value is None or math.isnan(value):
-        return "--"
-    if math.isinf(value):
-        return r"\ensuremath{\infty}" if value > 0 else r"\ensuremath{-\infty}"
-    if n.style == "sci" and value == 0:
-        return "0"
-    if n.style == "sci":
-        mant, exp = _sci(value, n.digits)
-        power = rf"10^{{{exp}}}"
-        if exp == 0:
-            return rf"\ensuremath{{-{mant[1:]}}}" if mant.startswith("−") else mant
-        return (
-            rf"\ensuremath{{{power}}}" if mant == "1" else rf"\ensuremath{{{mant}\times {power}}}"
-        )
-    text = format_text(value, n).replace("−", "-")
-    return rf"\ensuremath{{{text}}}" if text.startswith("-") else text
-
-
-def _sci(value: float, digits: int) -> tuple[str, int]:
-    mant, exp = f"{value:.{digits}e}".split("e")
-    if float(mant) == 1.0 and digits == 0:
-        mant = "1"
-    return mant.replace("-", "−"), int(exp)
-
-
-# ---------------------------------------------------------------- compute and write
-
-
-def compute(sources: dict[str, pd.DataFrame], config: dict, names: list[str]) -> pd.DataFrame:
-    """Evaluate the named numbers (those ``available`` in this build).
-
-    ``sources``: source string -> DataFrame; ``config``: the ``config_slice``. Returns one row
-    per number in spec order: name, value, text, tex, source, file, step.
-    """
-    rows = []
-    wanted = set(names)
-    for n in (n for n in SPEC if n.name in wanted):
-        data = config if n.kind == "config" else sources[n.source]
-        try:
-            value = float(n.extract(data))
-        except (LookupError, ValueError):
-            value = float("nan")  # the row this number needs is not in this build's config
-        u = float("nan")
-        text, tex = format_text(value, n), format_tex(value, n)
-        if n.uncertainty is not None:
-            try:
-                u = float(n.uncertainty(data))
-            except (LookupError, ValueError):
-                u = float("nan")
-            text, tex = format_pm(value, u, n)
-        rows.append(
-            {
-                "name": n.name,
-                "value": value,
-                "uncertainty": u,
-                "text": text,
-                "tex": tex,
-                "source": n.source,
-                "file": source_path(n),
-                "step": source_step(n),
-            }
-        )
-    return pd.DataFrame(rows, columns=["name", "value", "text", "tex", "source", "file", "step"])
-
-
-def to_tex(numbers: pd.DataFrame) -> str:
-    """One \\newcommand per number, in spec order; no times, run ids or paths that vary."""
-    lines = [
-        "% Numbers quoted by the manuscript; generated by the `numbers` rule. Do not edit.",
-        "% Each macro's source file is in numbers.json.",
-    ]
-    lines += [f"\\newcommand{{\\{r.name}}}{{{r.tex}}}" for r in numbers.itertuples()]
-    return "\n".join(lines) + "\n"
-
-
-def parse_tex(text: str) -> dict[str, list[str]]:
-    """name -> list of definitions in a numbers.tex (a test helper: each list must have length 1)."""
-    found: dict[str, list[str]] = {}
-    for m in re.finditer(r"\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}\s*$", text, flags=re.M):
-        found.setdefault(m.group(1), []).append(m.group(2))
-    return found

@@ -2,8 +2,9 @@
 
 Each builder takes ``{source: DataFrame}`` (source = "experiment/output") and the table's
 ``StepConfig`` (its experiments' config sections by name, the seed), and returns a tidy DataFrame with machine column names; ``write_table`` renders it to CSV
-(machine names, full precision), Markdown and booktabs LaTeX (localized headers, 4 significant
-digits). Every number in a table comes from those frames.
+(machine names, full precision), Markdown and booktabs LaTeX (localized headers, numbers written
+by ``numfmt``: an estimate at the digits of its interval, other values to 4 significant digits).
+Every number in a table comes from those frames.
 """
 
 from __future__ import annotations
@@ -35,6 +36,22 @@ def builder(name: str):
         return fn
 
     return register
+
+
+def seed_means(s: pd.DataFrame, keys: list[str], sort: bool, **more) -> pd.DataFrame:
+    """Per group of ``keys``: the number of seeds, the mean over seeds of ``mean``,
+    ``std_biased`` and ``std_unbiased``, then the ``more`` aggregations (``name=(column, how)``)."""
+    return (
+        s.groupby(keys, sort=sort)
+        .agg(
+            n_seeds=("seed", "nunique"),
+            mean=("mean", "mean"),
+            std_biased=("std_biased", "mean"),
+            std_unbiased=("std_unbiased", "mean"),
+            **more,
+        )
+        .reset_index()
+    )
 
 
 @builder("scale_behavior")
@@ -76,6 +93,11 @@ def scale_behavior(frames: dict, cfg: StepConfig) -> pd.DataFrame:
             "entry_overflow_step_median": plain["entry_overflow_step_median"],
             "critical_scale_theory": plain["critical_scale_theory"],
             "critical_scale_measured": plain["critical_scale_measured"],
+            # s* = s exp(-rate): the rate's interval mapped through the decreasing exponential
+            "critical_scale_measured_ci_low": plain["scale"]
+            * np.exp(-plain["growth_rate_ci_high"]),
+            "critical_scale_measured_ci_high": plain["scale"]
+            * np.exp(-plain["growth_rate_ci_low"]),
             "ln_norm": [
                 normed.get((d, n, s), np.nan)
                 for d, n, s in zip(plain["b_dist"], plain["n"], plain["scale"])
@@ -93,17 +115,8 @@ def scale_behavior(frames: dict, cfg: StepConfig) -> pd.DataFrame:
 def ln_before_after(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     s = frames["layernorm_stats/stats"]
     keys = ["shape", "normalized_over", "group_size", "stage"]
-    agg = (
-        s.groupby(keys, sort=False)
-        .agg(
-            n_seeds=("seed", "nunique"),
-            mean=("mean", "mean"),
-            max_abs_group_mean=("max_abs_group_mean", "max"),
-            std_biased=("std_biased", "mean"),
-            std_unbiased=("std_unbiased", "mean"),
-        )
-        .reset_index()
-    )
+    agg = seed_means(s, keys, sort=False, max_abs_group_mean=("max_abs_group_mean", "max"))
+    agg = agg[[*keys, "n_seeds", "mean", "max_abs_group_mean", "std_biased", "std_unbiased"]]
     k = agg["group_size"].astype(float)
     agg["std_unbiased_theory"] = np.where(agg["stage"] == "after", np.sqrt(k / (k - 1)), np.nan)
     return agg
@@ -170,19 +183,14 @@ def affine_grid(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     s = frames["affine/stats"].copy()
     s["mean_err"] = (s["mean"] - s["mean_theory"]).abs()
     s["std_err"] = (s["std_biased"] - s["std_biased_theory"]).abs()
-    return (
-        s.groupby(["gamma", "beta"], sort=True)
-        .agg(
-            n_seeds=("seed", "nunique"),
-            mean=("mean", "mean"),
-            std_biased=("std_biased", "mean"),
-            std_unbiased=("std_unbiased", "mean"),
-            mean_theory=("mean_theory", "first"),
-            std_biased_theory=("std_biased_theory", "mean"),
-            max_abs_mean_error=("mean_err", "max"),
-            max_abs_std_error=("std_err", "max"),
-        )
-        .reset_index()
+    return seed_means(
+        s,
+        ["gamma", "beta"],
+        sort=True,
+        mean_theory=("mean_theory", "first"),
+        std_biased_theory=("std_biased_theory", "mean"),
+        max_abs_mean_error=("mean_err", "max"),
+        max_abs_std_error=("std_err", "max"),
     )
 
 
@@ -345,6 +353,8 @@ def scale_main(frames: dict, cfg: StepConfig) -> pd.DataFrame:
         "growth_rate_ci_high",
         "growth_rate_theory",
         "frobenius_rate_mean",
+        "frobenius_rate_ci_low",
+        "frobenius_rate_ci_high",
         "overflow_step_median",
     ]
     return pd.concat(rows)[cols].reset_index(drop=True)
@@ -408,13 +418,17 @@ def claims_summary(claims: pd.DataFrame, language: str) -> pd.DataFrame:
     """The claims table of the main text: one short line per claim (the paper's section, the
     statement, verdict, the headline number), from ``tables/claims.csv``; the full table, with
     ids, measurements and theory, is in the supplement."""
-    value = claims["value"] if "value" in claims.columns else pd.Series(np.nan, claims.index)
+
+    def number(col: str) -> pd.Series:
+        value = claims[col] if col in claims.columns else pd.Series(np.nan, claims.index)
+        return pd.to_numeric(value, errors="coerce").astype(float)
+
     return pd.DataFrame(
         {
             "section": claims["section"].astype(str),
             "claim": claims["claim"].astype(str),
             "verdict": claims["verdict"].astype(str),
-            "value": pd.to_numeric(value, errors="coerce").astype(float),
+            **{col: number(col) for col in ("value", "value_ci_low", "value_ci_high")},
         }
     )
 

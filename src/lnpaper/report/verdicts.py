@@ -17,9 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lnpaper.report.claim_text import Text, t
+from lnpaper.report.claim_text import Printed, Text, t
+from lnpaper.report.numfmt import decimals_for, fmt_fixed, half_width
 
 VERDICTS = ("holds", "fails", "holds_only_if", "inconclusive", "not_measured")
+# the verdicts of a rule with one test whose condition a config may not measure
+ONE_TEST = ("holds", "fails", "not_measured")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class ClaimResult:
     verdict: str
     condition: Text | None = None
     value: float = float("nan")  # the headline measured number, for numbers.json
+    # its 95% interval where it has one: the tables print the value at the interval's digits
+    value_ci: tuple[float, float] = (float("nan"), float("nan"))
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
@@ -79,8 +84,19 @@ def claim(
     return register
 
 
+def ci_values(mean: float, lo: float, hi: float, name: str = "mean") -> dict[str, Printed]:
+    """An estimate and its interval as the tables print them (``numfmt``: the digits the
+    interval's half-width sets), for a template's ``{<name>} [{lo}, {hi}]``."""
+    dec = decimals_for(half_width(lo, hi))
+    return {
+        name: Printed(fmt_fixed(mean, dec)),
+        "lo": Printed(fmt_fixed(lo, dec)),
+        "hi": Printed(fmt_fixed(hi, dec)),
+    }
+
+
 def ci_text(mean: float, lo: float, hi: float) -> Text:
-    return t("ci", mean=mean, lo=lo, hi=hi)
+    return t("ci", **ci_values(mean, lo, hi))
 
 
 def side(lo: float, hi: float, threshold: float) -> str:
@@ -112,6 +128,11 @@ def combine(states: dict) -> tuple[str, list]:
     if held and any(v == "fails" for v in vals):
         return "holds_only_if", held
     return "inconclusive", held
+
+
+def holds_if(ok: bool, measured: Text, theory: Text, value: float) -> ClaimResult:
+    """The verdict of a rule with one test: holds when ``ok``, else fails."""
+    return ClaimResult(measured, theory, "holds" if ok else "fails", value=float(value))
 
 
 def not_measured(measured, theory, why) -> ClaimResult:

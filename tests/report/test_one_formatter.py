@@ -1,0 +1,143 @@
+"""One number formatter: a value and its uncertainty print with the same digits in the prose
+(numbers.json, hence HTML, docx, PDF and the LaTeX bundle) and in every table."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pandas as pd
+import pytest
+
+from lnpaper.report import formatting, numbers, numfmt
+from lnpaper.report.claim_text import render
+from lnpaper.report.verdicts import ci_text
+
+
+@pytest.mark.parametrize(
+    "half, text",
+    [
+        (0.0020, "0.0020"),  # leading digit 2: two significant digits
+        (0.024, "0.024"),
+        (0.014, "0.014"),
+        (0.0096, "0.010"),  # rounds up to a leading 1: two digits of the rounded value
+        (0.04, "0.04"),  # leading digit 3 to 9: one
+        (0.0072, "0.007"),
+        (0.25, "0.25"),
+        (3.0, "3"),
+    ],
+)
+def test_uncertainty_has_two_digits_when_it_starts_with_1_or_2_else_one(half, text):
+    dec = numfmt.decimals_for(half)
+    assert numfmt.fmt_fixed(half, dec) == text
+
+
+def test_prose_table_and_claims_text_print_an_interval_with_the_same_digits():
+    mean, lo, hi = 0.3245, 0.3225, 0.3265  # half-width 0.0020
+    assert numfmt.fmt_pm(mean, lo, hi) == "0.3245 ± 0.0020"
+    spec = next(n for n in numbers.SPEC if n.uncertainty is not None)
+    quoted = numbers.quote(spec, mean, 0.0020, None, None)
+    assert quoted["text"] == "0.3245 ± 0.0020"
+    assert quoted["tex"] == r"\ensuremath{0.3245 \pm 0.0020}"
+    table = pd.DataFrame({"x_mean": [mean], "x_ci_low": [lo], "x_ci_high": [hi]})
+    row = formatting.printed_frame(table).iloc[0]
+    assert (row["x_mean"], row["x_ci"]) == ("0.3245", "[0.3225, 0.3265]")
+    assert render(ci_text(mean, lo, hi), "en") == "0.3245 [0.3225, 0.3265]"
+
+
+@pytest.mark.parametrize(
+    "value, text, tex",
+    [
+        (-0.0174, "−0.0174", r"\ensuremath{-0.0174}"),  # one minus sign, U+2212, everywhere
+        (-0.00001, "−1·10⁻⁵", r"\ensuremath{-1\times 10^{-5}}"),
+        (1e-5, "10⁻⁵", r"\ensuremath{10^{-5}}"),
+        (2.2e-16, "2.2·10⁻¹⁶", r"\ensuremath{2.2\times 10^{-16}}"),
+        (12345.6, "1.235·10⁴", r"\ensuremath{1.235\times 10^{4}}"),  # never 1.235e+04
+        (float("-inf"), "−∞", r"\ensuremath{-\infty}"),
+        (float("nan"), "–", "--"),
+    ],
+)
+def test_a_table_cell_and_its_tex_are_written_by_one_rule(value, text, tex):
+    assert numfmt.fmt(value) == text
+    assert numfmt.tex_of(text) == tex
+
+
+def test_a_quoted_number_read_from_a_table_cell_prints_as_the_cell():
+    table = pd.DataFrame(
+        {
+            "b_dist": ["normal"],
+            "n": [10],
+            "scale": [0.5],
+            "growth_rate_theory": [0.40648524],
+            "growth_rate_mean": [0.3788],
+            "growth_rate_ci_low": [0.3383],
+            "growth_rate_ci_high": [0.4127],
+        }
+    )
+    out = numbers.compute(
+        {"table:scale_behavior": table}, {}, ["MatmulRateNormalHalf", "MatmulTheoryNormalHalf"]
+    ).set_index("name")
+    assert out.loc["MatmulTheoryNormalHalf", "text"] == "0.4065"  # the table's 4 digits
+    assert tuple(out.loc["MatmulTheoryNormalHalf", ["cell_column", "cell_row"]]) == (
+        "growth_rate_theory",
+        0,
+    )
+    assert out.loc["MatmulRateNormalHalf", "text"] == "0.38 ± 0.04"
+    assert formatting.printed_frame(table).at[0, "growth_rate_mean"] == "0.38"
+
+
+def md_cells(path) -> list[list[str]]:
+    """The body rows of a Markdown table as printed cell texts."""
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.startswith("|")]
+    return [
+        [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", ln.strip())[1:-1]]
+        for ln in lines[2:]
+    ]
+
+
+def printed_tables(results) -> dict[str, tuple[pd.DataFrame, list[str], list[list[str]]]]:
+    """name -> (CSV frame, machine names of the printed columns, printed cells of the .md)."""
+    out = {}
+    for csv in sorted((results / "tables").glob("*.csv")):
+        md = csv.with_suffix(".md")
+        if not md.exists() or csv.stem == "runtime":
+            continue
+        df = pd.read_csv(csv)
+        out[csv.stem] = (df, list(formatting.printed_frame(df).columns), md_cells(md))
+    return out
+
+
+def decimals(text: str) -> int:
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+@pytest.mark.slow
+def test_every_number_in_a_table_and_the_prose_prints_the_same_digits(tiny_build):
+    results = tiny_build[0] / "results"
+    quoted = json.loads((results / "manuscript/numbers.json").read_text())["numbers"]
+    tables = printed_tables(results)
+    linked = {k: v for k, v in quoted.items() if "cell" in v}
+    assert len(linked) >= 20, sorted(quoted)  # the quoted table cells know their cell
+    for name, entry in linked.items():  # the cell each number records prints its value's text
+        df, columns, cells = tables[entry["cell"]["table"]]
+        row, col = entry["cell"]["row"], entry["cell"]["column"]
+        assert math.isclose(df.at[row, col], entry["value"], rel_tol=1e-9), name
+        value_text, *u_text = entry["text"].split(" ± ")
+        assert cells[row][columns.index(col)] == value_text, name
+        stem = col.removesuffix("_mean")
+        if u_text and f"{stem}_ci" in columns:  # the interval beside it has u's digits
+            interval = cells[row][columns.index(f"{stem}_ci")]
+            assert decimals(interval.split(",")[0]) == decimals(u_text[0]), name
+    # and wherever else the same quantity stands in a table: the same column of another table
+    # (a main-text table cut from a full grid) or the headline value of a claim
+    checked = 0
+    for name, entry in linked.items():
+        v, same = entry["value"], {entry["cell"]["column"], "value"}
+        for table, (df, columns, cells) in tables.items():
+            for col in (c for c in columns if c in same and pd.api.types.is_float_dtype(df[c])):
+                for row in (df[col] - v).abs().le(1e-9 * abs(v)).to_numpy().nonzero()[0]:
+                    checked += 1
+                    where = f"{name} in {table}.{col}[{row}]"
+                    assert cells[row][columns.index(col)] == entry["text"].split(" ± ")[0], where
+    assert checked > len(linked)  # some quantity is shown twice (scale_main, claims)
