@@ -92,6 +92,7 @@ def test_the_precision_prose_follows_the_claim_not_a_fixed_statement():
     assert "{{#claim 9-numerically-stable holds_only_if}}" in section
 
 
+@pytest.mark.slow  # it reads the shared tiny build
 def test_flipping_a_verdict_on_the_tiny_build_changes_the_text_or_stops_it(tiny_build):
     work, proc = tiny_build
     assert proc.returncode == 0, proc.stderr[-3000:]
