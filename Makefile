@@ -91,8 +91,9 @@ run: setup
 test: setup lint
 	$(BIN)/python -m pytest --durations=15
 
-# The tests not marked slow: no Snakemake build and no Snakemake start, about 1 CPU-minute (every test
-# that runs Snakemake is marked slow; tests/tools/test_fast_tests_build_nothing.py keeps it so)
+# The tests not marked slow: no Snakemake build and no Snakemake start, about 1 CPU-minute
+# (every test that runs Snakemake is marked slow; tests/tools/test_fast_tests_build_nothing.py
+# keeps it so)
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow" --durations=15
 
