@@ -1,6 +1,6 @@
 # Two commands on a fresh machine with python3 >= 3.11 and make:
 #   make run   -> .venv with the locked dependencies, then snakemake --cores 4
-#   make test  -> same set-up, lint, then the whole pytest suite (make test-fast: no end-to-end)
+#   make test  -> same set-up, lint, then the whole pytest suite (make test-fast: no Snakemake run)
 # The set-up installs requirements.lock (every transitive dependency, exact versions and hashes)
 # with uv (seconds): the one on PATH, else uv bootstrapped once from PyPI (requirements-uv.lock,
 # pinned with hashes) into a per-user folder; pip (minutes) only where uv cannot be had.
@@ -91,7 +91,8 @@ run: setup
 test: setup lint
 	$(BIN)/python -m pytest --durations=15
 
-# Unit tests only, everything outside tests/e2e/ (no Snakemake build): about a minute
+# Everything outside tests/e2e/ (those are marked slow): no Snakemake build and no Snakemake
+# start, about 1 CPU-minute (tests/tools/test_fast_tests_build_nothing.py keeps it so)
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow" --durations=15
 

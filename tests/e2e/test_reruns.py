@@ -173,11 +173,12 @@ def test_compare_two_real_builds(rerun_copy):
 def test_english_build_and_src_and_script_edits_rerun_what_depends_on_them(rerun_copy):
     """``--config language=en`` (a positive override) reruns every report job, no experiment;
     an edit to a shared src/ module (experiments/groups.py: affine and layernorm_stats import
-    it) and to a workflow script (scripts/precision.py) rerun exactly those experiments."""
+    it) and to an experiment's declaration (experiments/precision_spec.py) rerun exactly those
+    experiments."""
     work = rerun_copy
     with open(work / "src/lnpaper/experiments/groups.py", "a") as fh:
         fh.write("\n# edited\n")
-    with open(work / "workflow/scripts/precision.py", "a") as fh:
+    with open(work / "src/lnpaper/experiments/precision_spec.py", "a") as fh:
         fh.write("\n# edited\n")
     before = tree_digest(work / "results")
     proc = snakemake(work, "--configfile", "changed.yaml", "--config", "language=en")

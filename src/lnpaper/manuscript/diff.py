@@ -1,16 +1,23 @@
-"""A diff of the paper between two builds: ``lnpaper diff`` writes ``diff.html``, the newer paper
-with every number whose value changed marked old -> new, the table cells that changed marked, the
-claim verdicts that flipped listed at the top, and a one-line summary.
+"""A diff of the paper between two builds: ``lnpaper diff`` writes ``diff.html``, a self-contained
+page that opens with a one-line summary and the config parameters that differ, then lists the
+claim verdicts that flipped, the numbers and table cells that changed, and ends with the newer
+paper, every changed number marked old -> new and every changed cell marked.
 
 A build is read from a results-like folder: ``manuscript/numbers.parquet`` (the quoted numbers),
 ``tables/<name>.md`` (the tables as the paper shows them), ``tables/claims.csv`` (the verdicts),
-and, for the newer build, ``manuscript/paper.md`` (the filled text). ``lnpaper diff`` makes such
-folders from two results folders or from two builds logged in MLflow.
+``manifests/*.json`` (the config each step ran with) and, for the newer build,
+``manuscript/paper.md`` (the filled text). ``lnpaper diff`` makes such folders from two results
+folders or from two builds logged in MLflow (whose build run holds the config as params).
+
+The page speaks the builds' language. Two builds written in different languages are compared by
+what does not depend on the language, the numbers' values and the claims' verdicts; their table
+cells and texts differ by translation only and are left out, and the page says so.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -44,7 +51,8 @@ def _t(key: str, language: str, **kw) -> str:
 
 @dataclass
 class Snapshot:
-    """What a build quotes: numbers (name -> (value, text)), tables (name -> Markdown), claims."""
+    """What a build quotes: numbers (name -> (value, text)), tables (name -> Markdown), claims;
+    the config it was built with (flattened key -> value as text) and its language."""
 
     label: str
     numbers: dict[str, tuple[float, str]]
@@ -52,11 +60,73 @@ class Snapshot:
     claims: pd.DataFrame | None = None
     paper: str = ""
     extra: dict = field(default_factory=dict)
+    config: dict[str, str] = field(default_factory=dict)
+    language: str | None = None
 
 
-def load(folder: Path, label: str | None = None, language: str = "vi") -> Snapshot:
-    """A build from a results-like folder (see the module docstring)."""
+def schema_keys(schema: dict, prefix: str = "") -> set[str]:
+    """The flattened keys of a config schema (``matmul.steps``, ``training.synthetic.n_classes``)."""
+    keys = set()
+    for name, node in (schema.get("properties") or {}).items():
+        key = f"{prefix}{name}"
+        keys |= schema_keys(node, f"{key}.") if node.get("properties") else {key}
+    return keys
+
+
+def canonical_key(key: str, keys: set[str] | None) -> str | None:
+    """A step's param key as the config spells it: its shortest dotted tail that is a config key
+    (``claims.experiments.affine.gamma`` -> ``affine.gamma``, ``table.language`` ->
+    ``language``); None when no tail is (a step's own param, not config). Without ``keys`` the key
+    is kept as it is."""
+    if keys is None:
+        return key
+    parts = key.split(".")
+    tails = [".".join(parts[i:]) for i in range(len(parts) - 1, -1, -1)]
+    return next((t for t in tails if t in keys), None)
+
+
+def resolved_config(folder: Path, keys: set[str] | None = None) -> dict[str, str]:
+    """The config a results folder was built with, as its steps' manifests record it: every
+    step's params, keyed as the config spells them (see ``canonical_key``), values as text."""
+    config: dict[str, str] = {}
+    for path in sorted(Path(folder).glob("manifests/*.json")):
+        params = json.loads(path.read_text(encoding="utf-8")).get("params", {})
+        for key, value in params.items():
+            name = canonical_key(key, keys)
+            if name is not None:
+                config.setdefault(name, str(value))
+    return config
+
+
+def config_changes(a: Snapshot, b: Snapshot) -> list[tuple[str, str, str]]:
+    """(key, old, new) for every config key whose value differs ("–" where a build lacks it)."""
+    out = []
+    for key in sorted(set(a.config) | set(b.config)):
+        old, new = a.config.get(key, "–"), b.config.get(key, "–")
+        if old != new:
+            out.append((key, old, new))
+    return out
+
+
+def choose_language(a: Snapshot, b: Snapshot, requested: str | None = None) -> str:
+    """The page's language: the one asked for, else the newer build's, else the older's, else vi."""
+    return requested or b.language or a.language or "vi"
+
+
+def load(
+    folder: Path,
+    label: str | None = None,
+    language: str | None = None,
+    keys: set[str] | None = None,
+    config: dict[str, str] | None = None,
+) -> Snapshot:
+    """A build from a results-like folder (see the module docstring). Its config is ``config``
+    when given (an MLflow build's params), else read from its manifests; its language is the
+    config's, else ``language``."""
     folder = Path(folder)
+    config = {k: str(v) for k, v in config.items()} if config is not None else None
+    config = config if config is not None else resolved_config(folder, keys)
+    language = config.get("language") or language
     nums = io.read_parquet(folder / "manuscript" / "numbers.parquet")
     numbers = {r.name: (float(r.value), str(r.text)) for r in nums.itertuples()}
     shown = set(registry.MAIN_TABLES) | set(registry.SUPPLEMENT_TABLES)  # not e.g. runtime
@@ -73,7 +143,8 @@ def load(folder: Path, label: str | None = None, language: str = "vi") -> Snapsh
 
         for derived, base in registry.DERIVED_TABLES.items():
             if base == "claims":
-                tables[derived] = to_markdown(claims_summary(claims, language), language)
+                shown_in = language or "vi"
+                tables[derived] = to_markdown(claims_summary(claims, shown_in), shown_in)
     paper = folder / "manuscript" / "paper.md"
     return Snapshot(
         label=label or str(folder),
@@ -83,6 +154,8 @@ def load(folder: Path, label: str | None = None, language: str = "vi") -> Snapsh
         paper=paper.read_text(encoding="utf-8") if paper.exists() else "",
         # where the paper's figures (figures/<name>.png beside paper.md) are found
         extra={"resources": [str(folder / "manuscript")]},
+        config=config,
+        language=language,
     )
 
 
@@ -90,14 +163,16 @@ def _same_value(a: float, b: float) -> bool:
     return (math.isnan(a) and math.isnan(b)) or a == b
 
 
-def changed_numbers(a: Snapshot, b: Snapshot) -> dict[str, tuple[str, str]]:
-    """name -> (old text, new text) for every number whose value or printed text changed
-    (a number only one build has counts as changed, with "–" on the other side)."""
+def changed_numbers(a: Snapshot, b: Snapshot, by_text: bool = True) -> dict[str, tuple[str, str]]:
+    """name -> (old text, new text) for every number whose value or printed text changed (the
+    value only when ``by_text`` is false: two languages print the same value differently); a
+    number only one build has counts as changed, with "–" on the other side."""
     out = {}
     for name in sorted(set(a.numbers) | set(b.numbers)):
         va, ta = a.numbers.get(name, (math.nan, "–"))
         vb, tb = b.numbers.get(name, (math.nan, "–"))
-        if not _same_value(va, vb) or ta != tb:
+        missing = name not in a.numbers or name not in b.numbers
+        if missing or not _same_value(va, vb) or (by_text and ta != tb):
             out[name] = (ta, tb)
     return out
 
@@ -168,19 +243,29 @@ class Diff:
     numbers: dict[str, tuple[str, str]]
     verdicts: list[tuple[str, str, str, str]]
     cells: dict[str, list[tuple[int, int, str, str]]]
+    config: list[tuple[str, str, str]] = field(default_factory=list)
+    # (older, newer) when the builds are written in different languages, else None
+    languages: tuple[str, str] | None = None
 
     def summary(self, language: str) -> str:
+        if self.languages:
+            return _t("summary_languages", language, n=len(self.numbers), m=len(self.verdicts))
         n_cells = sum(len(c) for c in self.cells.values())
         return _t("summary", language, n=len(self.numbers), m=len(self.verdicts), c=n_cells)
 
 
 def compute(a: Snapshot, b: Snapshot) -> Diff:
+    """What changed from ``a`` to ``b``; across two languages, numbers by value and verdicts only."""
+    if a.language and b.language and a.language != b.language:
+        languages = (a.language, b.language)
+        numbers = changed_numbers(a, b, by_text=False)
+        return Diff(numbers, flipped_verdicts(a, b), {}, config_changes(a, b), languages)
     cells = {}
     for name in sorted(set(a.tables) & set(b.tables)):
         found = changed_cells(a.tables[name], b.tables[name])
         if found:
             cells[name] = found
-    return Diff(changed_numbers(a, b), flipped_verdicts(a, b), cells)
+    return Diff(changed_numbers(a, b), flipped_verdicts(a, b), cells, config_changes(a, b))
 
 
 def marked_paper(b: Snapshot, d: Diff) -> str:
@@ -202,9 +287,43 @@ def marked_paper(b: Snapshot, d: Diff) -> str:
     return text
 
 
+def _code(value: str) -> str:
+    """A config value as inline code (backticks inside it doubled around)."""
+    return f"`` {value} ``" if "`" in value else f"`{value}`"
+
+
+def config_section(d: Diff, language: str) -> list[str]:
+    """The config parameters that differ, first on the page; across two languages, a note that
+    only numbers and verdicts were compared."""
+    lines = [f"## {_t('config', language)}", ""]
+    lines += [f"- `{key}`: {_code(old)} → {_code(new)}" for key, old, new in d.config] or [
+        f"- {_t('none', language)}"
+    ]
+    lines.append("")
+    if d.languages:
+        lines += [_t("languages", language, a=d.languages[0], b=d.languages[1]), ""]
+    return lines
+
+
+def cells_section(b: Snapshot, d: Diff, language: str) -> list[str]:
+    """The changed table cells, table by table, each with its row and column header."""
+    lines = ["", f"## {_t('cells', language)}", ""]
+    for name, cells in d.cells.items():
+        header = (table_cells(b.tables.get(name, "")) or [[]])[0]
+        lines.append(f"- *{name}*: {len(cells)}")
+        lines += [
+            f"    - {_t('cell', language, row=i, col=header[j] if j < len(header) else j + 1)}: "
+            f"~~{old}~~ → {new}"
+            for i, j, old, new in cells
+        ]
+    if not d.cells:
+        lines.append(f"- {_t('none', language)}")
+    return lines
+
+
 def report_markdown(a: Snapshot, b: Snapshot, d: Diff, language: str) -> str:
-    """The head of diff.html: summary, flipped verdicts, changed numbers and cells; then the
-    paper with the changes marked."""
+    """The head of diff.html: summary, changed config, flipped verdicts, changed numbers and
+    cells; then the paper with the changes marked."""
     from lnpaper.report.labels import label
 
     lines = [
@@ -212,6 +331,7 @@ def report_markdown(a: Snapshot, b: Snapshot, d: Diff, language: str) -> str:
         "",
         _t("builds", language, a=a.label, b=b.label),
         "",
+        *config_section(d, language),
         f"## {_t('verdicts', language)}",
         "",
     ]
@@ -223,17 +343,8 @@ def report_markdown(a: Snapshot, b: Snapshot, d: Diff, language: str) -> str:
     lines += [
         f"- `{name}`: ~~{old}~~ → [{new}]{{.num-changed}}" for name, (old, new) in d.numbers.items()
     ] or [f"- {_t('none', language)}"]
-    lines += ["", f"## {_t('cells', language)}", ""]
-    for name, cells in d.cells.items():
-        header = (table_cells(b.tables.get(name, "")) or [[]])[0]
-        lines.append(f"- *{name}*: {len(cells)}")
-        lines += [
-            f"    - {_t('cell', language, row=i, col=header[j] if j < len(header) else j + 1)}: "
-            f"~~{old}~~ → {new}"
-            for i, j, old, new in cells
-        ]
-    if not d.cells:
-        lines.append(f"- {_t('none', language)}")
+    if not d.languages:  # across languages the cells differ by translation: not compared
+        lines += cells_section(b, d, language)
     lines += ["", "---", "", f"## {_t('paper', language)}", "", marked_paper(b, d)]
     return "\n".join(lines) + "\n"
 

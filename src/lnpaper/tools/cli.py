@@ -59,63 +59,64 @@ def _mlflow_build_folder(client, build_run, dest, results: Path, latest: bool):
     return dest
 
 
+def _config_keys() -> set[str] | None:
+    """The config's keys, from the schema of this checkout (None where it is not found)."""
+    from lnpaper.manuscript.diff import schema_keys
+    from lnpaper.pipeline.config import load_yaml
+
+    schema = Path(__file__).resolve().parents[3] / "workflow/schemas/config.schema.yaml"
+    return schema_keys(load_yaml(schema)) if schema.is_file() else None
+
+
+def _mlflow_builds(args, results: Path, tmp: Path):
+    """The two builds ``lnpaper diff`` names in MLflow (default: previous and latest), as
+    snapshots with each build run's config (its params) and language."""
+    from lnpaper.manuscript import diff
+    from lnpaper.tracking.compare import list_builds, resolve
+    from lnpaper.tracking.store import TrackingError, open_client
+
+    client, exp_id = open_client(args.tracking_uri, args.experiment)
+    builds = list_builds(client, exp_id)
+    if len(builds) < 2 and not (args.build_a and args.build_b):
+        raise TrackingError("fewer than two builds in MLflow; name two results folders")
+    # ids as `lnpaper builds` prints them, unique prefixes, latest / previous
+    runs = [resolve(builds, args.build_a or "previous"), resolve(builds, args.build_b or "latest")]
+    latest = builds[0].info.run_id
+    snaps = []
+    for run, name in zip(runs, "ab", strict=True):
+        is_latest = run.info.run_id == latest
+        folder = _mlflow_build_folder(client, run, tmp / name, results, is_latest)
+        params = dict(run.data.params)
+        snap = diff.load(folder, label=run.info.run_id, config=params)
+        if is_latest:  # its paper.md is this results folder's
+            snap.extra["resources"].append(str(results / "manuscript"))
+        snaps.append(snap)
+    return snaps
+
+
 def _diff(args) -> int:
     import tempfile
 
     from lnpaper.manuscript import diff
+    from lnpaper.tracking.store import TrackingError
 
     results = Path(args.results)
-    language = args.language
-    if language is None:
-        cfg = Path("config.yaml")
-        import yaml
-
-        language = (
-            (yaml.safe_load(cfg.read_text()) or {}).get("language", "vi") if cfg.exists() else "vi"
-        )
     with tempfile.TemporaryDirectory() as tmp:
-        if (
-            args.build_a
-            and args.build_b
-            and Path(args.build_a).is_dir()
-            and Path(args.build_b).is_dir()
-        ):
-            a = diff.load(Path(args.build_a), language=language)
-            b = diff.load(Path(args.build_b), language=language)
+        folders = [args.build_a, args.build_b]
+        if all(folders) and all(Path(f).is_dir() for f in folders):
+            keys = _config_keys()
+            a, b = (diff.load(Path(f), keys=keys) for f in folders)
         else:
-            from lnpaper.tracking.compare import list_builds, resolve
-            from lnpaper.tracking.store import TrackingError, open_client
-
             try:
-                client, exp_id = open_client(args.tracking_uri, args.experiment)
-                builds = list_builds(client, exp_id)
-                if len(builds) < 2 and not (args.build_a and args.build_b):
-                    print(
-                        "error: fewer than two builds in MLflow; name two results folders",
-                        file=sys.stderr,
-                    )
-                    return 1
-                # ids as `lnpaper builds` prints them, unique prefixes, latest / previous
-                run_a = resolve(builds, args.build_a or "previous")
-                run_b = resolve(builds, args.build_b or "latest")
+                a, b = _mlflow_builds(args, results, Path(tmp))
             except TrackingError as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 1
-            if args.language is None:  # the language the newer build was written in
-                language = run_b.data.params.get("language", language)
-            latest = builds[0].info.run_id
-            fa = _mlflow_build_folder(
-                client, run_a, Path(tmp) / "a", results, run_a.info.run_id == latest
-            )
-            fb = _mlflow_build_folder(
-                client, run_b, Path(tmp) / "b", results, run_b.info.run_id == latest
-            )
-            a = diff.load(fa, label=run_a.info.run_id, language=language)
-            b = diff.load(fb, label=run_b.info.run_id, language=language)
-            if run_b.info.run_id == latest:  # its paper.md is this results folder's
-                b.extra["resources"].append(str(results / "manuscript"))
+        language = diff.choose_language(a, b, args.language)
         out = Path(args.out or results / "manuscript" / "diff.html")
         d = diff.write_diff(a, b, out, language)
+    changed = ", ".join(f"{key} {old} -> {new}" for key, old, new in d.config)
+    print(f"config: {changed or 'no change'}")
     print(f"{d.summary(language)} -> {out}")
     return 0
 
@@ -221,7 +222,7 @@ def build_parser() -> OneLineParser:
     dif.add_argument(
         "--language",
         choices=["vi", "en"],
-        help="default: the newer MLflow build's language (config.yaml's for results folders)",
+        help="the page's language (default: the newer build's)",
     )
     _store_options(dif, _diff)
     bench = sub.add_parser(

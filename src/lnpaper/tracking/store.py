@@ -1,7 +1,7 @@
 """Log a build to MLflow from the step manifests: one parent run per build, a run per step,
 and per-condition child runs where users compare conditions.
 
-Design (see README "Tracking"):
+Design (see docs/tracking.md):
 - Compute steps never open the store; one tracking step per build reads their manifests. So
   tracking cannot fail or roll back a computation, and cluster jobs need no database access.
 - A step run is identified by the sha256 of its manifest: a build reuses the FINISHED run of a
