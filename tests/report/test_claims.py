@@ -137,7 +137,7 @@ def test_claim_texts_are_templates_in_both_languages():
 
 def test_claims_of_missing_experiments_are_left_out():
     table = claims.evaluate_all(
-        {"matmul/growth": growth({("normal", 1.0): UP})}, {"scales": [1.0]}, "en"
+        {"matmul/growth": growth({("normal", 1.0): UP})}, matmul_cfg(scales=[1.0])
     )
     assert set(table["claim_id"]) == {
         "5.1-s-below-1-decays",

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from conftest import copy_workflow
 from lnpaper.tools import what_reruns
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,14 +71,3 @@ def test_reruns_are_described_rule_by_rule_in_the_order_the_stages_run():
     assert "| `src/lnpaper/experiments/exp.py` | exp, table_t |" in page
     assert "| `exp:` | exp, table_t |" in page
     assert page.rstrip().endswith("`src/lnpaper/tools/cli.py`")
-
-
-@pytest.mark.slow
-def test_the_page_in_docs_is_what_the_dag_of_the_default_config_says(tmp_path):
-    work = copy_workflow(tmp_path)
-    got = what_reruns.generate(work)
-    want = (ROOT / "docs/what-reruns.md").read_text(encoding="utf-8")
-    assert got == want, (
-        "docs/what-reruns.md is stale: python -m lnpaper.tools.what_reruns --write "
-        "docs/what-reruns.md"
-    )
