@@ -21,16 +21,7 @@ from lnpaper.pipeline.config import load_yaml, validate
 pytestmark = pytest.mark.slow
 
 CONTRACT_COLUMNS = {
-    "matmul/trajectories": [
-        "b_dist",
-        "n",
-        "scale",
-        "layernorm",
-        "seed",
-        "step",
-        "log_norm",
-        "norm_fp32",
-    ],
+    "matmul/trajectories": "b_dist n scale layernorm seed step log_norm norm_fp32".split(),
     "matmul/growth": [
         "b_dist",
         "n",

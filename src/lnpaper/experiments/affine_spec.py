@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lnpaper.experiments.spec import Experiment, shape_not_generated
+from lnpaper.experiments.spec import ConfigSpace, Experiment, shape_not_generated
 
 
 def memory_bytes(af: dict, data_entries: int) -> int:
@@ -39,7 +39,5 @@ EXPERIMENT = Experiment(
     reads=("matrices",),
     memory_bytes=memory_bytes,
     checks=(shape_is_generated,),
-    tiny_ranges=TINY_RANGES,
-    micro=MICRO,
-    edge_cases=EDGE_CASES,
+    space=ConfigSpace(TINY_RANGES, MICRO, EDGE_CASES),
 )

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from lnpaper.experiments.spec import Experiment, at_most, enabled_section, width_not_divided
+from lnpaper.experiments.spec import (
+    ConfigSpace,
+    Experiment,
+    at_most,
+    enabled_section,
+    width_not_divided,
+)
 
 
 def memory_bytes(bd: dict, data_entries: int) -> int:
@@ -51,7 +57,5 @@ EXPERIMENT = Experiment(
     outputs=("stats",),
     memory_bytes=memory_bytes,
     checks=(groups_divide_width, batch_sizes_compare_one_and_many),
-    tiny_ranges=TINY_RANGES,
-    micro=MICRO,
-    edge_cases=EDGE_CASES,
+    space=ConfigSpace(TINY_RANGES, MICRO, EDGE_CASES),
 )

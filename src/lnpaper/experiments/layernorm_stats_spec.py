@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from lnpaper.experiments.spec import Experiment, at_most, enabled_section, shape_not_generated
+from lnpaper.experiments.spec import (
+    ConfigSpace,
+    Experiment,
+    at_most,
+    enabled_section,
+    shape_not_generated,
+)
 
 
 def memory_bytes(ln: dict, data_entries: int) -> int:
@@ -82,7 +88,5 @@ EXPERIMENT = Experiment(
     reads=("matrices",),
     memory_bytes=memory_bytes,
     checks=(group_sizes_fit, shapes_are_generated, input_std_positive),
-    tiny_ranges=TINY_RANGES,
-    micro=MICRO,
-    edge_cases=EDGE_CASES,
+    space=ConfigSpace(TINY_RANGES, MICRO, EDGE_CASES),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lnpaper.experiments.spec import FRAME_ROW_BYTES, Experiment, at_most
+from lnpaper.experiments.spec import FRAME_ROW_BYTES, ConfigSpace, Experiment, at_most
 
 CPU_S_PER_FLOP = 4.6 / 1.67e11  # fitted to the default config's compute time
 
@@ -82,7 +82,5 @@ EXPERIMENT = Experiment(
     cpu_seconds=cpu_seconds,
     memory_bytes=memory_bytes,
     checks=(burn_in_below_steps,),
-    tiny_ranges=TINY_RANGES,
-    micro=MICRO,
-    edge_cases=EDGE_CASES,
+    space=ConfigSpace(TINY_RANGES, MICRO, EDGE_CASES),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lnpaper.experiments.spec import Experiment, at_most, enabled_section
+from lnpaper.experiments.spec import ConfigSpace, Experiment, at_most, enabled_section
 
 
 def memory_bytes(pr: dict, data_entries: int) -> int:
@@ -45,7 +45,5 @@ EXPERIMENT = Experiment(
     outputs=("errors",),
     memory_bytes=memory_bytes,
     checks=(has_reference_and_offset,),
-    tiny_ranges=TINY_RANGES,
-    micro=MICRO,
-    edge_cases=EDGE_CASES,
+    space=ConfigSpace(TINY_RANGES, MICRO, EDGE_CASES),
 )

@@ -54,6 +54,19 @@ class Split:
 
 
 @dataclass(frozen=True)
+class ConfigSpace:
+    """How the config-space tests explore one experiment's section."""
+
+    # the property tests (lnpaper.tools.config_space): section key -> schema keywords that
+    # replace the schema's to cap its size (``items.*`` for a list's items)
+    tiny_ranges: dict = field(default_factory=dict)
+    # the section's values in the micro config drawn configs start from
+    micro: dict = field(default_factory=dict)
+    # named variations of the tiny config that exercise its section (``config_sweep``)
+    edge_cases: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Experiment:
     """One experiment of the paper, as the pipeline sees it.
 
@@ -72,13 +85,19 @@ class Experiment:
     cpu_seconds: Callable[[dict], float] = no_cpu
     memory_bytes: Callable[[dict, int], int] = no_memory
     checks: tuple[Check, ...] = field(default_factory=tuple)
-    # the property tests over the config space (lnpaper.tools.config_space): section key ->
-    # schema keywords that replace the schema's to cap its size (``items.*`` for a list's
-    # items), and the section's values in the micro config drawn configs start from
-    tiny_ranges: dict = field(default_factory=dict)
-    micro: dict = field(default_factory=dict)
-    # named variations of the tiny config that exercise its section (``config_sweep``)
-    edge_cases: dict = field(default_factory=dict)
+    space: ConfigSpace = field(default_factory=lambda: ConfigSpace())
+
+    @property
+    def tiny_ranges(self) -> dict:
+        return self.space.tiny_ranges
+
+    @property
+    def micro(self) -> dict:
+        return self.space.micro
+
+    @property
+    def edge_cases(self) -> dict:
+        return self.space.edge_cases
 
     @property
     def section(self) -> str:

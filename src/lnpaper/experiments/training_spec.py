@@ -4,7 +4,14 @@
 
 from __future__ import annotations
 
-from lnpaper.experiments.spec import Experiment, Split, at_most, enabled_section, width_not_divided
+from lnpaper.experiments.spec import (
+    ConfigSpace,
+    Experiment,
+    Split,
+    at_most,
+    enabled_section,
+    width_not_divided,
+)
 
 CPU_S_PER_FLOP = 154.0 / 4.53e12  # fitted to the default config's compute time
 DIGITS_SAMPLES = 1797  # scikit-learn's load_digits (fixed; not loaded here to keep start-up fast)
@@ -85,18 +92,11 @@ def every_class_in_test_split(cfg: dict) -> str | None:
 
 # the config space's tests (see ``Experiment``)
 TINY_RANGES = {
-    **at_most(
-        width=12,
-        n_seeds=3,
-        steps=10,
-        batch_size=16,
-        log_every=4,
-        smooth_window=3,
-        oscillation_window=4,
-        loss_threshold=5,
-        groupnorm_groups=4,
-        dyt_alpha=3,
-    ),
+    # the nets and their normalizers
+    **at_most(width=12, groupnorm_groups=4, dyt_alpha=3),
+    # the runs: seeds, steps, batches and the windows the loss curves are read with
+    **at_most(n_seeds=3, steps=10, batch_size=16, log_every=4, loss_threshold=5),
+    **at_most(smooth_window=3, oscillation_window=4),
     "depths": {"items.maximum": 4, "maxItems": 2},
     "norms": {"maxItems": 4},
     "test_fraction": {"minimum": 0.001, "maximum": 0.5},
@@ -142,7 +142,5 @@ EXPERIMENT = Experiment(
     cpu_seconds=cpu_seconds,
     memory_bytes=memory_bytes,
     checks=(batch_fits_data, windows_fit, groups_divide_width, every_class_in_test_split),
-    tiny_ranges=TINY_RANGES,
-    micro=MICRO,
-    edge_cases=EDGE_CASES,
+    space=ConfigSpace(TINY_RANGES, MICRO, EDGE_CASES),
 )

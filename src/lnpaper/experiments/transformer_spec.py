@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lnpaper.experiments.spec import Experiment, at_most, enabled_section
+from lnpaper.experiments.spec import ConfigSpace, Experiment, at_most, enabled_section
 
 CPU_S_PER_FLOP = 29.0 / 8.15e11  # fitted to the default config's compute time
 
@@ -58,20 +58,11 @@ def has_layernorm(cfg: dict) -> str | None:
 
 # the config space's tests (see ``Experiment``)
 TINY_RANGES = {
-    **at_most(
-        d_model=16,
-        heads=4,
-        ffn=16,
-        vocab=8,
-        seq_len=6,
-        batch_size=4,
-        steps=8,
-        warmup_steps=8,
-        n_seeds=3,
-        grad_seeds=3,
-        log_every=3,
-        final_window=3,
-    ),
+    # the model and the sequences it reads
+    **at_most(d_model=16, heads=4, ffn=16, vocab=8, seq_len=6),
+    # the runs: seeds, steps, batches and the window the final loss is read over
+    **at_most(n_seeds=3, grad_seeds=3, steps=8, warmup_steps=8, batch_size=4),
+    **at_most(log_every=3, final_window=3),
     "layers": {"items.maximum": 3, "maxItems": 3},
     "lr": {"minimum": 0.0001, "maximum": 1},
 }
@@ -107,7 +98,5 @@ EXPERIMENT = Experiment(
     cpu_seconds=cpu_seconds,
     memory_bytes=memory_bytes,
     checks=(heads_divide_width, has_layernorm),
-    tiny_ranges=TINY_RANGES,
-    micro=MICRO,
-    edge_cases=EDGE_CASES,
+    space=ConfigSpace(TINY_RANGES, MICRO, EDGE_CASES),
 )
