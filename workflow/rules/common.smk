@@ -13,6 +13,7 @@ from lnpaper.pipeline.deps import module_files, script_files, use_cache
 from lnpaper.pipeline.overrides import merge, typed_overrides
 from lnpaper.pipeline.step import flat_paths
 from lnpaper.pipeline.credentials import redact_argv, take_credentials
+from lnpaper.report.step_config import params_for
 
 # what each src/ file imports, parsed once per text and kept across starts (deps.py)
 use_cache(paths.DEPS_CACHE)
@@ -158,7 +159,7 @@ def part_outputs(exp):
 
 def part_step(exp):
     """The step name of one unit's job: its manifest, log and benchmark."""
-    return f"{exp.job_rule}_{{{exp.split.wildcard}}}"
+    return exp.part_step(f"{{{exp.split.wildcard}}}")
 
 
 def join_files(exp):
@@ -171,7 +172,7 @@ def join_files(exp):
                 u: {n: paths.part_file(exp.id, u, n) for n in exp.outputs}
                 for u in units
             },
-            "manifests": {u: paths.manifest_file(f"{exp.job_rule}_{u}") for u in units},
+            "manifests": {u: paths.manifest_file(exp.part_step(u)) for u in units},
         }
 
     return files
@@ -184,8 +185,6 @@ def sources_files(sources):
 def sources_config(sources):
     """The config a table, figure or claims step gets: its experiments' sections, each
     under its name, plus seed and language (read by lnpaper.report.step_config)."""
-    from lnpaper.report.step_config import params_for
-
     return params_for(config, sources)
 
 

@@ -114,11 +114,16 @@ class Experiment:
         """The rule that runs its computation: ``<id>``, or ``<id>_part`` when split."""
         return f"{self.id}_part" if self.split else self.id
 
+    def part_step(self, unit: str) -> str:
+        """The step name (manifest, log, benchmark) of a split experiment's job for one unit;
+        ``unit`` may be the wildcard pattern, e.g. ``{dataset}``."""
+        return f"{self.job_rule}_{unit}"
+
     def job_steps(self, cfg: dict) -> list[str]:
         """The step names (manifests, logs) of its compute jobs under its config slice."""
         if not self.split:
             return [self.id]
-        return [f"{self.job_rule}_{u}" for u in self.split.units(cfg)]
+        return [self.part_step(u) for u in self.split.units(cfg)]
 
     def jobs(self, cfg: dict) -> int:
         """Snakemake jobs it runs under its config slice: its parts and the join, or one."""

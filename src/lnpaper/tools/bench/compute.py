@@ -90,7 +90,7 @@ class Replay:
         files = {"parts": {}, "manifests": {}}
         for unit in exp.split.units(self.cfg[exp.section]):
             part = {n: str(self.out / f"parts/{exp.id}/{unit}/{n}.parquet") for n in outputs}
-            step, wildcards = f"{exp.job_rule}_{unit}", {exp.split.wildcard: unit}
+            step, wildcards = exp.part_step(unit), {exp.split.wildcard: unit}
             self.call(step, "experiment.py", exp.job_rule, params, {}, part, wildcards, exp.threads)
             files["parts"][unit] = part
             files["manifests"][unit] = str(self.out / f"parts/{exp.id}/{unit}/manifest.json")
