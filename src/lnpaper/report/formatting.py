@@ -22,17 +22,22 @@ from lnpaper.report.numfmt import (  # noqa: F401  (the table formatter's public
 )
 
 # a value this small against the largest of its column is rounding noise of a quantity that is
-# zero by construction (e.g. ln s + λ₁ at s = s*): it prints 0, never 1.1e-12
+# zero by construction (e.g. ln s + λ₁ at s = s*): it prints 0, never 1.1e-12. Only a signed
+# column that passes through zero has such points; a column of one sign holds magnitudes
+# (gradient norms, errors, differences) whose small values are what was measured: a vanishing
+# gradient of 10⁻⁸ beside an exploding one of 10⁴ is a result, not noise.
 NOISE = 1e-9
 
 
 def denoise(values: pd.Series) -> pd.Series:
-    """Values at rounding level against the column's largest become exactly 0."""
+    """In a column that takes both signs, values at rounding level against its largest become
+    exactly 0; a column of one sign is left as measured."""
     if not pd.api.types.is_float_dtype(values):
         return values
-    finite = values[np.isfinite(values)].abs()
-    if finite.empty or finite.max() == 0:
+    signed = values[np.isfinite(values)]
+    if not ((signed < 0).any() and (signed > 0).any()):
         return values
+    finite = signed.abs()
     out = values.copy()
     out[(values.abs() <= NOISE * finite.max()) & np.isfinite(values)] = 0.0
     return out
