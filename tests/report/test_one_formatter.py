@@ -81,3 +81,19 @@ def test_a_quoted_number_read_from_a_table_cell_prints_as_the_cell():
     )
     assert out.loc["MatmulRateNormalHalf", "text"] == "0.38 ± 0.04"
     assert formatting.printed_frame(table).at[0, "growth_rate_mean"] == "0.38"
+
+
+def test_small_measured_values_print_as_measured_not_as_rounding_zeros():
+    # a vanishing gradient beside an exploding one: a result, not rounding noise
+    df = pd.DataFrame(
+        {
+            "grad_norm_first_layer_init_mean": [1.6e-8, 1.3e4],
+            "grad_norm_first_layer_init_ci_low": [1.2e-8, 1.1e4],
+            "grad_norm_first_layer_init_ci_high": [2.2e-8, 1.6e4],
+            "growth_rate_theory": [1.1e-12, 1.1],  # ln s + λ₁ at s*: zero by construction
+        }
+    )
+    rows = [r.split("|")[1:-1] for r in formatting.to_markdown(df, "en").splitlines()[2:]]
+    assert [c.strip() for c in rows[0]] == ["1.6·10⁻⁸", "[1.2·10⁻⁸, 2.2·10⁻⁸]", "0"]
+    # fixed decimals that resolve a small value print it as m·10ⁿ; unresolved it rounds to 0
+    assert numfmt.fmt_fixed(1.6e-8, 9) == "1.6·10⁻⁸" and numfmt.fmt_fixed(0.0004, 2) == "0.00"

@@ -22,22 +22,24 @@ from lnpaper.report.numfmt import (  # noqa: F401  (the table formatter's public
 )
 
 # a value this small against the largest of its column is rounding noise of a quantity that is
-# zero by construction (e.g. ln s + λ₁ at s = s*): it prints 0, never 1.1e-12. Only a signed
-# column that passes through zero has such points; a column of one sign holds magnitudes
-# (gradient norms, errors, differences) whose small values are what was measured: a vanishing
-# gradient of 10⁻⁸ beside an exploding one of 10⁴ is a result, not noise.
+# zero by construction at one point of the grid: the growth rates ln s + λ₁ at s = s* (and
+# ln s - ln s at s = 1 for orthogonal B): it prints 0, never 1.1e-12. Only those columns: every
+# other column holds measurements whose small values are results (a vanishing gradient of 10⁻⁸
+# beside an exploding one of 10⁴, a float32 error of 6·10⁻⁷ beside 10³ past the offset limit).
+ZERO_BY_CONSTRUCTION = ("growth_rate", "frobenius_rate", "rate_minus_log_scale")
 NOISE = 1e-9
 
 
 def denoise(values: pd.Series) -> pd.Series:
-    """In a column that takes both signs, values at rounding level against its largest become
-    exactly 0; a column of one sign is left as measured."""
-    if not pd.api.types.is_float_dtype(values):
+    """In a column of a quantity zero by construction at some grid point, values at rounding
+    level against its largest become exactly 0; other columns are left as measured."""
+    if not (
+        pd.api.types.is_float_dtype(values) and str(values.name).startswith(ZERO_BY_CONSTRUCTION)
+    ):
         return values
-    signed = values[np.isfinite(values)]
-    if not ((signed < 0).any() and (signed > 0).any()):
+    finite = values[np.isfinite(values)].abs()
+    if finite.empty or finite.max() == 0:
         return values
-    finite = signed.abs()
     out = values.copy()
     out[(values.abs() <= NOISE * finite.max()) & np.isfinite(values)] = 0.0
     return out

@@ -104,7 +104,14 @@ def fmt_fixed(value, decimals: int | None, digits: int = SIG_DIGITS) -> str:
         return fmt(value, digits)
     if isinstance(value, (bool, np.bool_)) or not math.isfinite(float(value)):
         return fmt(value, digits)
-    return signed(f"{float(value):.{decimals}f}")
+    v = float(value)
+    if v != 0 and abs(v) < SCI_BELOW:
+        # as m·10ⁿ like every small number of a table, with the digits ``decimals`` resolves
+        # (1.6e-8 at 9 decimals -> 1.6·10⁻⁸); a value those decimals round to 0 stays fixed
+        mantissa_decimals = decimals + math.floor(math.log10(abs(v)))
+        if mantissa_decimals >= 0:
+            return sci_text(v, mantissa_decimals)
+    return signed(f"{v:.{decimals}f}")
 
 
 def half_width(lo: float, hi: float) -> float:
