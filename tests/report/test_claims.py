@@ -43,19 +43,19 @@ MATMUL = {
         "holds": {("normal", 0.5): DOWN, ("scaled_normal", 0.5): DOWN},
         "fails": {("normal", 0.5): UP, ("scaled_normal", 0.5): UP},
         "holds_only_if": {("normal", 0.5): UP, ("scaled_normal", 0.5): DOWN},
-        "inconclusive": {("normal", 0.5): STRADDLE_LOW, ("scaled_normal", 0.5): DOWN},
+        "inconclusive": {("normal", 0.5): STRADDLE_LOW, ("scaled_normal", 0.5): STRADDLE_LOW},
     },
     "5.1-s-equal-1-oscillates": {
         "holds": {("normal", 1.0): ZERO, ("orthogonal", 1.0): (0.0, 0.0)},
         "fails": {("normal", 1.0): UP, ("scaled_normal", 1.0): DOWN},
         "holds_only_if": {("normal", 1.0): UP, ("scaled_normal", 1.0): ZERO},
-        "inconclusive": {("normal", 1.0): STRADDLE_HIGH, ("scaled_normal", 1.0): ZERO},
+        "inconclusive": {("normal", 1.0): STRADDLE_HIGH, ("scaled_normal", 1.0): STRADDLE_LOW},
     },
     "5.1-s-above-1-explodes": {
         "holds": {("normal", 2.0): UP, ("scaled_normal", 2.0): UP},
         "fails": {("normal", 2.0): ZERO, ("scaled_normal", 2.0): DOWN},
         "holds_only_if": {("normal", 2.0): UP, ("orthogonal", 2.0): ZERO},
-        "inconclusive": {("normal", 2.0): UP, ("scaled_normal", 2.0): STRADDLE_HIGH},
+        "inconclusive": {("normal", 2.0): STRADDLE_HIGH, ("scaled_normal", 2.0): STRADDLE_HIGH},
     },
 }
 

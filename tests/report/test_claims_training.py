@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from claims_kit import CFG, verdict
+from lnpaper.report.numfmt import fmt
 from lnpaper.report.step_config import StepConfig
 
 
@@ -52,7 +53,10 @@ PAIRED = [
     ({("plain", 20): FAST, ("residual", 20): FAST}, "holds"),
     ({("plain", 20): SLOW, ("residual", 20): SLOW}, "fails"),
     ({("plain", 20): FAST, ("residual", 20): SLOW}, "holds_only_if"),
-    ({("plain", 20): FAST, ("residual", 20): MIXED}, "inconclusive"),
+    ({("plain", 20): MIXED, ("residual", 20): MIXED}, "inconclusive"),
+    # a condition decided either way is reported, not averaged away with an undecided one
+    ({("plain", 20): FAST, ("residual", 20): MIXED}, "holds_only_if"),
+    ({("plain", 20): SLOW, ("residual", 20): MIXED}, "fails"),
 ]
 
 
@@ -69,7 +73,39 @@ PAIRED = [
 )
 def test_faster_convergence_is_a_paired_sign_test(conds, want):
     frames = {"training/summary": training(conds)}
-    assert verdict("4.1.4-faster-convergence", frames)["verdict"] == want
+    row = verdict("4.1.4-faster-convergence", frames)
+    assert row["verdict"] == want
+    if want == "holds_only_if" and {("plain", 20), ("residual", 20)} <= set(conds):
+        # where it holds, fails and is undecided are all named
+        assert "only in: digits (sklearn)/plain MLP/depth 20" in row["condition"]
+        assert ("undecided in" in row["condition"]) == (conds[("residual", 20)] is MIXED)
+        assert ("fails in" in row["condition"]) == (conds[("residual", 20)] is SLOW)
+
+
+def test_binomial_test_is_exact_and_one_sided():
+    from lnpaper.report.verdicts import ALPHA, binomial_p, count_state
+
+    assert ALPHA == pytest.approx(0.05)
+    assert binomial_p(5, 5) == pytest.approx(1 / 32)
+    assert binomial_p(4, 4) == pytest.approx(1 / 16)
+    assert binomial_p(0, 5, "less") == pytest.approx(1 / 32)
+    assert binomial_p(5, 5, "two-sided") == pytest.approx(2 / 32)
+    assert [count_state(k, n) for k, n in ((5, 5), (4, 4), (0, 5), (0, 4), (4, 5))] == [
+        "holds",
+        "inconclusive",
+        "fails",
+        "inconclusive",
+        "inconclusive",
+    ]
+
+
+@pytest.mark.parametrize("n_seeds,want", [(4, "inconclusive"), (5, "holds"), (6, "holds")])
+def test_seed_count_needs_the_exact_test(n_seeds, want):
+    # all seeds agree: 4 of 4 (p = 0.0625) does not decide, 5 of 5 (p = 0.031) does
+    frames = {"training/summary": training({("plain", 20): FAST[:1] * n_seeds})}
+    row = verdict("4.1.4-faster-convergence", frames)
+    assert row["verdict"] == want
+    assert f"{n_seeds}/{n_seeds} seeds (one-sided p = {fmt(2.0**-n_seeds)})" in row["measured"]
 
 
 @pytest.mark.parametrize(
@@ -91,15 +127,62 @@ def test_one_outlier_seed_cannot_make_layernorm_oscillate_less():
     assert verdict("4.1.4-less-oscillation", frames, CFG)["verdict"] != "holds"
 
 
+def curves(grads: dict, steps: int = 5) -> pd.DataFrame:
+    """(arch, depth) -> (LN, none) first-layer gradient norm at every logged step of each of 5
+    seeds; a value may be a list over steps."""
+    rows = []
+    for (arch, depth), pair in grads.items():
+        for norm, g in zip(("layernorm", "none"), pair):
+            per_step = g if isinstance(g, list) else [g] * steps
+            for seed in range(5):
+                for step, v in enumerate(per_step):
+                    rows.append(
+                        {
+                            "dataset": "digits",
+                            "arch": arch,
+                            "depth": depth,
+                            "norm": norm,
+                            "seed": seed,
+                            "step": step * 10,
+                            "loss": 1.0,
+                            "grad_norm": v,
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
 @pytest.mark.parametrize(
-    "ln_grad,none_grad,want",
-    [(0.1, 1e-9, "holds"), (1e-9, 1e-9, "fails"), (0.1, 0.1, "holds_only_if")],
+    "grads,want",
+    [
+        ({("plain", 20): (0.1, 1e-9)}, "holds"),
+        ({("plain", 20): (1e-9, 1e-9)}, "fails"),
+        ({("plain", 20): (0.1, 1e4)}, "holds"),  # exploding counts as well
+        ({("plain", 20): (0.1, 1e-9), ("plain", 50): (1e-9, 1e-9)}, "holds_only_if"),
+        ({("plain", 20): (0.1, 0.1)}, "not_measured"),  # nothing to reduce
+        # in the band at initialisation, vanishing during training: the training decides
+        ({("plain", 20): ([0.1, 1e-9, 1e-9, 1e-9, 1e-9], 1e-9)}, "fails"),
+        ({("plain", 20): (0.1, [0.1, 1e-9, 1e-9, 1e-9, 1e-9])}, "holds"),
+    ],
 )
-def test_vanishing_gradients(ln_grad, none_grad, want):
+def test_vanishing_gradients_during_training(grads, want):
+    frames = {
+        "training/summary": training({k: FAST for k in grads}),
+        "training/curves": curves(grads),
+    }
+    row = verdict("4.1.4-fewer-vanishing-exploding", frames)
+    assert row["verdict"] == want
+    assert "during training" in row["theory"]
+    if want == "holds_only_if":
+        assert "fails in: digits (sklearn)/plain MLP/depth 50" in row["condition"]
+
+
+def test_vanishing_gradients_report_a_layernorm_net_that_does_not_learn():
     s = training({("plain", 20): FAST})
-    s.loc[s["norm"] == "layernorm", "grad_norm_first_layer_init"] = ln_grad
-    s.loc[s["norm"] == "none", "grad_norm_first_layer_init"] = none_grad
-    assert verdict("4.1.4-fewer-vanishing-exploding", {"training/summary": s})["verdict"] == want
+    s.loc[s["norm"] == "layernorm", "test_accuracy"] = 0.1
+    frames = {"training/summary": s, "training/curves": curves({("plain", 20): (0.1, 1e-9)})}
+    row = verdict("4.1.4-fewer-vanishing-exploding", frames)
+    assert row["verdict"] == "holds"
+    assert "yet plain LN nets of depth 20 still fail to train" in row["condition"]
 
 
 def batch_stats(ln_sd=0.0, bn_sd=0.5, ln_online=True, bn_eval_online=False) -> pd.DataFrame:
@@ -182,6 +265,18 @@ def transformer(post: dict, none: dict | None) -> dict:
         ({False: CHANCE, True: CHANCE}, {False: CHANCE, True: CHANCE}, "fails"),  # no learning
         ({False: [2.0] * 3, True: [1.9] * 3}, {False: [1.0] * 3, True: [1.0] * 3}, "fails"),
         ({False: LEARNS, True: LEARNS}, None, "inconclusive"),  # no baseline in this build
+        # significant without warm-up, undecided with it: reported, not averaged away
+        (
+            {False: LEARNS, True: LEARNS},
+            {False: CHANCE, True: [0.7, 1.1, 1.5]},
+            "holds_only_if",
+        ),
+        # significantly worse than the baseline in one setting, undecided in the other
+        (
+            {False: [2.0] * 3, True: LEARNS},
+            {False: [1.0] * 3, True: [0.7, 1.1, 1.5]},
+            "fails",
+        ),
         (
             {False: LEARNS, True: LEARNS},
             {False: [0.7, 1.1, 1.5], True: [0.7, 1.1, 1.5]},
@@ -195,6 +290,8 @@ def test_post_ln_compares_with_no_normalization(post, none, want):
     assert row["verdict"] == want
     if none is None and want == "inconclusive":
         assert "no Transformer without normalization" in row["condition"]
+    if want == "holds_only_if" and none[True] == [0.7, 1.1, 1.5]:
+        assert row["condition"] == "without warm-up; undecided in: with warm-up"
 
 
 def test_claim_rules_on_constructed_results():
@@ -222,9 +319,14 @@ def test_claim_rules_on_constructed_results():
                     }
                 )
     cfg = StepConfig({"training": {}}, seed=0, language="en")
-    res = claims.evaluate_all({"training/summary": pd.DataFrame(rows)}, cfg).set_index("claim_id")
+    summary = pd.DataFrame(rows)
+    grads = curves({("plain", 10): (0.5, 1e-9), ("residual", 10): (0.5, 0.5)})
+    frames = {"training/summary": summary, "training/curves": grads.assign(dataset="d")}
+    res = claims.evaluate_all(frames, cfg).set_index("claim_id")
     # LN reaches the threshold where none never does (plain) but later where both do (residual)
     assert res.loc["4.1.4-faster-convergence", "verdict"] == "holds_only_if"
     assert "plain" in res.loc["4.1.4-faster-convergence", "condition"]
     assert res.loc["4.1.4-less-oscillation", "verdict"] == "holds_only_if"  # only residual testable
+    # tested where the unnormalized net vanishes (plain); residual has nothing to reduce
     assert res.loc["4.1.4-fewer-vanishing-exploding", "verdict"] == "holds"
+    assert "not tested in: d/residual" in res.loc["4.1.4-fewer-vanishing-exploding", "condition"]

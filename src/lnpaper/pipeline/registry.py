@@ -112,6 +112,7 @@ CLAIMS_SOURCES: list[str] = [
     "affine/stats",
     "precision/errors",
     "training/summary",
+    "training/curves",
     "batch_dependence/stats",
     "transformer/grads",
     "transformer/summary",

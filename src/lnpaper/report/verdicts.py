@@ -14,11 +14,17 @@ rendered in the build's language by ``claims.evaluate_all``.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lnpaper.experiments.stats import interval
 from lnpaper.report.claim_text import Printed, Text, t
 from lnpaper.report.numfmt import decimals_for, fmt_fixed, half_width
+
+# the significance level of every test: 1 minus the confidence level of every interval (the
+# default of ``stats.interval``, the one place it is set)
+ALPHA = 1.0 - inspect.signature(interval).parameters["level"].default
 
 VERDICTS = ("holds", "fails", "holds_only_if", "inconclusive", "not_measured")
 # the verdicts of a rule with one test whose condition a config may not measure
@@ -109,25 +115,51 @@ def side(lo: float, hi: float, threshold: float) -> str:
     return "straddles"
 
 
+def binomial_p(k: int, n: int, alternative: str = "greater") -> float:
+    """p-value of the exact binomial test of k successes in n trials against 1/2: "greater"
+    (more successes than chance: the direction a claim states), "less", or "two-sided" (a claim
+    with no direction). 5 of 5 gives 0.031 one-sided, 4 of 4 gives 0.0625."""
+    from scipy import stats
+
+    if n <= 0:
+        return float("nan")
+    return float(stats.binomtest(int(k), int(n), 0.5, alternative=alternative).pvalue)
+
+
+def count_state(k: int, n: int) -> str:
+    """The state of a directed claim from k of n seeds going its way (ties left out): holds when
+    the one-sided exact binomial test rejects 1/2 at ``ALPHA`` in the claim's direction, fails
+    when it rejects it in the other direction, else inconclusive (two one-sided tests at ALPHA,
+    each of its own alternative)."""
+    if binomial_p(k, n, "greater") < ALPHA:
+        return "holds"
+    if binomial_p(k, n, "less") < ALPHA:
+        return "fails"
+    return "inconclusive"
+
+
 def combine(states: dict) -> tuple[str, list]:
     """Verdict over conditions from each condition's holds / fails / inconclusive / not_measured.
 
-    Conditions not measured are left out. All hold: holds. All fail: fails. Some hold and some
-    fail: holds_only_if (returns the keys where it holds). Otherwise (an inconclusive condition
-    decides): inconclusive. Nothing measured: not_measured.
+    Conditions not measured are left out. All hold: holds. All fail: fails. A condition that
+    holds with others failing or undecided: holds_only_if (returns the keys where it holds; the
+    rule names the undecided ones in its condition), so a significant result in one condition is
+    reported, not averaged away with the others. Fails somewhere, holds nowhere, undecided
+    elsewhere: fails (the statement is shown false as a general one). All undecided:
+    inconclusive. Nothing measured: not_measured.
     """
     states = {k: v for k, v in states.items() if v != "not_measured"}
     if not states:
         return "not_measured", []
     vals = list(states.values())
     held = [k for k, v in states.items() if v == "holds"]
-    if vals and all(v == "holds" for v in vals):
+    if all(v == "holds" for v in vals):
         return "holds", held
-    if vals and all(v == "fails" for v in vals):
-        return "fails", []
-    if held and any(v == "fails" for v in vals):
+    if held:
         return "holds_only_if", held
-    return "inconclusive", held
+    if any(v == "fails" for v in vals):
+        return "fails", []
+    return "inconclusive", []
 
 
 def holds_if(ok: bool, measured: Text, theory: Text, value: float) -> ClaimResult:
