@@ -3,6 +3,8 @@ row in the claims table built from hand-made frames."""
 
 from dataclasses import replace
 
+import pandas as pd
+
 from lnpaper.report import claims
 from lnpaper.report.step_config import StepConfig
 
@@ -20,3 +22,27 @@ def verdict(claim_id, frames, cfg=None):
     rows = table.set_index("claim_id")
     assert claim_id in rows.index, f"{claim_id} not evaluated"
     return rows.loc[claim_id]
+
+
+def curves(grads: dict, steps: int = 5) -> pd.DataFrame:
+    """(arch, depth) -> (LN, none) first-layer gradient norm at every logged step of each of 5
+    seeds; a value may be a list over steps."""
+    rows = []
+    for (arch, depth), pair in grads.items():
+        for norm, g in zip(("layernorm", "none"), pair):
+            per_step = g if isinstance(g, list) else [g] * steps
+            for seed in range(5):
+                for step, v in enumerate(per_step):
+                    rows.append(
+                        {
+                            "dataset": "digits",
+                            "arch": arch,
+                            "depth": depth,
+                            "norm": norm,
+                            "seed": seed,
+                            "step": step * 10,
+                            "loss": 1.0,
+                            "grad_norm": v,
+                        }
+                    )
+    return pd.DataFrame(rows)

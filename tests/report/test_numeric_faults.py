@@ -53,7 +53,7 @@ def test_matmul_overflow_is_recorded_as_inf_not_dropped():
     # written and read back, inf survives the Parquet round trip
     step = StepConfig({"matmul": cfg}, seed=42, language="en")
     fig = figures.draw("matmul_norms", {"matmul/trajectories": traj, "matmul/growth": growth}, step)
-    texts = " ".join(t.get_text() for t in fig.texts)
+    texts = " ".join(t.get_text() for t in fig.texts + fig.legends[0].get_texts())
     assert "overflow" in texts  # the overflow threshold is annotated on the figure
 
 
