@@ -110,16 +110,26 @@ def line_styles(keys) -> dict:
 
 
 def plain_ticks(axis, minor: bool = True) -> None:
-    """Tick labels of a log axis as plain numbers (0.5, 2, 300) instead of 5×10⁻¹: the minor
-    ticks are labelled too when the axis spans less than a decade and has no major label."""
+    """Tick labels of a log axis as plain numbers (0.5, 2, 300) instead of 5×10⁻¹; when the
+    axis shows fewer than two powers of ten, the minor ticks at 2, 3 and 5 times a power of ten are
+    labelled too (the others stay unlabelled, so neighbours do not collide)."""
+    import math
+
     from matplotlib import ticker
 
-    fmt = ticker.FuncFormatter(lambda v, _: f"{v:g}")
-    axis.set_major_formatter(fmt)
+    def minor_text(v, _):
+        lead = v / 10 ** math.floor(math.log10(v) + 1e-9) if v > 0 else 0
+        return f"{v:g}" if round(lead) in (2, 3, 5) and abs(lead - round(lead)) < 1e-6 else ""
+
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     if minor:
+        axis.axes.autoscale_view()
         lo, hi = sorted(axis.get_view_interval())
-        few = lo > 0 and hi / lo < 10
-        axis.set_minor_formatter(fmt if few else ticker.NullFormatter())
+        # fewer than two labelled powers of ten in view: the minor labels give the scale
+        few = lo > 0 and math.floor(math.log10(hi)) - math.ceil(math.log10(lo)) < 1
+        axis.set_minor_formatter(
+            ticker.FuncFormatter(minor_text) if few else ticker.NullFormatter()
+        )
 
 
 def integer_ticks(axis) -> None:
