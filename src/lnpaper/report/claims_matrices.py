@@ -65,6 +65,11 @@ def _dist_state(states: list[str]) -> str:
 
 
 def scale_claim(frames, cfg, predicate, expected: str) -> ClaimResult | None:
+    """The rule of the three scale claims: per B distribution at the reference n (one draw
+    set), each of the paper's scales on the claim's side of 1 against the band +-tol
+    (near_critical_tol) on the growth rate of ln||A_k|| (``scale_state``: decays below -tol,
+    explodes above +tol, near-critical inside, an interval touching the edge undecided); a
+    distribution fails if one scale fails. Distributions combined by ``verdicts.combine``."""
     by_dist, n = _paper_rows(frames, cfg, predicate)
     if not by_dist:
         theory = t("nothing_measured", what=t("no_scales"))
@@ -122,6 +127,7 @@ def scale_claim(frames, cfg, predicate, expected: str) -> ClaimResult | None:
     ["matmul/growth"],
 )
 def scales_below_one_decay(frames, cfg):
+    """Every paper scale s < 1 decays: its rate's interval lies below -tol (``scale_claim``)."""
     return scale_claim(frames, cfg, lambda s: s < 1 and not math.isclose(s, 1), "decays")
 
 
@@ -133,6 +139,7 @@ def scales_below_one_decay(frames, cfg):
     ["matmul/growth"],
 )
 def scale_one_stays_near_critical(frames, cfg):
+    """At s = 1 the rate's interval lies inside [-tol, tol] (``scale_claim``)."""
     return scale_claim(frames, cfg, lambda s: math.isclose(s, 1), "near-critical")
 
 
@@ -144,6 +151,7 @@ def scale_one_stays_near_critical(frames, cfg):
     ["matmul/growth"],
 )
 def scales_above_one_explode(frames, cfg):
+    """Every paper scale s > 1 explodes: its rate's interval lies above +tol (``scale_claim``)."""
     return scale_claim(frames, cfg, lambda s: s > 1 and not math.isclose(s, 1), "explodes")
 
 
@@ -229,6 +237,8 @@ def layernorm_output_has_mean0_std1(frames):
     produces=("holds", "fails"),
 )
 def example_mean_is_one_percent(frames):
+    """The article's example value 0.01 for the mean after LN holds only if the largest |group
+    mean| after LayerNorm is at least 0.005; measured, it is 0 up to rounding."""
     worst = float(after_ln(frames)["max_abs_group_mean"].max())
     # the example's 0.01 is no property of LayerNorm: measured, the mean is 0 up to rounding
     return holds_if(not worst < 0.005, t("max_mean", value=worst), t("float_zero"), worst)
@@ -243,6 +253,9 @@ def example_mean_is_one_percent(frames):
     produces=("holds_only_if", "fails"),
 )
 def example_std_is_unbiased_estimator(frames):
+    """The article's example value 1.02 for the std after LN: holds only for the group sizes k
+    whose mean unbiased std after LayerNorm (sqrt(k/(k-1)) for a normalized group) lies within
+    0.005 of 1.02, named in the condition; fails if no k does."""
     after = after_ln(frames)
     by_k = after.groupby("group_size")[["std_biased", "std_unbiased"]].mean()
     near = by_k[(by_k["std_unbiased"] - 1.02).abs() < 0.005]
@@ -274,6 +287,10 @@ def example_std_is_unbiased_estimator(frames):
     produces=("holds_only_if", "fails"),
 )
 def eps_inside_or_outside_the_root(frames):
+    """The article's (x - mu)/(sigma + eps) against PyTorch's (x - mu)/sqrt(sigma^2 + eps):
+    holds only if our sqrt form matches torch to 1e-6 and the article's form agrees with torch
+    (max abs difference below 1e-3) from some sigma on, the condition naming that sigma; fails
+    otherwise (the two forms differ where sigma is comparable to eps)."""
     e = frames["layernorm_stats/eps_placement"]
     paper = e[e["formula"] == "paper"].sort_values("sigma")
     torch_ = e[e["formula"] == "torch"].set_index("sigma")["output_std"]
@@ -334,6 +351,8 @@ def whole_tensor_correlation_is_one(frames):
     produces=("holds", "holds_only_if", "fails"),
 )
 def per_group_correlation_drops_slightly(frames):
+    """Mean Pearson r between a group's input and output per group size k: "slightly" lower is
+    r above 0.95. Every k: holds; only from some k on: holds_only_if (that k); no k: fails."""
     from lnpaper.experiments import theory
 
     after = frames["layernorm_stats/stats"].query(
@@ -374,6 +393,8 @@ def per_group_correlation_drops_slightly(frames):
     produces=ONE_TEST,
 )
 def gamma_beta_set_std_and_mean(frames):
+    """At gamma = 3, beta = 5 only (not measured when the grid lacks it): output mean within
+    1e-4 of beta and biased std within 1e-2 of gamma, averaged over seeds, holds; else fails."""
     g = frames["affine/stats"].query("gamma == 3 and beta == 5")
     if g.empty:  # the statement is about gamma = 3, beta = 5 only: no other cell stands in
         grid = {k: sorted({float(x) for x in frames["affine/stats"][k]}) for k in ("gamma", "beta")}

@@ -251,6 +251,9 @@ def layernorm_keeps_gradients_in_range(frames):
     produces=ONE_TEST,
 )
 def batchnorm_depends_on_batch(frames):
+    """A fixed sample's output SD across the batches it is placed in: BatchNorm in training
+    mode above 0 at every batch size B >= 2 (it depends on the batch) and LayerNorm, RMSNorm and
+    GroupNorm exactly 0 at every B: holds; else fails."""
     st = frames["batch_dependence/stats"]
     bn = st[(st["norm"] == "batchnorm") & (st["mode"] == "train") & (st["batch_size"] >= 2)]
     per_sample = st[st["norm"].isin(["layernorm", "rmsnorm", "groupnorm"])]
@@ -276,6 +279,10 @@ def batchnorm_depends_on_batch(frames):
     produces=("holds", "holds_only_if", "fails", "not_measured"),
 )
 def layernorm_serves_batch_of_one(frames):
+    """At batch size 1, per normalization and mode, "works" = runs and gives the sample the
+    output it gets inside a batch (``summaries.online_ok``). LayerNorm works in training and
+    eval mode and BatchNorm in neither: holds; BatchNorm works in eval mode only (running
+    statistics): holds_only_if (training mode); LayerNorm failing: fails."""
     st = frames["batch_dependence/stats"]
     if not (st["batch_size"] == 1).any():
         return not_measured(t("no_batch_pair"), t("online_theory"), t("no_batch_pair"))
