@@ -485,5 +485,6 @@ def layernorm_is_numerically_stable(frames):
         t("precision_theory"),
         verdict,
         cond,
-        value=float(worst.max()) if len(worst) and worst.notna().all() else float("nan"),
+        # a non-finite error is reported as such (inf), not left out as NaN
+        value=float(worst.max()) if worst.notna().all() else math.inf if len(worst) else math.nan,
     )
