@@ -418,10 +418,6 @@ def gamma_beta_set_std_and_mean(frames):
 
 # ------------------------------------------------------------------ numerics
 
-# max abs error of the normalized output still counted accurate: the accuracy the text and the
-# precision figure quote beside the stability verdict, which does not depend on it
-PRECISION_THRESHOLD = 0.1
-
 
 def _nonfinite_cells(e: pd.DataFrame) -> list[tuple[str, float]]:
     """(dtype, offset) where the output is NaN/inf although the input is finite."""

@@ -18,7 +18,7 @@ from lnpaper.report.figure_kit import (
 )
 from lnpaper.report.labels import label
 from lnpaper.report.step_config import StepConfig
-from lnpaper.report.summaries import reference_n
+from lnpaper.report.summaries import PRECISION_THRESHOLD, reference_n
 
 FP32_MAX = 3.4028235e38  # the largest float32: a Frobenius norm above sqrt(FP32_MAX) overflows
 
@@ -253,8 +253,6 @@ def _precision_panel(ax, g, rnd, linthresh: float) -> None:
     input rounding alone, the offsets whose input overflows (grey), the accuracy threshold."""
     from matplotlib import ticker
 
-    from lnpaper.report.claims_matrices import PRECISION_THRESHOLD
-
     for method, m in PRECISION_MARKERS.items():
         h = g[g["method"] == method].sort_values("offset")
         y = h["max_abs_error"].where(np.isfinite(h["max_abs_error"]))
@@ -288,8 +286,6 @@ def _precision_panel(ax, g, rnd, linthresh: float) -> None:
 
 def _precision_legend(language: str, overflow: bool) -> list:
     from matplotlib.lines import Line2D
-
-    from lnpaper.report.claims_matrices import PRECISION_THRESHOLD
 
     threshold = f"{figure_text('accuracy_threshold', language)} {PRECISION_THRESHOLD:g}"
     handles = [

@@ -203,7 +203,7 @@ number("PrecisionMaxOffset", "table:precision", digits=0, style="sci")(lambda t:
 
 
 def _precision_threshold(_t) -> float:
-    from lnpaper.report.claims_matrices import PRECISION_THRESHOLD
+    from lnpaper.report.summaries import PRECISION_THRESHOLD
 
     return PRECISION_THRESHOLD
 

@@ -11,6 +11,10 @@ import pandas as pd
 from lnpaper.experiments.seeding import numpy_rng
 from lnpaper.experiments.stats import interval
 
+# max abs error of a normalized output still counted accurate: the accuracy the text and the
+# precision figure quote beside the numerical-stability verdict (which is about finite values)
+PRECISION_THRESHOLD = 0.1
+
 
 def classify_growth(ci_low: float, ci_high: float, tol: float) -> str:
     """decays / near-critical / explodes from the CI of the growth rate of ln||A_k||.
