@@ -58,6 +58,7 @@ class ManuscriptInputs:
     out: dict[str, str]
     manifests: dict[str, str] | None = None
     ui_url: str = ""
+    latex_template: Path | None = None
 
 
 def render(inputs: ManuscriptInputs) -> dict:
@@ -103,13 +104,30 @@ def render(inputs: ManuscriptInputs) -> dict:
     render_docx(html_md, Path(out["docx"]), resource_dir, p.language, title)
     files = _bundle_files(p, numbers, captions, fig_dir, title)
     write_bundle(Path(out["bundle"]), files)
+    arxiv = _arxiv(p, html_md, fig_dir, title) if "arxiv" in out else {}
     return {
+        "arxiv_files": arxiv.get("files", 0),
         "numbers": len(numbers),
         "tables": len(p.tables),
         "figures": len(p.figures),
         "bundle_files": len(files),
         "pages": pages,
     }
+
+
+def _arxiv(p: ManuscriptInputs, markdown: str, fig_dir: Path, title: str) -> dict:
+    """arxiv.tar.gz: the same filled text as paper.html, as a pdfLaTeX source."""
+    from lnpaper.manuscript.arxiv import write_arxiv
+
+    return write_arxiv(
+        markdown,
+        fig_dir,
+        p.language,
+        title,
+        Path(p.out["arxiv"]),
+        tables={t: {k: f[k] for k in ("md", "tex")} for t, f in p.tables.items()},
+        preamble=p.latex_template.read_text(encoding="utf-8") if p.latex_template else None,
+    )
 
 
 def _traces(p: ManuscriptInputs, numbers: pd.DataFrame, tracking: dict | None) -> dict:
