@@ -46,6 +46,7 @@ def check_arxiv(tarball, manuscript_dir, dest) -> dict:
             cwd=dest,
             capture_output=True,
             text=True,
+            errors="replace",  # pdfTeX prints font names in 8-bit
             timeout=300,
         )
     log = (dest / "main.log").read_text(encoding="utf-8", errors="replace")
