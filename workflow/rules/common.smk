@@ -311,6 +311,8 @@ def manuscript_files(wildcards):
         "template": f"manuscript/paper.{config['language']}.md",
         "captions": "manuscript/captions.yaml",
         "latex_template": "manuscript/arxiv.tex",
+        "front_matter": f"manuscript/front.{config['language']}.yaml",
+        "references": "manuscript/references.bib",
         "numbers": paths.manuscript_file("numbers.parquet"),
         "numbers_tex": paths.manuscript_file("numbers.tex"),
         # the steps quoted numbers come from: their config hash goes into each number's title

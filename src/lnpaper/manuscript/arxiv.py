@@ -20,6 +20,7 @@ import unicodedata
 from pathlib import Path
 
 from lnpaper.pipeline import io
+from lnpaper.report.labels import texts
 
 # the document around the body, as the repository ships it (manuscript/arxiv.tex)
 DEFAULT_PREAMBLE = Path(__file__).parents[3] / "manuscript" / "arxiv.tex"
@@ -235,13 +236,16 @@ def _table_block(name: str, caption: str, tex: str) -> str:
     return "\n".join([r"\begin{table}[htbp]\centering", *body, r"\end{table}"])
 
 
-def _to_latex(markdown: str) -> str:
+def _to_latex(markdown: str, language: str | None = None) -> str:
+    """Body LaTeX of Markdown; with a ``language``, citations and the reference list rendered
+    in it from the references of its metadata block (no BibTeX run needed, as arXiv prefers)."""
     import pypandoc
 
     # wide pipe tables that stay in the text get wrapping columns (pandoc's --columns default)
-    return pypandoc.convert_text(
-        markdown, "latex", format="markdown", extra_args=["--wrap=preserve"]
-    )
+    args = ["--wrap=preserve"]
+    if language:
+        args += ["--citeproc", "--metadata", f"lang={language}"]
+    return pypandoc.convert_text(markdown, "latex", format="markdown", extra_args=args)
 
 
 def latex_source(
@@ -258,7 +262,7 @@ def latex_source(
     ``<<TITLE>>`` and ``<<BODY>>``)."""
     markdown = re.sub(r"\(figures/([^)\s]+)\.png\)", r"(figures/\1.pdf)", markdown)
     markdown, lifted = _lift_tables(markdown, tables or {})
-    body = _to_latex(markdown)
+    body = _to_latex(markdown, language)
     if lifted:  # the captions in one pandoc run, split again at a marker paragraph
         sep = "\n\nLNPAPERCAPTIONBREAK\n\n"
         captions = _to_latex(sep.join(c for _, c in lifted)).split("LNPAPERCAPTIONBREAK")
@@ -267,7 +271,23 @@ def latex_source(
             body = body.replace(_TABLE_MARK.format(i), block, 1)
     body = map_unicode(_breakable_tables(_unlink_local(body)))
     preamble = preamble if preamble is not None else DEFAULT_PREAMBLE.read_text(encoding="utf-8")
-    fields = {"BABEL": BABEL[language], "TITLE": map_unicode(_escape(title))}
+    from lnpaper.manuscript.front import split_front
+
+    meta = split_front(markdown)[0]
+    authors = [map_unicode(_escape(str(a))) for a in meta.get("author") or []]
+    fields = {
+        "BABEL": BABEL[language],
+        "TITLE": map_unicode(_escape(title)),
+        "AUTHOR": r" \and ".join(authors),
+        "DATE": map_unicode(_escape(str(meta.get("date") or ""))),
+        "KEYWORDS": map_unicode(_escape(", ".join(map(str, meta.get("keywords") or [])))),
+    }
+    label = texts("latex_words")[language]["keywords"]
+    fields["KEYWORDS_LINE"] = (
+        f"\\begin{{center}}\\small\\textit{{{label}}}: {fields['KEYWORDS']}\\end{{center}}"
+        if fields["KEYWORDS"]
+        else ""
+    )
     for key, value in fields.items():
         preamble = preamble.replace(f"<<{key}>>", value)
     files = {f"tables/{name}.tex": map_unicode(tables[name]["tex"]) for name, _ in lifted}

@@ -59,6 +59,8 @@ class ManuscriptInputs:
     manifests: dict[str, str] | None = None
     ui_url: str = ""
     latex_template: Path | None = None
+    front_matter: Path | None = None
+    references: Path | None = None
 
 
 def render(inputs: ManuscriptInputs) -> dict:
@@ -95,11 +97,13 @@ def render(inputs: ManuscriptInputs) -> dict:
     text = p.template.read_text(encoding="utf-8")
     io.write_json(numbers_json(numbers, tracking, p.git), out["numbers_json"])
     html_md = fill(text, build, figure_ext="png", source=str(p.template))
+    front = _front(p, html_md)
+    html_md = front + html_md
     io.write_text(html_md, out["markdown"])
     resource_dir = Path(out["markdown"]).parent
     title = TITLE.get(p.language, TITLE["en"])
     render_html(html_md, Path(out["html"]), resource_dir, p.language, title)
-    pdf_md = fill(text, build, figure_ext="pdf", source=str(p.template))
+    pdf_md = front + fill(text, build, figure_ext="pdf", source=str(p.template))
     pages = render_pdf(pdf_md, Path(out["pdf"]), resource_dir, p.language, title)
     render_docx(html_md, Path(out["docx"]), resource_dir, p.language, title)
     files = _bundle_files(p, numbers, captions, fig_dir, title)
@@ -113,6 +117,15 @@ def render(inputs: ManuscriptInputs) -> dict:
         "bundle_files": len(files),
         "pages": pages,
     }
+
+
+def _front(p: ManuscriptInputs, filled: str) -> str:
+    """The metadata block before the filled text: authors, date, keywords, cited references."""
+    from lnpaper.manuscript.front import front_block
+
+    if p.front_matter is None:
+        return ""
+    return front_block(filled, p.front_matter, p.references)
 
 
 def _arxiv(p: ManuscriptInputs, markdown: str, fig_dir: Path, title: str) -> dict:
