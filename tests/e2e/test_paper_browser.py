@@ -58,8 +58,12 @@ def test_paper_and_diff_pages_in_a_browser(mlflow_ui, tmp_path):  # noqa: F811
     out = work / "results/manuscript"
     figures = re.findall(r"\]\(figures/[^)]+\.png\)", (out / "paper.md").read_text())
     # the diff page of the build against itself: a page a reader opens after `lnpaper diff`
+    # (written where results/manuscript/diff.html would be, so its links to src/ resolve)
     snap = diff.load(work / "results")
-    diff.write_diff(snap, snap, tmp_path / "diff.html", "vi")
+    page = tmp_path / "results/manuscript/diff.html"
+    page.parent.mkdir(parents=True)
+    (tmp_path / "src").symlink_to(work / "src")
+    diff.write_diff(snap, snap, page, "vi")
     with Browser() as b:
         _check_page(b, out / "paper.html")
         assert len(b.evaluate(IMAGES)) == len(figures) > 0
@@ -78,9 +82,8 @@ def test_paper_and_diff_pages_in_a_browser(mlflow_ui, tmp_path):  # noqa: F811
         assert linked, "no quoted number links to its run"
         # its link, on the port this MLflow UI listens on, opens that run
         href, run_id = linked
-        b.open(
-            f"{ui}/#/{href.split('/#/', 1)[1]}", settle="document.body.innerText.includes('Run ')"
-        )
-        text = b.evaluate("document.body.innerText")
-        assert f"Run {run_id}" in text, text[:1000]
-        _check_page(b, tmp_path / "diff.html")
+        # the run page, loaded: its title names the run, its body lists the run's parameters
+        shown = "document.body.innerText.includes('Parameters')"
+        b.open(f"{ui}/#/{href.split('/#/', 1)[1]}", settle=shown, timeout=120)
+        assert b.evaluate("document.title").startswith(f"Run {run_id}")
+        _check_page(b, page)
