@@ -106,7 +106,7 @@ def render(inputs: ManuscriptInputs) -> dict:
     pdf_md = front + fill(text, build, figure_ext="pdf", source=str(p.template))
     pages = render_pdf(pdf_md, Path(out["pdf"]), resource_dir, p.language, title)
     render_docx(html_md, Path(out["docx"]), resource_dir, p.language, title)
-    files = _bundle_files(p, numbers, captions, fig_dir, title)
+    files = _bundle_files(p, numbers, captions, fig_dir, title, html_md)
     write_bundle(Path(out["bundle"]), files)
     arxiv = _arxiv(p, html_md, fig_dir, title) if "arxiv" in out else {}
     return {
@@ -117,6 +117,17 @@ def render(inputs: ManuscriptInputs) -> dict:
         "bundle_files": len(files),
         "pages": pages,
     }
+
+
+def _jats(markdown: str, language: str, title: str, bundle: set[str]) -> bytes:
+    """The article as JATS XML for bundle.zip; a structural problem stops the build by name."""
+    from lnpaper.manuscript.jats import check, jats_xml
+
+    xml = jats_xml(markdown, language, title)
+    problems = check(xml, bundle)
+    if problems:
+        raise ValueError(f"article.xml (JATS): {'; '.join(problems)}")
+    return xml.encode("utf-8")
 
 
 def _front(p: ManuscriptInputs, filled: str) -> str:
@@ -165,7 +176,12 @@ def _traces(p: ManuscriptInputs, numbers: pd.DataFrame, tracking: dict | None) -
 
 
 def _bundle_files(
-    p: ManuscriptInputs, numbers: pd.DataFrame, captions: dict, fig_dir: Path, title: str
+    p: ManuscriptInputs,
+    numbers: pd.DataFrame,
+    captions: dict,
+    fig_dir: Path,
+    title: str,
+    markdown: str,
 ) -> dict[str, Path | bytes]:
     """Archive name -> file or bytes of bundle.zip: the paper, its LaTeX project, the tables'
     sources and the figures, with the MECA manifest."""
@@ -193,6 +209,7 @@ def _bundle_files(
     for f in p.figures:
         for ext in ("pdf", "png"):
             files[f"figures/{f}.{ext}"] = fig_dir / f"{f}.{ext}"
+    files["article.xml"] = _jats(markdown, p.language, title, set(files))
     files["manifest.xml"] = manifest_xml(
         sorted(files),
         title=title,
