@@ -15,6 +15,7 @@ import sys
 
 import pytest
 import yaml
+from helpers_tex import check_arxiv
 
 from conftest import snakemake
 from lnpaper.pipeline import registry
@@ -170,7 +171,7 @@ def test_compare_two_real_builds(rerun_copy):
     assert not any(r.startswith(("| metrics.matmul.", "| params.matmul.")) for r in rows)
 
 
-def test_english_build_and_src_and_script_edits_rerun_what_depends_on_them(rerun_copy):
+def test_english_build_and_src_and_script_edits_rerun_what_depends_on_them(rerun_copy, tmp_path):
     """``--config language=en`` (a positive override) reruns every report job, no experiment;
     an edit to a shared src/ module (experiments/groups.py: affine and layernorm_stats import
     it) and to an experiment's declaration (experiments/precision_spec.py) rerun exactly those
@@ -210,3 +211,6 @@ def test_english_build_and_src_and_script_edits_rerun_what_depends_on_them(rerun
     # the build run records the override
     build = json.loads((work / "results/tracking/build.json").read_text())
     assert build["steps"]["affine"]["reused"] is False
+    # the English arXiv source compiles alone with pdflatex (last: it skips where TeX is absent)
+    out = work / "results/manuscript"
+    check_arxiv(out / "arxiv.tar.gz", out, tmp_path)

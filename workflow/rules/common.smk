@@ -238,6 +238,7 @@ MANUSCRIPT_OUTPUTS = [
     "paper.pdf",
     "paper.docx",
     "bundle.zip",
+    "arxiv.tar.gz",
 ]
 
 
@@ -309,6 +310,9 @@ def manuscript_files(wildcards):
         "figures": figures,
         "template": f"manuscript/paper.{config['language']}.md",
         "captions": "manuscript/captions.yaml",
+        "latex_template": "manuscript/arxiv.tex",
+        "front_matter": f"manuscript/front.{config['language']}.yaml",
+        "references": "manuscript/references.bib",
         "numbers": paths.manuscript_file("numbers.parquet"),
         "numbers_tex": paths.manuscript_file("numbers.tex"),
         # the steps quoted numbers come from: their config hash goes into each number's title

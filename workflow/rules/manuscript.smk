@@ -40,6 +40,7 @@ rule manuscript:
         pdf=paths.manuscript_file("paper.pdf"),
         docx=paths.manuscript_file("paper.docx"),
         bundle=paths.manuscript_file("bundle.zip"),
+        arxiv=paths.manuscript_file("arxiv.tar.gz"),
         figures=directory(paths.manuscript_file("figures")),
     log:
         paths.log_file("manuscript"),

@@ -28,6 +28,9 @@ inputs = build.ManuscriptInputs(
     out=dict(snakemake.output.items()),
     manifests=files.get("manifests"),
     ui_url=p.mlflow_ui,
+    latex_template=Path(files["latex_template"]),
+    front_matter=Path(files["front_matter"]),
+    references=Path(files["references"]),
 )
 counts = build.render(inputs)
 logging.getLogger("lnpaper").info("manuscript: %s", counts)

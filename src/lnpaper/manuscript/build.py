@@ -58,6 +58,9 @@ class ManuscriptInputs:
     out: dict[str, str]
     manifests: dict[str, str] | None = None
     ui_url: str = ""
+    latex_template: Path | None = None
+    front_matter: Path | None = None
+    references: Path | None = None
 
 
 def render(inputs: ManuscriptInputs) -> dict:
@@ -94,22 +97,61 @@ def render(inputs: ManuscriptInputs) -> dict:
     text = p.template.read_text(encoding="utf-8")
     io.write_json(numbers_json(numbers, tracking, p.git), out["numbers_json"])
     html_md = fill(text, build, figure_ext="png", source=str(p.template))
+    front = _front(p, html_md)
+    html_md = front + html_md
     io.write_text(html_md, out["markdown"])
     resource_dir = Path(out["markdown"]).parent
     title = TITLE.get(p.language, TITLE["en"])
     render_html(html_md, Path(out["html"]), resource_dir, p.language, title)
-    pdf_md = fill(text, build, figure_ext="pdf", source=str(p.template))
+    pdf_md = front + fill(text, build, figure_ext="pdf", source=str(p.template))
     pages = render_pdf(pdf_md, Path(out["pdf"]), resource_dir, p.language, title)
     render_docx(html_md, Path(out["docx"]), resource_dir, p.language, title)
-    files = _bundle_files(p, numbers, captions, fig_dir, title)
+    files = _bundle_files(p, numbers, captions, fig_dir, title, html_md)
     write_bundle(Path(out["bundle"]), files)
+    arxiv = _arxiv(p, html_md, fig_dir, title) if "arxiv" in out else {}
     return {
+        "arxiv_files": arxiv.get("files", 0),
         "numbers": len(numbers),
         "tables": len(p.tables),
         "figures": len(p.figures),
         "bundle_files": len(files),
         "pages": pages,
     }
+
+
+def _jats(markdown: str, language: str, title: str, bundle: set[str]) -> bytes:
+    """The article as JATS XML for bundle.zip; a structural problem stops the build by name."""
+    from lnpaper.manuscript.jats import check, jats_xml
+
+    xml = jats_xml(markdown, language, title)
+    problems = check(xml, bundle)
+    if problems:
+        raise ValueError(f"article.xml (JATS): {'; '.join(problems)}")
+    return xml.encode("utf-8")
+
+
+def _front(p: ManuscriptInputs, filled: str) -> str:
+    """The metadata block before the filled text: authors, date, keywords, cited references."""
+    from lnpaper.manuscript.front import front_block
+
+    if p.front_matter is None:
+        return ""
+    return front_block(filled, p.front_matter, p.references)
+
+
+def _arxiv(p: ManuscriptInputs, markdown: str, fig_dir: Path, title: str) -> dict:
+    """arxiv.tar.gz: the same filled text as paper.html, as a pdfLaTeX source."""
+    from lnpaper.manuscript.arxiv import write_arxiv
+
+    return write_arxiv(
+        markdown,
+        fig_dir,
+        p.language,
+        title,
+        Path(p.out["arxiv"]),
+        tables={t: {k: f[k] for k in ("md", "tex")} for t, f in p.tables.items()},
+        preamble=p.latex_template.read_text(encoding="utf-8") if p.latex_template else None,
+    )
 
 
 def _traces(p: ManuscriptInputs, numbers: pd.DataFrame, tracking: dict | None) -> dict:
@@ -134,7 +176,12 @@ def _traces(p: ManuscriptInputs, numbers: pd.DataFrame, tracking: dict | None) -
 
 
 def _bundle_files(
-    p: ManuscriptInputs, numbers: pd.DataFrame, captions: dict, fig_dir: Path, title: str
+    p: ManuscriptInputs,
+    numbers: pd.DataFrame,
+    captions: dict,
+    fig_dir: Path,
+    title: str,
+    markdown: str,
 ) -> dict[str, Path | bytes]:
     """Archive name -> file or bytes of bundle.zip: the paper, its LaTeX project, the tables'
     sources and the figures, with the MECA manifest."""
@@ -162,6 +209,7 @@ def _bundle_files(
     for f in p.figures:
         for ext in ("pdf", "png"):
             files[f"figures/{f}.{ext}"] = fig_dir / f"{f}.{ext}"
+    files["article.xml"] = _jats(markdown, p.language, title, set(files))
     files["manifest.xml"] = manifest_xml(
         sorted(files),
         title=title,

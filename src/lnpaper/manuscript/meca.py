@@ -21,7 +21,8 @@ MEDIA_TYPES = {
     ".png": "image/png",
     ".xml": "application/xml",
 }
-ARTICLE = {"paper.pdf", "paper.docx", "paper.html", "paper.md", "main.tex"}
+# the article in its formats; article.xml is JATS, the XML journals read
+ARTICLE = {"article.xml", "paper.pdf", "paper.docx", "paper.html", "paper.md", "main.tex"}
 
 
 def media_type(name: str) -> str:

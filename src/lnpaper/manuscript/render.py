@@ -31,9 +31,12 @@ TYPST_HEADER = """#set text(font: ("Libertinus Serif", "DejaVu Serif"))
 
 
 def pandoc_args(language: str, title: str) -> list[str]:
-    # --columns: pipe tables wider than this get fixed relative widths; we want natural widths
+    # --columns: pipe tables wider than this get fixed relative widths; we want natural widths.
+    # --citeproc: [@key] citations and the reference list, from the references the paper's
+    # metadata block carries (lnpaper.manuscript.front)
     return [
         "--standalone",
+        "--citeproc",
         "--columns=100000",
         "--metadata",
         f"lang={language}",

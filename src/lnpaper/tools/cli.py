@@ -113,11 +113,32 @@ def _diff(args) -> int:
                 print(f"error: {err}", file=sys.stderr)
                 return 1
         language = diff.choose_language(a, b, args.language)
-        out = Path(args.out or results / "manuscript" / "diff.html")
+        pdf_out = args.pdf and args.out and args.out.endswith(".pdf")
+        out = Path(args.out if args.out and not pdf_out else results / "manuscript/diff.html")
         d = diff.write_diff(a, b, out, language)
     changed = ", ".join(f"{key} {old} -> {new}" for key, old, new in d.config)
     print(f"config: {changed or 'no change'}")
     print(f"{d.summary(language)} -> {out}")
+    if args.pdf:
+        return _diff_pdf(folders, Path(args.out if pdf_out else results / "manuscript/diff.pdf"))
+    return 0
+
+
+def _diff_pdf(folders: list, out: Path) -> int:
+    """The tracked-changes PDF of two results folders' arxiv.tar.gz (latexdiff)."""
+    from lnpaper.manuscript.diff_pdf import PdfDiffUnavailable, write_pdf_diff
+
+    if not (all(folders) and all(Path(f).is_dir() for f in folders)):
+        print(
+            "diff --pdf: name two results folders (MLflow keeps no paper source)", file=sys.stderr
+        )
+        return 1
+    try:
+        counts = write_pdf_diff(*(Path(f) / "manuscript/arxiv.tar.gz" for f in folders), out)
+    except (PdfDiffUnavailable, FileNotFoundError, RuntimeError) as err:
+        print(f"diff --pdf: {err}", file=sys.stderr)
+        return 1
+    print(f"tracked changes: {counts['added']} added, {counts['removed']} removed -> {out}")
     return 0
 
 
@@ -218,7 +239,16 @@ def build_parser() -> OneLineParser:
     )
     dif.add_argument("build_b", nargs="?", help="newer build (default: the latest build)")
     dif.add_argument("--results", default="results", help="this workflow's results folder")
-    dif.add_argument("--out", help="default: <results>/manuscript/diff.html")
+    dif.add_argument(
+        "--out",
+        help="default: <results>/manuscript/diff.html (with --pdf, a FILE.pdf names the PDF)",
+    )
+    dif.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also a tracked-changes PDF of the two papers (latexdiff on their arxiv.tar.gz; "
+        "default <results>/manuscript/diff.pdf)",
+    )
     dif.add_argument(
         "--language",
         choices=["vi", "en"],

@@ -1,0 +1,101 @@
+"""The article as JATS XML (Journal Article Tag Suite, the XML journals that take MECA packages
+read), written by pandoc's JATS Archiving writer from the same filled text as every other format.
+
+- front matter: the title, the authors (``contrib``), the keywords (``kwd-group``) of the
+  metadata block, and the abstract: the paper's first section, lifted out of the body;
+- the body: sections, every table as ``table-wrap`` with its caption, every figure as ``fig``
+  whose ``graphic`` names a file the bundle carries, equations as MathML;
+- the cited references of the metadata block as the ``ref-list`` in ``back``, each a
+  ``mixed-citation`` in the paper's citation style (citeproc), citations as text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lnpaper.manuscript.front import split_front
+
+# a quoted number of the HTML paper: [[value](run link)]{.num ...}; the article keeps the value
+_NUMBER = re.compile(r"\[\[([^\]]*)\]\([^)]*\)\]\{\.num[^}]*\}")
+
+
+def _drop_traces(text: str) -> str:
+    """Captions' provenance spans ``[...]{.trace title="..."}`` removed: their links lead to a
+    local MLflow UI and to files of the checkout, nothing a journal's reader can open."""
+    while (end := text.find("]{.trace")) >= 0:
+        depth, start = 0, end
+        while start > 0:  # back to the span's opening bracket
+            start -= 1
+            depth += {"]": 1, "[": -1}.get(text[start], 0)
+            if depth < 0:
+                break
+        close = text.index("}", text.index('"', text.index('title="', end) + 7) + 1)
+        text = text[:start].rstrip(" ") + text[close + 1 :]
+    return text
+
+
+def _plain_numbers(markdown: str) -> str:
+    return _drop_traces(_NUMBER.sub(r"\1", markdown))
+
+
+def _abstract(text: str) -> tuple[str, str]:
+    """(abstract, rest): the text of the first level-1 section and the text without it."""
+    m = re.match(r"\s*# [^\n]*\n(.*?)(?=\n# )", text, flags=re.S)
+    if not m:
+        return "", text
+    return m.group(1).strip(), text[m.end() :]
+
+
+def jats_xml(markdown: str, language: str, title: str) -> str:
+    """The filled paper (with its metadata block) as a standalone JATS article."""
+    import pypandoc
+    import yaml
+
+    meta, text = split_front(markdown)
+    abstract, body = _abstract(_plain_numbers(text))
+    meta = {**meta, "title": title, "lang": language, "tags": meta.get("keywords") or []}
+    if abstract:
+        meta["abstract"] = abstract
+    # the metadata block again, now with title and abstract, so pandoc's template fills <front>
+    block = "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
+    xml = pypandoc.convert_text(
+        block + "---\n\n" + body,
+        "jats_archiving",
+        format="markdown",
+        extra_args=["--standalone", "--mathml", "--wrap=none", "--citeproc"],
+    )
+    return xml
+
+
+def check(xml: str, files: set[str]) -> list[str]:
+    """What a journal's reader would miss: problems with the article's structure, one per line
+    (empty: well-formed, front matter complete, every graphic present in ``files``)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(xml.encode("utf-8"))
+    except ET.ParseError as err:
+        return [f"not well-formed XML: {err}"]
+    xlink = "{http://www.w3.org/1999/xlink}href"
+    problems = []
+    needs = {
+        "article-title": ".//front//article-title",
+        "contrib": ".//front//contrib",
+        "abstract": ".//front//abstract",
+        "kwd": ".//front//kwd-group/kwd",
+        "sec": ".//body/sec",
+    }
+    if "<xref" in xml or root.find(".//back//ref") is not None or "[@" in xml:
+        needs["ref-list"] = ".//back/ref-list/ref"
+    problems += [f"no {name}" for name, path in needs.items() if root.find(path) is None]
+    problems += [
+        f"graphic {g.get(xlink)} is not in the bundle"
+        for g in root.iter("graphic")
+        if g.get(xlink) not in files
+    ]
+    problems += [
+        "a table without table-wrap"
+        for t in root.iter("table")
+        if t not in {c for w in root.iter("table-wrap") for c in w.iter("table")}
+    ]
+    return problems
