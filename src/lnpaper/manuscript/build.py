@@ -18,6 +18,7 @@ from lnpaper.manuscript.fill import (
 )
 from lnpaper.manuscript.meca import manifest_xml
 from lnpaper.manuscript.render import TITLE, render_docx, render_html, render_pdf
+from lnpaper.manuscript.reproduce import reproduce_files
 from lnpaper.manuscript.stamp import stamp_pdf, stamp_png
 from lnpaper.manuscript.template import check_captions
 from lnpaper.pipeline import io, registry
@@ -58,6 +59,9 @@ class ManuscriptInputs:
     out: dict[str, str]
     manifests: dict[str, str] | None = None
     ui_url: str = ""
+    # what bundle.zip needs to be rebuilt (``reproduce.reproduce_files``): config (resolved,
+    # no credentials), root (the checkout), science (ref -> Parquet), lock (file or None)
+    reproduce: dict | None = None
 
 
 def render(inputs: ManuscriptInputs) -> dict:
@@ -162,6 +166,8 @@ def _bundle_files(
     for f in p.figures:
         for ext in ("pdf", "png"):
             files[f"figures/{f}.{ext}"] = fig_dir / f"{f}.{ext}"
+    if p.reproduce is not None:
+        files.update(reproduce_files(files, git=p.git, **p.reproduce))
     files["manifest.xml"] = manifest_xml(
         sorted(files),
         title=title,

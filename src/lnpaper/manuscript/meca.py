@@ -20,6 +20,11 @@ MEDIA_TYPES = {
     ".json": "application/json",
     ".png": "image/png",
     ".xml": "application/xml",
+    # the files a rebuild needs (manuscript/reproduce.py)
+    ".parquet": "application/vnd.apache.parquet",
+    ".yaml": "application/yaml",
+    ".gz": "application/gzip",
+    ".lock": "text/plain",
 }
 ARTICLE = {"paper.pdf", "paper.docx", "paper.html", "paper.md", "main.tex"}
 

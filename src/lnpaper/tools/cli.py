@@ -1,6 +1,6 @@
 """Command line: ``lnpaper compare`` (what differs between two MLflow builds), ``lnpaper builds``
-(the recent builds), ``lnpaper diff`` (the paper of two builds, changes marked), ``lnpaper bench``
-(timings)."""
+(the recent builds), ``lnpaper diff`` (the paper of two or more builds, changes marked),
+``lnpaper bench`` (timings), ``lnpaper verify`` (rebuild a bundle, write a certificate)."""
 
 from __future__ import annotations
 
@@ -201,27 +201,8 @@ def _store_options(parser: argparse.ArgumentParser, func) -> None:
     parser.set_defaults(func=func)
 
 
-def build_parser() -> OneLineParser:
-    """The ``lnpaper`` command line: compare, builds, diff, bench."""
-    parser = OneLineParser(prog="lnpaper", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    cmp_ = sub.add_parser(
-        "compare",
-        help="what differs between two builds, as Markdown: config params first, then science "
-        "metrics, then claim verdicts",
-    )
-    ids = "a build id as `lnpaper builds` prints it, a unique prefix, latest or previous"
-    cmp_.add_argument("build_a", nargs="?", help=f"{ids} (default: previous)")
-    cmp_.add_argument("build_b", nargs="?", help=f"{ids} (default: latest)")
-    cmp_.add_argument("--timings", action="store_true", help="list the step timings that differ")
-    _store_options(cmp_, _compare)
-    blds = sub.add_parser(
-        "builds",
-        help="the recent builds: id, time, commit, config digest, what differed from the "
-        "build before",
-    )
-    blds.add_argument("--limit", type=int, default=10, help="how many builds (default 10)")
-    _store_options(blds, _builds)
+def _diff_parser(sub) -> None:
+    """``lnpaper diff A B [C ...] [--json FILE]``."""
     dif = sub.add_parser(
         "diff",
         help="the paper of two builds with changed numbers, table cells and verdicts marked "
@@ -253,6 +234,30 @@ def build_parser() -> OneLineParser:
         help="the page's language (default: the newer build's)",
     )
     _store_options(dif, _diff)
+
+
+def build_parser() -> OneLineParser:
+    """The ``lnpaper`` command line: compare, builds, diff, bench."""
+    parser = OneLineParser(prog="lnpaper", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    cmp_ = sub.add_parser(
+        "compare",
+        help="what differs between two builds, as Markdown: config params first, then science "
+        "metrics, then claim verdicts",
+    )
+    ids = "a build id as `lnpaper builds` prints it, a unique prefix, latest or previous"
+    cmp_.add_argument("build_a", nargs="?", help=f"{ids} (default: previous)")
+    cmp_.add_argument("build_b", nargs="?", help=f"{ids} (default: latest)")
+    cmp_.add_argument("--timings", action="store_true", help="list the step timings that differ")
+    _store_options(cmp_, _compare)
+    blds = sub.add_parser(
+        "builds",
+        help="the recent builds: id, time, commit, config digest, what differed from the "
+        "build before",
+    )
+    blds.add_argument("--limit", type=int, default=10, help="how many builds (default 10)")
+    _store_options(blds, _builds)
+    _diff_parser(sub)
     bench = sub.add_parser(
         "bench",
         help="time the build, reruns, an edit and matmul at scale "
@@ -262,6 +267,14 @@ def build_parser() -> OneLineParser:
 
     benchmark.add_arguments(bench)
     bench.set_defaults(func=benchmark.run)
+    ver = sub.add_parser(
+        "verify",
+        help="rebuild a paper from its bundle.zip in a fresh folder and write a reproduction "
+        "certificate (exit 0 agree, 1 disagreement, 2 refused)",
+    )
+    from lnpaper.tools import verify
+
+    verify.add_arguments(ver)
     return parser
 
 
