@@ -123,11 +123,11 @@ def compare_numbers(bundled: dict, rebuilt: pd.DataFrame, exact: bool) -> list[d
     return out
 
 
-def fragile_claims(claims: pd.DataFrame | None) -> set[str]:
+def fragile_claims(claims: pd.DataFrame | None) -> set[str] | None:
     """Claims the bundle's claims table itself calls fragile (a verdict that did not replicate
-    across seeds or kernels), where it records that."""
+    across seeds or kernels); None where it does not record that (no replication ran)."""
     if claims is None or "fragile" not in claims.columns:
-        return set()
+        return None
     return set(claims.loc[claims["fragile"].astype(str).str.lower() == "true", "claim_id"])
 
 
@@ -142,7 +142,7 @@ def compare_claims(bundled: pd.DataFrame | None, rebuilt: pd.DataFrame | None) -
             "bundle": old.get(cid, "–"),
             "rebuild": new.get(cid, "–"),
             "agrees": old.get(cid) == new.get(cid),
-            "fragile": cid in fragile,
+            "fragile": None if fragile is None else cid in fragile,
         }
         for cid in sorted(set(old) | set(new))
     ]
@@ -161,7 +161,11 @@ def disagreements(cert: dict) -> list[str]:
             lines.append(f"number {r['name']}: {why}")
     for r in cert.get("claims", []):
         if not r["agrees"]:
-            known = "known fragile" if r["fragile"] else "not known to be fragile"
+            known = {
+                True: "known fragile",
+                False: "not fragile across the bundle's replications",
+                None: "fragility unknown: the bundle has no replications",
+            }[r["fragile"]]
             lines.append(f"claim {r['claim_id']}: {r['bundle']} -> {r['rebuild']} ({known})")
     return lines
 
