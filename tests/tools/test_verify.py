@@ -205,3 +205,32 @@ def test_science_files_identical_or_their_largest_difference(tmp_path):
     [row] = cmp.compare_science({"matmul/growth": data.getvalue()}, results, exact=True)
     assert not row["agrees"] and row["largest_difference"] == pytest.approx(1e-4)
     assert row["where"] == "column rate, row 1"
+
+
+def test_kernel_paths_follow_the_cpu_flags():
+    from lnpaper.tools import verify_kernels as vk
+
+    assert vk.kernel_paths({"sse4_2"}) == ["default"]
+    assert vk.kernel_paths({"avx2", "avx512f"}) == ["default", "avx2", "avx512"]
+    assert vk.native_path("AVX512") == "avx512" and vk.native_path("AVX2") == "avx2"
+
+
+def test_kernels_call_a_claim_fragile_when_a_path_flips_its_verdict():
+    from lnpaper.tools import verify_kernels as vk
+
+    claims = pd.read_csv(io.StringIO(CLAIMS))
+    flipped = pd.read_csv(io.StringIO(CLAIMS.replace("trains,inconclusive", "trains,fails")))
+    other = {
+        "TrainAccLayerNorm": {"value": 0.839, "text": "0.839 ± 0.098", "se": 0.05, "decimals": 3},
+        "Seed": {"value": 42.0, "text": "42", "se": None, "decimals": 0},
+    }
+    report = vk.sensitivity({"avx2": (claims, NUMBERS["numbers"]), "default": (flipped, other)})
+    assert report["fragile_claims"] == ["c2"]
+    assert [c["fragile"] for c in report["claims"]] == [False, True]
+    assert {n["name"]: n["change"] for n in report["numbers"]} == {
+        "Seed": "same",
+        "TrainAccLayerNorm": "noise",
+    }
+    assert vk.lines(report) == [
+        "claim c2: fragile across kernel paths (avx2 inconclusive, default fails)"
+    ]

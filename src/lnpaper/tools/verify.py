@@ -47,6 +47,12 @@ def add_arguments(parser) -> None:
         help="rebuild with the Python environment running this command instead of a fresh "
         "`make setup` from the bundle's lock file",
     )
+    parser.add_argument(
+        "--kernels",
+        action="store_true",
+        help="rebuild under each CPU kernel path of this CPU (torch, MKL, OpenBLAS) and report "
+        "which claims and numbers depend on them (stable or fragile)",
+    )
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     parser.set_defaults(func=run)
 
@@ -100,9 +106,10 @@ def _stream(cmd: list[str], cwd: Path, env: dict, log: Path) -> int:
         return proc.wait()
 
 
-def rebuild(work: Path, reuse_venv: bool, cores: int) -> Path:
-    """Build the paper in ``work`` as a user would; its results folder."""
-    env = {**os.environ, "PYTHONPATH": str(work / "src")}
+def rebuild(work: Path, reuse_venv: bool, cores: int, extra_env: dict | None = None) -> Path:
+    """Build the paper in ``work`` as a user would (``extra_env``: kernel variables); its
+    results folder."""
+    env = {**os.environ, **(extra_env or {}), "PYTHONPATH": str(work / "src")}
     env.pop("VIRTUAL_ENV", None)
     if reuse_venv:
         snakemake = str(Path(sys.executable).with_name("snakemake"))
@@ -174,6 +181,8 @@ def run(args) -> int:
     scope = "pipeline" if args.config else "paper"
     integrity = integrity_problems(bundle)
     results = None
+    if args.kernels and not integrity:
+        return run_kernels(args, bundle, out, t0)
     if not integrity:
         say(
             f"bundle {bundle.path} intact; rebuilding commit {bundle.json('commit')['commit'][:12]}"
@@ -190,3 +199,50 @@ def run(args) -> int:
         print(line, file=sys.stderr)
     print(f"{cert['verdict'].upper()} ({scope}): {cert['summary']} -> {h}")
     return PASS if cert["verdict"] == "pass" else DISAGREE
+
+
+def run_kernels(args, bundle: Bundle, out: Path, t0: float) -> int:
+    """``--kernels``: the paper under each kernel path of this CPU; which claims and numbers
+    depend on the path (0: report written; 1: a rebuild failed)."""
+    import pandas as pd
+
+    from lnpaper.tools import verify_kernels as vk
+
+    ours = machine_record()
+    builds: dict = {}
+    native = vk.native_path(ours["torch_cpu_capability"])
+    theirs = bundle.json("machine") if LAYOUT["machine"] in bundle.files else {}
+    if same_kernels(theirs, ours) and args.config is None:
+        builds[native] = (bundle.claims(), bundle.numbers())  # the bundle is that path's build
+    problems = []
+    for path in vk.kernel_paths():
+        if path in builds:
+            continue
+        say(f"kernel path {path}: {vk.PATHS[path]}")
+        work = unpack(bundle, out / f"rebuild-{path}", args.config)
+        try:
+            results = rebuild(work, args.reuse_venv, args.cores, vk.PATHS[path])
+        except RuntimeError as err:
+            problems.append(f"rebuild under {path}: {err}")
+            continue
+        claims = results / "tables" / "claims.csv"
+        numbers = io.read_parquet(results / "manuscript" / "numbers.parquet")
+        builds[path] = (pd.read_csv(claims) if claims.exists() else None, vk.numbers_of(numbers))
+    order = [p for p in vk.kernel_paths() if p in builds]
+    cert = certify(bundle, None, "kernels", problems)
+    cert["kernels"] = vk.sensitivity({p: builds[p] for p in order}) if order else {}
+    found = vk.lines(cert["kernels"]) if order else []
+    cert["summary"] = (
+        f"kernel paths {', '.join(order)}: {len(cert['kernels'].get('fragile_claims', []))} of "
+        f"{len(cert['kernels'].get('claims', []))} claims fragile, "
+        f"{sum(n['change'] == 'significant' for n in cert['kernels'].get('numbers', []))} numbers "
+        "beyond noise"
+        if order
+        else "no kernel path was built"
+    )
+    cert["wall_s"] = round(time.perf_counter() - t0, 1)
+    _, h = cmp.write_certificate(cert, out)
+    for line in [*problems, *found]:
+        print(line, file=sys.stderr)
+    print(f"{'FAIL' if problems else 'REPORT'} (kernels): {cert['summary']} -> {h}")
+    return DISAGREE if problems else PASS

@@ -225,6 +225,7 @@ def certificate_html(cert: dict) -> str:
         lines += [f"<li>{html.escape(d)}</li>" for d in cert["disagreements"]]
         lines.append("</ul>")
     lines += [
+        *_kernels_section(cert.get("kernels")),
         "<h2>Claims</h2>",
         _table(
             cert["claims"],
@@ -255,6 +256,23 @@ def certificate_html(cert: dict) -> str:
         "</body></html>",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _kernels_section(report: dict | None) -> list[str]:
+    """Claims stable or fragile across the kernel paths of ``--kernels``."""
+    if not report:
+        return []
+    rows = [
+        {
+            "claim_id": c["claim_id"],
+            "verdicts": " / ".join(f"{p}: {v}" for p, v in c["verdicts"].items()),
+            "state": "fragile" if c["fragile"] else "stable",
+            "agrees": not c["fragile"],
+        }
+        for c in report["claims"]
+    ]
+    cols = [("claim_id", "claim"), ("verdicts", "verdict per kernel path"), ("state", "")]
+    return ["<h2>Claims across CPU kernel paths</h2>", _table(rows, cols)]
 
 
 def write_certificate(cert: dict, out: Path) -> tuple[Path, Path]:
