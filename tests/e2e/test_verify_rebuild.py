@@ -27,3 +27,24 @@ def test_an_untouched_tiny_bundle_verifies(tiny_build, tmp_path, capsys):
         machine = cert["machines"][side]
         assert machine["cpu"] and machine["cores"] >= 1 and machine["versions"]["torch"]
     assert "PASS" in (out / "certificate.html").read_text(encoding="utf-8")
+
+
+def test_kernels_list_each_claim_as_stable_or_fragile(tiny_build, tmp_path, capsys):
+    """``--kernels`` on the tiny config: the bundle stands for this CPU's own kernel path, every
+    other path is rebuilt, and each claim is listed as stable or fragile across them."""
+    from lnpaper.tools.verify_kernels import kernel_paths
+
+    work, _ = tiny_build
+    bundle = work / "results/manuscript/bundle.zip"
+    out = tmp_path / "kernels"
+    argv = ["verify", str(bundle), "--kernels", "--reuse-venv", "--cores", "2", "--out", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err[-3000:]
+    cert = json.loads((out / "certificate.json").read_text(encoding="utf-8"))
+    report = cert["kernels"]
+    assert report["paths"] == kernel_paths() and len(report["paths"]) >= 2
+    assert len(report["claims"]) >= 10
+    for claim in report["claims"]:
+        assert set(claim["verdicts"]) == set(report["paths"])
+        assert claim["fragile"] == (len(set(claim["verdicts"].values())) > 1)
+    page = (out / "certificate.html").read_text(encoding="utf-8")
+    assert "Claims across CPU kernel paths" in page and "stable" in page

@@ -28,6 +28,7 @@ import platform
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 LAYOUT = {
@@ -123,19 +124,27 @@ def number_digest(name: str, value, text: str) -> str:
     return sha256(json.dumps([name, value, text], ensure_ascii=False).encode())
 
 
-def _short(text: str) -> str:
-    return sha256(text.encode())[:16]
+def _column_hashes(column: pd.Series) -> np.ndarray:
+    """One 64-bit hash per value of a column (exact: floats by their bits); a column of values
+    pandas cannot hash (lists) by their text."""
+    try:
+        return pd.util.hash_pandas_object(column, index=False).to_numpy()
+    except TypeError:
+        return pd.util.hash_pandas_object(column.map(str), index=False).to_numpy()
 
 
 def frame_digests(frame: pd.DataFrame, block: int = 1) -> dict:
     """Digests of each column and of each row (or block of ``block`` rows) of a frame: one
-    changed cell shows as one column and one row whose digests differ."""
-    # every cell as text, whatever its type (floats exactly: str is their shortest round trip)
-    text = pd.DataFrame({c: [str(v) for v in frame[c].tolist()] for c in frame.columns})
-    columns = {str(c): _short("\x1f".join(text[c])) for c in text.columns}
-    lines = ["\x1f".join(row) for row in text.itertuples(index=False, name=None)]
-    rows = ["\x1e".join(lines[i : i + block]) for i in range(0, len(lines), block)]
-    return {"columns": columns, "rows": [_short(r) for r in rows], "block": block}
+    changed cell shows as one column and one row whose digests differ. Vectorised (pandas'
+    hashing): the default build's 600 000-row science files take well under a second."""
+    hashes = {str(c): _column_hashes(frame[c]) for c in frame.columns}
+    columns = {c: sha256(h.tobytes())[:16] for c, h in hashes.items()}
+    if hashes:
+        table = np.stack(list(hashes.values()), axis=1)  # rows x columns
+    else:
+        table = np.zeros((len(frame), 0), dtype=np.uint64)
+    rows = [sha256(table[i : i + block].tobytes())[:16] for i in range(0, len(table), block)]
+    return {"columns": columns, "rows": rows, "block": block}
 
 
 def file_frame(name: str, data: bytes) -> pd.DataFrame | None:
