@@ -51,7 +51,10 @@ def test_diff_marks_exactly_the_changed_numbers_cells_and_verdicts():
     assert d.numbers == {"AffMean": ("5.000", "5.500")}
     assert d.verdicts == [("c2", "c2", "fails", "holds_only_if")]
     assert d.cells == {"affine_main": [(2, 0, "3", "4"), (2, 1, "0 / 3.000", "0 / 4.000")]}
-    assert d.summary("en") == "1 numbers changed, 1 verdicts flipped, 2 table cells changed."
+    assert d.summary("en") == (
+        "1 verdicts flipped, 1 numbers changed beyond noise (0 within noise), 2 table cells "
+        "changed beyond noise (0 within noise)."
+    )
     marked = diff.marked_paper(b, d)
     assert marked.count(".num-changed") == 1 and "[~~5.000~~ → 5.500]" in marked
     assert 'seed [42]{.num data-name="Seed"' in marked
@@ -65,7 +68,7 @@ def test_diff_html_is_written_with_the_summary_first(tmp_path):
     diff.write_diff(a, b, out, "vi")
     page = out.read_text(encoding="utf-8")
     body = page.split("<body")[1]
-    assert body.index("1 con số thay đổi, 1 kết luận đổi, 1 ô bảng thay đổi") < body.index("<h2")
+    assert body.index("1 kết luận đổi, 1 con số thay đổi vượt nhiễu") < body.index("<h2")
     assert 'class="num-changed"' in page
 
 
@@ -132,5 +135,8 @@ def test_diff_of_the_last_two_mlflow_builds(tmp_path):
     argv = ["diff", "--tracking-uri", uri, "--experiment", "e", "--out", str(out)]
     assert main([*argv, "--results", str(tmp_path / "results"), "--language", "en"]) == 0
     page = out.read_text(encoding="utf-8")
-    assert "1 numbers changed, 0 verdicts flipped, 1 table cells changed." in page
+    assert (
+        "0 verdicts flipped, 1 numbers changed beyond noise (0 within noise), 1 table cells changed"
+        in page
+    )
     assert "<del>1.5</del>" in page and "<del>0 / 1.000</del> → 0 / 2.000" in page

@@ -98,7 +98,9 @@ def test_the_changed_parameter_comes_first_and_the_page_speaks_english(tmp_path,
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "config: affine.gamma [1.0, 3.0] -> [1.0, 3.5]"
     # one cell of affine_main, and the verdict and value of the claim in claims_main
-    assert printed[1].startswith("1 numbers changed, 1 verdicts flipped, 3 table cells changed.")
+    assert printed[1].startswith(
+        "1 verdicts flipped, 1 numbers changed beyond noise (0 within noise), 3 table cells"
+    )
     assert '<html xmlns="http://www.w3.org/1999/xhtml" lang="en"' in page
     body = page.split("<body")[1]
     headings = re.findall(r"<h2[^>]*>(.*?)</h2>", body)
@@ -113,10 +115,12 @@ def test_two_vietnamese_builds_give_a_vietnamese_page_and_language_overrides(tmp
     a = fake_build(tmp_path / "a", "vi", 3.0, 1.5, "holds")
     b = fake_build(tmp_path / "b", "vi", 3.0, 1.5, "holds")
     page, _ = run_diff(tmp_path, a, b)
-    assert "0 con số thay đổi, 0 kết luận đổi, 0 ô bảng thay đổi." in page
+    assert "0 kết luận đổi, 0 con số thay đổi vượt nhiễu (0 trong nhiễu), 0 ô bảng" in page
     assert "Tham số cấu hình đã đổi" in page and 'lang="vi"' in page
     page, _ = run_diff(tmp_path, a, b, "--language", "en")
-    assert "0 numbers changed, 0 verdicts flipped, 0 table cells changed." in page
+    assert (
+        "0 verdicts flipped, 0 numbers changed beyond noise (0 within noise), 0 table cells" in page
+    )
 
 
 def test_two_languages_are_compared_by_numbers_and_verdicts_not_by_words(tmp_path):
@@ -134,8 +138,8 @@ def test_two_languages_are_compared_by_numbers_and_verdicts_not_by_words(tmp_pat
     assert c.cells == {}
     page, _ = run_diff(tmp_path, a, tmp_path / "c")
     assert (
-        "1 numbers changed, 1 verdicts flipped (two languages: tables and text not compared)."
-        in (page)
+        "1 verdicts flipped, 1 numbers changed beyond noise (0 within noise) (two languages: "
+        "tables and text not compared)." in (page)
     )
     assert "only the numbers’ values and the claims’ verdicts are compared" in page
     assert "Table cells that changed" not in page

@@ -323,4 +323,19 @@ def manuscript_files(wildcards):
     }
     if config["mlflow"]["enabled"]:
         files["tracking"] = paths.TRACKING_BUILD
+    # bundle.zip carries the science files and the lock file (manuscript/reproduce.py)
+    files["science"] = {
+        f"{e}/{o}": paths.experiment_file(f"{e}/{o}")
+        for e in registry.enabled_experiments(config)
+        for o in registry.EXPERIMENTS[e]
+    }
+    if (Path(workflow.basedir) / "requirements.lock").is_file():
+        files["lock"] = "requirements.lock"
     return files
+
+
+def bundle_config():
+    """The resolved config as bundle.zip records it: the tracking URI without credentials."""
+    from lnpaper.pipeline.credentials import public_config
+
+    return public_config(config)

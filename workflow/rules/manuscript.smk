@@ -52,6 +52,7 @@ rule manuscript:
         language=config["language"],
         mlflow_ui=config["mlflow"]["ui_url"],
         enabled=enabled_flags(),
+        config=bundle_config(),
         files=manuscript_files,
     script:
         "../scripts/manuscript.py"

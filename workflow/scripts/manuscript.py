@@ -14,6 +14,8 @@ from lnpaper.pipeline.runtime import setup_logging
 setup_logging(snakemake.log[0])
 p = snakemake.params
 files = p.files  # {"tables": {name: {csv, md, tex, manifest}}, "figures": {...}, ...}
+root = Path(snakemake.scriptdir).parents[1]
+git = git_state(str(root))
 inputs = build.ManuscriptInputs(
     config=p.enabled,
     language=p.language,
@@ -24,13 +26,19 @@ inputs = build.ManuscriptInputs(
     tables=files["tables"],
     figures=files["figures"],
     tracking_file=files.get("tracking"),
-    git=git_state(str(Path(snakemake.scriptdir).parents[1])),
+    git=git,
     out=dict(snakemake.output.items()),
     manifests=files.get("manifests"),
     ui_url=p.mlflow_ui,
     latex_template=Path(files["latex_template"]),
     front_matter=Path(files["front_matter"]),
     references=Path(files["references"]),
+    reproduce={
+        "config": p.config,
+        "root": root,
+        "science": files["science"],
+        "lock": files.get("lock"),
+    },
 )
 counts = build.render(inputs)
 logging.getLogger("lnpaper").info("manuscript: %s", counts)

@@ -5,6 +5,7 @@ import pandas as pd
 from lnpaper.pipeline import io
 from lnpaper.pipeline.step import StepContext, StepResult, run_step
 from lnpaper.report import numbers
+from lnpaper.report.uncertainty import se_metrics
 
 
 def compute(ctx: StepContext) -> StepResult:
@@ -16,9 +17,8 @@ def compute(ctx: StepContext) -> StepResult:
     values = numbers.compute(sources, p["config"], p["names"])
     io.write_text(numbers.to_tex(values), ctx.outputs["tex"])
     missing = int(values["value"].isna().sum())
-    return StepResult(
-        frames={"values": values}, metrics={"numbers": len(values), "missing": missing}
-    )
+    metrics = {"numbers": len(values), "missing": missing, **se_metrics(values)}
+    return StepResult(frames={"values": values}, metrics=metrics)
 
 
 run_step(snakemake, "numbers", compute)

@@ -18,6 +18,7 @@ from lnpaper.manuscript.fill import (
 )
 from lnpaper.manuscript.meca import manifest_xml
 from lnpaper.manuscript.render import TITLE, render_docx, render_html, render_pdf
+from lnpaper.manuscript.reproduce import LAYOUT, reproduce_files
 from lnpaper.manuscript.stamp import stamp_pdf, stamp_png
 from lnpaper.manuscript.template import check_captions
 from lnpaper.pipeline import io, registry
@@ -61,6 +62,9 @@ class ManuscriptInputs:
     latex_template: Path | None = None
     front_matter: Path | None = None
     references: Path | None = None
+    # what bundle.zip needs to be rebuilt (``reproduce.reproduce_files``): config (resolved,
+    # no credentials), root (the checkout), science (ref -> Parquet), lock (file or None)
+    reproduce: dict | None = None
 
 
 def render(inputs: ManuscriptInputs) -> dict:
@@ -209,7 +213,9 @@ def _bundle_files(
     for f in p.figures:
         for ext in ("pdf", "png"):
             files[f"figures/{f}.{ext}"] = fig_dir / f"{f}.{ext}"
-    files["article.xml"] = _jats(markdown, p.language, title, set(files))
+    files[LAYOUT["article"]] = _jats(markdown, p.language, title, set(files))
+    if p.reproduce is not None:  # after every other file: its digests cover them
+        files.update(reproduce_files(files, git=p.git, **p.reproduce))
     files["manifest.xml"] = manifest_xml(
         sorted(files),
         title=title,

@@ -1,7 +1,12 @@
 """A diff of the paper between two builds: ``lnpaper diff`` writes ``diff.html``, a self-contained
 page that opens with a one-line summary and the config parameters that differ, then lists the
-claim verdicts that flipped, the numbers and table cells that changed, and ends with the newer
-paper, every changed number marked old -> new and every changed cell marked.
+claim verdicts that flipped, the numbers and table cells that changed significantly, the changes
+within noise (folded away), and ends with the newer paper, every significant change marked old -> new.
+
+A change is significant by the rule of ``noise``: beyond twice the two values' combined standard
+error, or, for a number without one, a different print at its printed digits. A change of seed
+moves most estimates a little; only the changes beyond their noise, and the flipped verdicts,
+are what a reader has to look at.
 
 A build is read from a results-like folder: ``manuscript/numbers.parquet`` (the quoted numbers),
 ``tables/<name>.md`` (the tables as the paper shows them), ``tables/claims.csv`` (the verdicts),
@@ -25,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lnpaper.manuscript import noise
 from lnpaper.manuscript.render import pandoc_args, pandoc_html
 from lnpaper.pipeline import io, registry
 from lnpaper.report.labels import texts
@@ -32,6 +38,7 @@ from lnpaper.report.labels import texts
 TEXT: dict = texts("diff")  # report/text.yaml
 STYLE = """<style>
 .num-changed { background: #ffe08a; }
+details { margin: 1em 0; }
 mark { background: #ffe08a; }
 del { color: #a00; }
 </style>
@@ -62,6 +69,8 @@ class Snapshot:
     extra: dict = field(default_factory=dict)
     config: dict[str, str] = field(default_factory=dict)
     language: str | None = None
+    # name -> (standard error, printed decimals) from numbers.parquet (NaN / None where unknown)
+    uncertainty: dict[str, tuple[float, int | None]] = field(default_factory=dict)
 
 
 def schema_keys(schema: dict, prefix: str = "") -> set[str]:
@@ -129,6 +138,7 @@ def load(
     language = config.get("language") or language
     nums = io.read_parquet(folder / "manuscript" / "numbers.parquet")
     numbers = {r.name: (float(r.value), str(r.text)) for r in nums.itertuples()}
+    uncertainty = {r.name: _uncertainty(r) for r in nums.itertuples()}
     shown = set(registry.MAIN_TABLES) | set(registry.SUPPLEMENT_TABLES)  # not e.g. runtime
     tables = {
         p.stem: p.read_text(encoding="utf-8")
@@ -156,7 +166,29 @@ def load(
         extra={"resources": [str(folder / "manuscript")]},
         config=config,
         language=language,
+        uncertainty=uncertainty,
     )
+
+
+def _uncertainty(r) -> tuple[float, int | None]:
+    """(standard error, printed decimals) of a numbers.parquet row; a build older than these
+    columns gives NaN and the decimals of its text."""
+    from lnpaper.report.uncertainty import printed_decimals
+
+    se = float(getattr(r, "se", math.nan))
+    decimals = getattr(r, "decimals", None)
+    if decimals is None or not math.isfinite(float(decimals)):
+        decimals = printed_decimals(str(r.text))
+    return se, None if decimals is None else int(decimals)
+
+
+def number_change(a: Snapshot, b: Snapshot, name: str) -> str:
+    """``noise.SAME``, ``NOISE`` or ``SIGNIFICANT`` for one quoted number of two builds."""
+    if name not in a.numbers or name not in b.numbers:
+        return noise.SIGNIFICANT
+    se_a, dec_a = a.uncertainty.get(name, (math.nan, None))
+    se_b, dec_b = b.uncertainty.get(name, (math.nan, None))
+    return noise.classify(a.numbers[name][0], b.numbers[name][0], se_a, se_b, dec_a, dec_b)
 
 
 def _same_value(a: float, b: float) -> bool:
@@ -191,16 +223,25 @@ def table_cells(md: str) -> list[list[str]]:
 def changed_cells(a_md: str, b_md: str) -> list[tuple[int, int, str, str]]:
     """(row, column, old, new) of the body cells that differ; rows added or removed count as
     changed cells on the side that has them."""
+    return [cell for cell, _ in classified_cells(a_md, b_md)]
+
+
+def classified_cells(a_md: str, b_md: str) -> list[tuple[tuple[int, int, str, str], str]]:
+    """Each changed body cell (see ``changed_cells``) with ``noise.NOISE`` or ``SIGNIFICANT``:
+    a numeric cell is judged with its row's standard errors (``noise.row_se``)."""
     ra, rb = table_cells(a_md), table_cells(b_md)
     out = []
     for i in range(1, max(len(ra), len(rb))):
         row_a = ra[i] if i < len(ra) else []
         row_b = rb[i] if i < len(rb) else []
+        se_a, se_b = noise.row_se(row_a), noise.row_se(row_b)
         for j in range(max(len(row_a), len(row_b))):
             old = row_a[j] if j < len(row_a) else "–"
             new = row_b[j] if j < len(row_b) else "–"
             if old != new:
-                out.append((i, j, old, new))
+                both = j < len(row_a) and j < len(row_b)
+                kind = noise.cell_change(old, new, se_a[j], se_b[j]) if both else noise.SIGNIFICANT
+                out.append(((i, j, old, new), kind))
     return out
 
 
@@ -240,32 +281,62 @@ def _mark_table(b_md: str, cells: list[tuple[int, int, str, str]]) -> str:
 
 @dataclass
 class Diff:
+    """Everything that changed. ``numbers`` and ``cells`` hold every change, significant or not;
+    ``noise_numbers`` and ``noise_cells`` name those within noise (see ``noise``)."""
+
     numbers: dict[str, tuple[str, str]]
     verdicts: list[tuple[str, str, str, str]]
     cells: dict[str, list[tuple[int, int, str, str]]]
     config: list[tuple[str, str, str]] = field(default_factory=list)
     # (older, newer) when the builds are written in different languages, else None
     languages: tuple[str, str] | None = None
+    noise_numbers: set[str] = field(default_factory=set)
+    noise_cells: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
+
+    @property
+    def significant_numbers(self) -> dict[str, tuple[str, str]]:
+        return {k: v for k, v in self.numbers.items() if k not in self.noise_numbers}
+
+    def cells_of(self, significant: bool) -> dict[str, list[tuple[int, int, str, str]]]:
+        """The changed cells, table by table, that are (or are not) significant."""
+        out = {}
+        for name, cells in self.cells.items():
+            quiet = self.noise_cells.get(name, set())
+            kept = [c for c in cells if ((c[0], c[1]) in quiet) != significant]
+            if kept:
+                out[name] = kept
+        return out
 
     def summary(self, language: str) -> str:
+        n, w = len(self.significant_numbers), len(self.noise_numbers)
         if self.languages:
-            return _t("summary_languages", language, n=len(self.numbers), m=len(self.verdicts))
-        n_cells = sum(len(c) for c in self.cells.values())
-        return _t("summary", language, n=len(self.numbers), m=len(self.verdicts), c=n_cells)
+            return _t("summary_languages", language, n=n, w=w, m=len(self.verdicts))
+        c = sum(len(v) for v in self.cells_of(True).values())
+        wc = sum(len(v) for v in self.noise_cells.values())
+        return _t("summary", language, n=n, w=w, m=len(self.verdicts), c=c, wc=wc)
 
 
 def compute(a: Snapshot, b: Snapshot) -> Diff:
     """What changed from ``a`` to ``b``; across two languages, numbers by value and verdicts only."""
-    if a.language and b.language and a.language != b.language:
+    by_text = not (a.language and b.language and a.language != b.language)
+    numbers = changed_numbers(a, b, by_text=by_text)
+    quiet = {k for k in numbers if number_change(a, b, k) != noise.SIGNIFICANT}
+    if not by_text:
         languages = (a.language, b.language)
-        numbers = changed_numbers(a, b, by_text=False)
-        return Diff(numbers, flipped_verdicts(a, b), {}, config_changes(a, b), languages)
-    cells = {}
+        d = Diff(numbers, flipped_verdicts(a, b), {}, config_changes(a, b), languages)
+        d.noise_numbers = quiet
+        return d
+    cells, noise_cells = {}, {}
     for name in sorted(set(a.tables) & set(b.tables)):
-        found = changed_cells(a.tables[name], b.tables[name])
+        found = classified_cells(a.tables[name], b.tables[name])
         if found:
-            cells[name] = found
-    return Diff(changed_numbers(a, b), flipped_verdicts(a, b), cells, config_changes(a, b))
+            cells[name] = [c for c, _ in found]
+            within = {(c[0], c[1]) for c, kind in found if kind != noise.SIGNIFICANT}
+            if within:
+                noise_cells[name] = within
+    d = Diff(numbers, flipped_verdicts(a, b), cells, config_changes(a, b))
+    d.noise_numbers, d.noise_cells = quiet, noise_cells
+    return d
 
 
 def marked_paper(b: Snapshot, d: Diff) -> str:
@@ -273,14 +344,14 @@ def marked_paper(b: Snapshot, d: Diff) -> str:
 
     def number(m):
         name = m.group("name")
-        if name not in d.numbers:
+        if name not in d.numbers or name in d.noise_numbers:
             return m.group(0)
         old, new = d.numbers[name]
         title = html.escape(f"{name}: {old} → {new}", quote=True)
         return f'[~~{old}~~ → {new}]{{.num-changed data-name="{name}" title="{title}"}}'
 
     text = NUMBER.sub(number, b.paper)
-    for name, cells in d.cells.items():
+    for name, cells in d.cells_of(True).items():
         table = b.tables[name].rstrip()
         if table and table in text:
             text = text.replace(table, _mark_table(table, cells).rstrip())
@@ -305,10 +376,12 @@ def config_section(d: Diff, language: str) -> list[str]:
     return lines
 
 
-def cells_section(b: Snapshot, d: Diff, language: str) -> list[str]:
-    """The changed table cells, table by table, each with its row and column header."""
-    lines = ["", f"## {_t('cells', language)}", ""]
-    for name, cells in d.cells.items():
+def cells_section(b: Snapshot, d: Diff, language: str, significant: bool = True) -> list[str]:
+    """The changed table cells (significant, or within noise), table by table, each with its
+    row and column header."""
+    lines = ["", f"## {_t('cells', language)}", ""] if significant else [""]
+    chosen = d.cells_of(significant)
+    for name, cells in chosen.items():
         header = (table_cells(b.tables.get(name, "")) or [[]])[0]
         lines.append(f"- *{name}*: {len(cells)}")
         lines += [
@@ -316,14 +389,35 @@ def cells_section(b: Snapshot, d: Diff, language: str) -> list[str]:
             f"~~{old}~~ → {new}"
             for i, j, old, new in cells
         ]
-    if not d.cells:
+    if not chosen:
         lines.append(f"- {_t('none', language)}")
     return lines
 
 
-def report_markdown(a: Snapshot, b: Snapshot, d: Diff, language: str) -> str:
-    """The head of diff.html: summary, changed config, flipped verdicts, changed numbers and
-    cells; then the paper with the changes marked."""
+def noise_section(b: Snapshot, d: Diff, language: str) -> list[str]:
+    """The changes within noise, folded away (a <details> block the reader opens)."""
+    quiet = {k: v for k, v in d.numbers.items() if k in d.noise_numbers}
+    n_cells = sum(len(v) for v in d.noise_cells.values())
+    lines = [
+        "",
+        "<details>",
+        f"<summary>{_t('noise', language, n=len(quiet), c=n_cells)}</summary>",
+        "",
+    ]
+    lines += [f"- `{name}`: ~~{old}~~ → {new}" for name, (old, new) in quiet.items()] or [
+        f"- {_t('none', language)}"
+    ]
+    if not d.languages:
+        lines += cells_section(b, d, language, significant=False)
+    return [*lines, "", "</details>"]
+
+
+def report_markdown(
+    a: Snapshot, b: Snapshot, d: Diff, language: str, side_by_side: list[str] = ()
+) -> str:
+    """The head of diff.html: summary, changed config (the cause), then of the results the
+    flipped verdicts first, the significant changes of numbers and cells, the changes within
+    noise (folded); then the paper with the significant changes marked."""
     from lnpaper.report.labels import label
 
     lines = [
@@ -341,18 +435,23 @@ def report_markdown(a: Snapshot, b: Snapshot, d: Diff, language: str) -> str:
     ] or [f"- {_t('none', language)}"]
     lines += ["", f"## {_t('numbers', language)}", ""]
     lines += [
-        f"- `{name}`: ~~{old}~~ → [{new}]{{.num-changed}}" for name, (old, new) in d.numbers.items()
+        f"- `{name}`: ~~{old}~~ → [{new}]{{.num-changed}}"
+        for name, (old, new) in d.significant_numbers.items()
     ] or [f"- {_t('none', language)}"]
     if not d.languages:  # across languages the cells differ by translation: not compared
         lines += cells_section(b, d, language)
-    lines += ["", "---", "", f"## {_t('paper', language)}", "", marked_paper(b, d)]
+    lines += noise_section(b, d, language)
+    lines += [*side_by_side, "", "---", "", f"## {_t('paper', language)}", "", marked_paper(b, d)]
     return "\n".join(lines) + "\n"
 
 
-def write_diff(a: Snapshot, b: Snapshot, out: Path, language: str = "vi") -> Diff:
-    """Compute the diff and write it as a self-contained HTML page; returns the diff."""
+def write_diff(
+    a: Snapshot, b: Snapshot, out: Path, language: str = "vi", side_by_side: list[str] = ()
+) -> Diff:
+    """Compute the diff and write it as a self-contained HTML page; returns the diff.
+    ``side_by_side``: Markdown lines of every build's values (``diff_many``), for more than two."""
     d = compute(a, b)
-    md = report_markdown(a, b, d, language)
+    md = report_markdown(a, b, d, language, list(side_by_side))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # the figures are embedded from the newer build's folders, so the page is self-contained

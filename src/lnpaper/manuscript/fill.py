@@ -279,6 +279,7 @@ def numbers_json(numbers: pd.DataFrame, tracking: dict | None, git: dict) -> dic
             "file": r.file,
             "step": r.step,
             "mlflow_run_id": runs.get(r.step, {}).get("run_id", "untracked"),
+            **_uncertainty(r),
         }
         if cell:
             out[r.name]["cell"] = {
@@ -292,6 +293,23 @@ def numbers_json(numbers: pd.DataFrame, tracking: dict | None, git: dict) -> dic
         "mlflow_build_run_id": (tracking or {}).get("build_run_id", "untracked"),
         "git_commit": git.get("commit", "unknown"),
         "git_dirty": git.get("dirty", "unknown"),
+    }
+
+
+def _uncertainty(r) -> dict:
+    """A number's 95% half-width and standard error (null without an interval) and its printed
+    decimals (null for a text without a number); absent in a numbers.parquet older than them."""
+    if not hasattr(r, "se"):
+        return {}
+
+    def finite(v):
+        return float(v) if v is not None and math.isfinite(float(v)) else None
+
+    decimals = finite(r.decimals)
+    return {
+        "ci_half_width": finite(r.ci_half_width),
+        "se": finite(r.se),
+        "decimals": None if decimals is None else int(decimals),
     }
 
 

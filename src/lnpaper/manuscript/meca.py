@@ -20,6 +20,11 @@ MEDIA_TYPES = {
     ".json": "application/json",
     ".png": "image/png",
     ".xml": "application/xml",
+    # the files a rebuild needs (manuscript/reproduce.py)
+    ".parquet": "application/vnd.apache.parquet",
+    ".yaml": "application/yaml",
+    ".gz": "application/gzip",
+    ".lock": "text/plain",
 }
 # the article in its formats; article.xml is JATS, the XML journals read
 ARTICLE = {"article.xml", "paper.pdf", "paper.docx", "paper.html", "paper.md", "main.tex"}

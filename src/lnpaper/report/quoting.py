@@ -16,6 +16,7 @@ import pandas as pd
 from lnpaper.pipeline import paths, registry
 from lnpaper.report.formatting import printed_frame
 from lnpaper.report.numfmt import pm_text, quoted_text, tex_of
+from lnpaper.report.uncertainty import columns as uncertainty_columns
 
 
 @dataclass(frozen=True)
@@ -178,15 +179,31 @@ def quote(n: Number, value: float, u: float, cell: tuple[str, int] | None, print
     }
 
 
-COLUMNS = ["name", "value", "text", "tex", "source", "file", "step", "cell_column", "cell_row"]
+COLUMNS = [
+    "name",
+    "value",
+    "text",
+    "tex",
+    "source",
+    "file",
+    "step",
+    "cell_column",
+    "cell_row",
+    # the value's uncertainty (report/uncertainty.py): 95% half-width, standard error, printed
+    # decimals; what a comparison of two builds weighs a change against
+    "ci_half_width",
+    "se",
+    "decimals",
+]
 
 
 def compute(sources: dict[str, pd.DataFrame], config: dict, names: list[str]) -> pd.DataFrame:
     """Evaluate the named numbers (those ``available`` in this build).
 
     ``sources``: source string -> DataFrame; ``config``: the ``config_slice``. Returns one row
-    per number in spec order: name, value, text, tex, source, file, step, and the table cell it
-    is read from (``cell_column``, ``cell_row``; "" and -1 for none).
+    per number in spec order: name, value, text, tex, source, file, step, the table cell it
+    is read from (``cell_column``, ``cell_row``; "" and -1 for none) and its uncertainty
+    (``ci_half_width``, ``se``: NaN without an interval; ``decimals`` printed).
     """
     rows, printed = [], {}
     wanted = set(names)
@@ -201,14 +218,16 @@ def compute(sources: dict[str, pd.DataFrame], config: dict, names: list[str]) ->
                 printed[n.source] = printed_frame(data)
         if n.uncertainty is not None:
             u = _evaluate(n.uncertainty, data)
+        quoted = quote(n, value, u, cell, printed.get(n.source))
         rows.append(
             {
                 "name": n.name,
                 "value": value,
-                **quote(n, value, u, cell, printed.get(n.source)),
+                **quoted,
                 "source": n.source,
                 "file": source_path(n),
                 "step": source_step(n),
+                **uncertainty_columns(u, quoted["text"]),
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)

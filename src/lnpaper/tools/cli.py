@@ -1,6 +1,6 @@
 """Command line: ``lnpaper compare`` (what differs between two MLflow builds), ``lnpaper builds``
-(the recent builds), ``lnpaper diff`` (the paper of two builds, changes marked), ``lnpaper bench``
-(timings)."""
+(the recent builds), ``lnpaper diff`` (the paper of two or more builds, changes marked),
+``lnpaper bench`` (timings), ``lnpaper verify`` (rebuild a bundle, write a certificate)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def _config_keys() -> set[str] | None:
 
 
 def _mlflow_builds(args, results: Path, tmp: Path):
-    """The two builds ``lnpaper diff`` names in MLflow (default: previous and latest), as
+    """The builds ``lnpaper diff`` names in MLflow (default: previous and latest), as
     snapshots with each build run's config (its params) and language."""
     from lnpaper.manuscript import diff
     from lnpaper.tracking.compare import list_builds, resolve
@@ -80,12 +80,13 @@ def _mlflow_builds(args, results: Path, tmp: Path):
     if len(builds) < 2 and not (args.build_a and args.build_b):
         raise TrackingError("fewer than two builds in MLflow; name two results folders")
     # ids as `lnpaper builds` prints them, unique prefixes, latest / previous
-    runs = [resolve(builds, args.build_a or "previous"), resolve(builds, args.build_b or "latest")]
+    names = [args.build_a or "previous", args.build_b or "latest", *args.more]
+    runs = [resolve(builds, name) for name in names]
     latest = builds[0].info.run_id
     snaps = []
-    for run, name in zip(runs, "ab", strict=True):
+    for i, run in enumerate(runs):
         is_latest = run.info.run_id == latest
-        folder = _mlflow_build_folder(client, run, tmp / name, results, is_latest)
+        folder = _mlflow_build_folder(client, run, tmp / str(i), results, is_latest)
         params = dict(run.data.params)
         snap = diff.load(folder, label=run.info.run_id, config=params)
         if is_latest:  # its paper.md is this results folder's
@@ -97,30 +98,43 @@ def _mlflow_builds(args, results: Path, tmp: Path):
 def _diff(args) -> int:
     import tempfile
 
-    from lnpaper.manuscript import diff
+    from lnpaper.manuscript import diff, diff_many
+    from lnpaper.pipeline import io
     from lnpaper.tracking.store import TrackingError
 
     results = Path(args.results)
     with tempfile.TemporaryDirectory() as tmp:
-        folders = [args.build_a, args.build_b]
+        folders = [args.build_a, args.build_b, *args.more]
         if all(folders) and all(Path(f).is_dir() for f in folders):
             keys = _config_keys()
-            a, b = (diff.load(Path(f), keys=keys) for f in folders)
+            snaps = [diff.load(Path(f), keys=keys) for f in folders]
         else:
             try:
-                a, b = _mlflow_builds(args, results, Path(tmp))
+                snaps = _mlflow_builds(args, results, Path(tmp))
             except TrackingError as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 1
+        a, b = snaps[0], snaps[-1]
         language = diff.choose_language(a, b, args.language)
         pdf_out = args.pdf and args.out and args.out.endswith(".pdf")
         out = Path(args.out if args.out and not pdf_out else results / "manuscript/diff.html")
-        d = diff.write_diff(a, b, out, language)
+        many = diff_many.compare(snaps)
+        table = diff_many.side_by_side(many, language) if len(snaps) > 2 else []
+        d = diff.write_diff(a, b, out, language, table)
+        if args.json:
+            io.write_json(many, Path(args.json))
     changed = ", ".join(f"{key} {old} -> {new}" for key, old, new in d.config)
     print(f"config: {changed or 'no change'}")
     print(f"{d.summary(language)} -> {out}")
-    if args.pdf:
-        return _diff_pdf(folders, Path(args.out if pdf_out else results / "manuscript/diff.pdf"))
+    if len(snaps) > 2:
+        c = many["counts"]
+        print(
+            f"{len(snaps)} builds: {c['verdict_flips']} verdicts differ, {c['significant']} "
+            f"numbers beyond noise, {c['noise']} within noise"
+        )
+    if args.pdf:  # the first and the last build
+        pdf = Path(args.out if pdf_out else results / "manuscript/diff.pdf")
+        return _diff_pdf([folders[0], folders[-1]], pdf)
     return 0
 
 
@@ -160,8 +174,12 @@ def _check_arguments(args) -> None:
 
     uri = getattr(args, "tracking_uri", None)
     db = sqlite_path(uri) if uri else None
-    for name in ("build_a", "build_b"):
-        value = getattr(args, name, None)
+    named = [
+        ("build_a", getattr(args, "build_a", None)),
+        ("build_b", getattr(args, "build_b", None)),
+    ]
+    named += [(f"build {value}", value) for value in getattr(args, "more", None) or []]
+    for name, value in named:
         if args.command == "diff" and value and ("/" in value or value.startswith(".")):
             if not Path(value).is_dir():
                 raise ArgumentError(f"{name} {value}: no such results folder")
@@ -205,6 +223,50 @@ def _store_options(parser: argparse.ArgumentParser, func) -> None:
     parser.set_defaults(func=func)
 
 
+def _diff_parser(sub) -> None:
+    """``lnpaper diff A B [C ...] [--json FILE]``."""
+    dif = sub.add_parser(
+        "diff",
+        help="the paper of two builds with changed numbers, table cells and verdicts marked "
+        "(results/manuscript/diff.html)",
+    )
+    dif.add_argument(
+        "build_a",
+        nargs="?",
+        help="older build: a results folder or an MLflow build run id "
+        "(default: the previous build in MLflow)",
+    )
+    dif.add_argument("build_b", nargs="?", help="newer build (default: the latest build)")
+    dif.add_argument(
+        "more",
+        nargs="*",
+        help="further builds, shown side by side (each judged against the first)",
+    )
+    dif.add_argument(
+        "--json",
+        metavar="FILE",
+        help="write every number's values per build, whether each change is significant, "
+        "and the verdict flips",
+    )
+    dif.add_argument("--results", default="results", help="this workflow's results folder")
+    dif.add_argument(
+        "--out",
+        help="default: <results>/manuscript/diff.html (with --pdf, a FILE.pdf names the PDF)",
+    )
+    dif.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also a tracked-changes PDF of the first and last paper (latexdiff on their "
+        "arxiv.tar.gz; default <results>/manuscript/diff.pdf)",
+    )
+    dif.add_argument(
+        "--language",
+        choices=["vi", "en"],
+        help="the page's language (default: the newer build's)",
+    )
+    _store_options(dif, _diff)
+
+
 def build_parser() -> OneLineParser:
     """The ``lnpaper`` command line: compare, builds, diff, bench."""
     parser = OneLineParser(prog="lnpaper", description=__doc__)
@@ -226,35 +288,7 @@ def build_parser() -> OneLineParser:
     )
     blds.add_argument("--limit", type=int, default=10, help="how many builds (default 10)")
     _store_options(blds, _builds)
-    dif = sub.add_parser(
-        "diff",
-        help="the paper of two builds with changed numbers, table cells and verdicts marked "
-        "(results/manuscript/diff.html)",
-    )
-    dif.add_argument(
-        "build_a",
-        nargs="?",
-        help="older build: a results folder or an MLflow build run id "
-        "(default: the previous build in MLflow)",
-    )
-    dif.add_argument("build_b", nargs="?", help="newer build (default: the latest build)")
-    dif.add_argument("--results", default="results", help="this workflow's results folder")
-    dif.add_argument(
-        "--out",
-        help="default: <results>/manuscript/diff.html (with --pdf, a FILE.pdf names the PDF)",
-    )
-    dif.add_argument(
-        "--pdf",
-        action="store_true",
-        help="also a tracked-changes PDF of the two papers (latexdiff on their arxiv.tar.gz; "
-        "default <results>/manuscript/diff.pdf)",
-    )
-    dif.add_argument(
-        "--language",
-        choices=["vi", "en"],
-        help="the page's language (default: the newer build's)",
-    )
-    _store_options(dif, _diff)
+    _diff_parser(sub)
     bench = sub.add_parser(
         "bench",
         help="time the build, reruns, an edit and matmul at scale "
@@ -264,6 +298,14 @@ def build_parser() -> OneLineParser:
 
     benchmark.add_arguments(bench)
     bench.set_defaults(func=benchmark.run)
+    ver = sub.add_parser(
+        "verify",
+        help="rebuild a paper from its bundle.zip in a fresh folder and write a reproduction "
+        "certificate (exit 0 agree, 1 disagreement, 2 refused)",
+    )
+    from lnpaper.tools import verify
+
+    verify.add_arguments(ver)
     return parser
 
 
