@@ -66,3 +66,16 @@ def test_main_tex_puts_supplement_tables_after_the_appendix_and_lists_every_macr
     assert r"\Seed{}" in body[0] and r"\LnEps{}" in body[0]  # the results paragraph
     assert r"& \Seed \\" in body[1] and r"& \LnEps \\" in body[1]
     assert "resizebox" not in main
+
+
+def test_main_tex_sets_landscape_tables_after_the_figures_so_page_one_is_full():
+    tex = {"wide": to_latex(_frame(4, 40), "en"), "small": to_latex(_frame(3, 2), "en")}
+    main = latex_main(
+        ["wide", "small"], [], ["f"], {}, "en", table_tex=tex, numbers=["Seed"]
+    ).split(r"\appendix")[0]
+    small, figure, wide = (
+        main.index(s)
+        for s in (r"\input{tables/small.tex}", "figures/f.pdf", r"\input{tables/wide.tex}")
+    )
+    assert small < figure < wide
+    assert r"\begin{landscape}" in main[wide - 200 : wide]

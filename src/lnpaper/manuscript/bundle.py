@@ -31,7 +31,14 @@ def latex_main(
     """
     words = WORDS.get(language, WORDS["en"])
     lines = [*_preamble(words, language), _results_paragraph(words, set(numbers)), ""]
-    for t in main_tables:
+    # tables set on a page of their own (landscape) after the others and the figures, so the
+    # first page is not left mostly empty before one
+    from lnpaper.report.formatting import table_layout
+
+    def landscape(t: str) -> bool:
+        return table_layout(table_tex[t])["page"] == "landscape"
+
+    for t in [t for t in main_tables if not landscape(t)]:
         lines += _table(t, captions, language, table_tex[t])
     for f in figures:
         lines += [
@@ -40,6 +47,8 @@ def latex_main(
             f"\\caption{{{_caption(captions, 'figure', f, language)}}}\\label{{fig:{f}}}",
             r"\end{figure}",
         ]
+    for t in [t for t in main_tables if landscape(t)]:
+        lines += _table(t, captions, language, table_tex[t])
     lines += [r"\clearpage", r"\appendix"]
     if supplement_tables:
         lines.append(f"\\section*{{{words['supplement']}}}")
