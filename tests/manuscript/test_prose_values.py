@@ -1,0 +1,77 @@
+"""The templates state no value of their own: every number or set in the prose comes from a
+placeholder (a quoted number, a config list) or is marked as the article's own words
+(``{{#quote}} ... {{/quote}}``); every sentence that draws a conclusion from the data is bound to
+a claim's verdict or a computed comparison, and is listed in ``manuscript/conclusions.yaml``."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from lnpaper.manuscript.conditions import COMPARISONS, WHEN_BLOCK, groups, outcomes_of
+from lnpaper.manuscript.fill import CLAIM_BLOCK, COMMENT
+
+LANGUAGES = ("vi", "en")
+QUOTE_BLOCK = re.compile(r"\{\{#quote\}\}.*?\{\{/quote\}\}", re.S)
+PLACEHOLDER = re.compile(r"\{\{[^{}\n]*\}\}")
+MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
+# a value set in math: a config variable related to a number or a set ("s<1", "\gamma \in \{")
+MATH_VALUE = re.compile(
+    r"(?<![A-Za-z\\])(?:s|k|n|B|G|N|\\gamma|\\beta|\\sigma)\s*(?:=|<|>|\\in)\s*(?:[-−]?\d|\\\{)"
+)
+# a number standing alone (not part of float32, arXiv:1607, \lambda_1 ...)
+NUMBER = re.compile(r"(?<![\w.\-_^])\d+(?:[.,]\d+)?(?![\w])")
+NUMBER_WORDS = {
+    "en": r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b",
+    "vi": r"\b(?:hai|bốn|năm|sáu|bảy|tám|chín|mười)\b",
+}
+END = {"en": "# References", "vi": "# Tài liệu tham khảo"}
+
+
+def template(language: str) -> str:
+    return (ROOT / f"manuscript/paper.{language}.md").read_text("utf-8")
+
+
+def prose_of(text: str, language: str) -> str:
+    """The template's own words: no comments, no bibliography and nothing after it, no quotation,
+    no placeholder (offsets kept, so line numbers stay the file's)."""
+    blank = lambda m: re.sub(r"[^\n]", " ", m.group(0))  # noqa: E731
+    text = COMMENT.sub(blank, text)
+    cut = text.find(END[language])
+    assert cut > 0, f"no {END[language]!r} heading"
+    text = text[:cut]
+    return PLACEHOLDER.sub(blank, QUOTE_BLOCK.sub(blank, text))
+
+
+def typed_values(text: str, language: str) -> list[str]:
+    body = prose_of(text, language)
+    line = lambda pos: body.count("\n", 0, pos) + 1  # noqa: E731
+    found = [f"{line(m.start())}: {m.group(0)!r} in math" for m in MATH_VALUE.finditer(body)]
+    words = MATH.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), body)
+    found += [f"{line(m.start())}: {m.group(0)!r}" for m in NUMBER.finditer(words)]
+    found += [
+        f"{line(m.start())}: {m.group(0)!r}"
+        for m in re.finditer(NUMBER_WORDS[language], words, re.I)
+    ]
+    return sorted(found, key=lambda s: int(s.split(":")[0]))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_value_typed_in_the_prose(language):
+    assert typed_values(template(language), language) == []
+
+
+def test_the_scan_finds_a_typed_value_a_set_and_a_relation():
+    text = "# A\n\nWe ran 50 steps with four seeds; $\\gamma \\in \\{1,2\\}$ and $s<1$.\n# References\n"
+    found = typed_values(text, "en")
+    assert [f.split(": ", 1)[1] for f in found] == [
+        "'\\\\gamma \\\\in \\\\{' in math",
+        "'s<1' in math",
+        "'50'",
+        "'four'",
+    ]
+    quoted = "# A\n\n{{#quote}}its std 1.02{{/quote}}, {{num:Seed}}, $\\sqrt{2/k}$.\n# References\n"
+    assert typed_values(quoted, "en") == []
