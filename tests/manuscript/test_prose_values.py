@@ -20,13 +20,14 @@ PLACEHOLDER = re.compile(r"\{\{[^{}\n]*\}\}")
 MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
 # a value set in math: a config variable related to a number or a set ("s<1", "\gamma \in \{")
 MATH_VALUE = re.compile(
-    r"(?<![A-Za-z\\])(?:s|k|n|B|G|N|\\gamma|\\beta|\\sigma)\s*(?:=|<|>|\\in)\s*(?:[-−]?\d|\\\{)"
+    r"(?<![A-Za-z\\])(?:s|k|n|B|G|N|\\gamma|\\beta|\\sigma)\s*(?:=|<|>|\\in)\s*"
+    r"(?:[-−]?\d|\\\{\s*[-−]?\d)"
 )
 # a number standing alone (not part of float32, arXiv:1607, \lambda_1 ...)
 NUMBER = re.compile(r"(?<![\w.\-_^])\d+(?:[.,]\d+)?(?![\w])")
 NUMBER_WORDS = {
-    "en": r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b",
-    "vi": r"\b(?:hai|bốn|năm|sáu|bảy|tám|chín|mười)\b",
+    "en": r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b(?!-)",
+    "vi": r"\b(?:hai|bốn|năm|sáu|bảy|tám|chín|mười)\b(?!-)",
 }
 END = {"en": "# References", "vi": "# Tài liệu tham khảo"}
 
@@ -68,7 +69,7 @@ def test_the_scan_finds_a_typed_value_a_set_and_a_relation():
     text = "# A\n\nWe ran 50 steps with four seeds; $\\gamma \\in \\{1,2\\}$ and $s<1$.\n# References\n"
     found = typed_values(text, "en")
     assert [f.split(": ", 1)[1] for f in found] == [
-        "'\\\\gamma \\\\in \\\\{' in math",
+        "'\\\\gamma \\\\in \\\\{1' in math",
         "'s<1' in math",
         "'50'",
         "'four'",

@@ -105,6 +105,20 @@ COMPARISONS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
         ("TrainDeepResidualAccNoneLow", "TrainDeepResidualAccNoneHigh"),
         ("TrainDeepAccLayerNormLow", "TrainDeepAccLayerNormHigh"),
     ),
+    # the Transformer's final loss: Post-LN without warm-up against chance, with against without
+    # warm-up for each form
+    "TransformerPostNoWarmupVsChance": (
+        ("TransformerLossPostNoWarmupLow", "TransformerLossPostNoWarmupHigh"),
+        ("TransformerChanceLoss", "TransformerChanceLoss"),
+    ),
+    "TransformerPostWarmupVsNoWarmup": (
+        ("TransformerLossPostWarmupLow", "TransformerLossPostWarmupHigh"),
+        ("TransformerLossPostNoWarmupLow", "TransformerLossPostNoWarmupHigh"),
+    ),
+    "TransformerPreWarmupVsNoWarmup": (
+        ("TransformerLossPreWarmupLow", "TransformerLossPreWarmupHigh"),
+        ("TransformerLossPreNoWarmupLow", "TransformerLossPreNoWarmupHigh"),
+    ),
     "TrainResidualNoneVsChance": (
         ("TrainResidualAccNoneLow", "TrainResidualAccNoneHigh"),
         ("TrainChance", "TrainChance"),
@@ -123,7 +137,7 @@ def order(a: tuple[float, float], b: tuple[float, float]) -> str:
     when they overlap, ``not_measured`` when a bound is missing."""
     if not all(math.isfinite(x) for x in (*a, *b)):
         return "not_measured"
-    tol = 1e-9 * max(abs(x) for x in (*a, *b))  # equal bounds read from two files stay equal
+    tol = 1e-6 * max(abs(x) for x in (*a, *b))  # float32 measures equal to a level stay equal
     if a[0] > b[1] + tol:
         return "above"
     if a[1] < b[0] - tol:

@@ -288,15 +288,16 @@ number("TrainDeepResidualAccNone", "table:normalizer_comparison")(
 )
 # the 95% interval bounds of the accuracies and gradients the text compares: the manuscript's
 # comparisons (lnpaper.manuscript.conditions) decide above / below / undecided from them
-BOUNDED = {
-    "TrainAcc": ("test_accuracy", {}),
-    "TrainDeepAcc": ("test_accuracy", {"deepest": True}),
-    "TrainResidualAcc": ("test_accuracy", {"arch": "residual"}),
-    "TrainDeepResidualAcc": ("test_accuracy", {"deepest": True, "arch": "residual"}),
-    "TrainGradInit": ("grad_norm_first_layer_init", {}),
+BOUNDED = {  # stem -> (column, where, normalizations)
+    "TrainAcc": ("test_accuracy", {}, ("none", "layernorm", "groupnorm", "dyt")),
+    "TrainDeepAcc": ("test_accuracy", {"deepest": True}, ("none", "layernorm")),
+    "TrainResidualAcc": ("test_accuracy", {"arch": "residual"}, ("none",)),
+    "TrainDeepResidualAcc": ("test_accuracy", {"deepest": True, "arch": "residual"}, ("none",)),
+    "TrainGradInit": ("grad_norm_first_layer_init", {}, ("none", "layernorm")),
 }
-for _stem, (_col, _where) in BOUNDED.items():
-    for _norm, _word in NORM_WORDS.items():
+for _stem, (_col, _where, _norms) in BOUNDED.items():
+    for _norm in _norms:
+        _word = NORM_WORDS[_norm]
         for _end in ("Low", "High"):
             number(f"{_stem}{_word}{_end}", "table:normalizer_comparison", digits=4)(
                 _train(f"{_col}_ci_{_end.lower()}", _norm, **_where)
@@ -395,6 +396,10 @@ for _arch, _word in (("post_ln", "Post"), ("pre_ln", "Pre")):
                 _tf_loss(_arch, _warm, "final_loss_ci_high"),
             ),
         )(_tf_loss(_arch, _warm))
+        for _end in ("Low", "High"):  # interval bounds, for the manuscript's comparisons
+            number(f"TransformerLoss{_word}{_wword}{_end}", "table:transformer_pre_post", digits=4)(
+                _tf_loss(_arch, _warm, f"final_loss_ci_{_end.lower()}")
+            )
 number("TransformerAccMax", "table:transformer_pre_post")(
     lambda t: t.loc[t["layers"] == reference_layers(t), "test_accuracy_mean"].max()
 )
