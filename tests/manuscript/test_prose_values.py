@@ -27,7 +27,8 @@ MATH_VALUE = re.compile(
 NUMBER = re.compile(r"(?<![\w.\-_^])\d+(?:[.,]\d+)?(?![\w])")
 NUMBER_WORDS = {
     "en": r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b(?!-)",
-    "vi": r"\b(?:hai|bốn|năm|sáu|bảy|tám|chín|mười)\b(?!-)",
+    # "cả hai" is "both", "thứ hai" "second", "hai lượt" the two-pass algorithm's name
+    "vi": r"(?<!cả )(?<!thứ )\b(?:hai|bốn|năm|sáu|bảy|tám|chín|mười)\b(?!-)(?! lượt)",
 }
 END = {"en": "# References", "vi": "# Tài liệu tham khảo"}
 
