@@ -146,6 +146,9 @@ def order(a: tuple[float, float], b: tuple[float, float]) -> str:
 
 
 def values_of(numbers: pd.DataFrame) -> dict[str, float]:
+    """name -> value of a build's numbers (none for an empty frame)."""
+    if "value" not in numbers:
+        return {}
     return dict(zip(numbers["name"], numbers["value"].astype(float)))
 
 
@@ -157,6 +160,18 @@ def outcome(head: str, values: dict[str, float]) -> str:
         return order((get(alo), get(ahi)), (get(blo), get(bhi)))
     measured = all(math.isfinite(values.get(n, math.nan)) for n in head.split(","))
     return "measured" if measured else "not_measured"
+
+
+def bound_numbers(template: str) -> set[str]:
+    """The numbers the ``#when`` heads of a template read (a comparison's interval bounds)."""
+    out: set[str] = set()
+    for m in WHEN_BLOCK.finditer(template):
+        head = m.group(1)
+        if head in COMPARISONS:
+            out |= {n for bounds in COMPARISONS[head] for n in bounds}
+        else:
+            out |= set(head.split(","))
+    return out
 
 
 def outcomes_of(head: str) -> tuple[str, ...]:
