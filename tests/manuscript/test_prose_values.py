@@ -8,11 +8,10 @@ from __future__ import annotations
 import re
 
 import pytest
-import yaml
 
 from conftest import ROOT
-from lnpaper.manuscript.conditions import COMPARISONS, WHEN_BLOCK, groups, outcomes_of
-from lnpaper.manuscript.fill import CLAIM_BLOCK, COMMENT
+from lnpaper.manuscript.conditions import COMPARISONS, groups, outcomes_of
+from lnpaper.manuscript.fill import COMMENT
 
 LANGUAGES = ("vi", "en")
 QUOTE_BLOCK = re.compile(r"\{\{#quote\}\}.*?\{\{/quote\}\}", re.S)
@@ -77,3 +76,29 @@ def test_the_scan_finds_a_typed_value_a_set_and_a_relation():
     ]
     quoted = "# A\n\n{{#quote}}its std 1.02{{/quote}}, {{num:Seed}}, $\\sqrt{2/k}$.\n# References\n"
     assert typed_values(quoted, "en") == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_bound_sentence_has_a_variant_for_every_outcome(language):
+    """A comparison can come out above, below, undecided or not measured, a number measured or
+    not: each group of ``#when`` variants names every outcome (an empty variant drops the
+    sentence), so no build falls on a case the text does not cover."""
+    text = COMMENT.sub("", template(language))
+    found = groups(text)
+    assert {head for head, _, _ in found} >= set(COMPARISONS)
+    missing = [
+        f"{head}: {sorted(set(outcomes_of(head)) - said)}"
+        for head, said, _ in found
+        if set(outcomes_of(head)) - said
+    ]
+    assert missing == []
+
+
+def test_a_comparison_is_decided_only_by_intervals_that_do_not_overlap():
+    from lnpaper.manuscript.conditions import order
+
+    assert order((0.8, 0.9), (0.1, 0.3)) == "above"
+    assert order((0.1, 0.3), (0.8, 0.9)) == "below"
+    assert order((0.2, 0.5), (0.4, 0.9)) == "undecided"
+    assert order((0.1, 0.1), (0.1, 0.1)) == "undecided"  # a level equal to chance
+    assert order((float("nan"), 0.3), (0.1, 0.1)) == "not_measured"

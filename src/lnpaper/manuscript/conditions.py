@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from lnpaper.manuscript.template import TemplateError
+from lnpaper.pipeline.inputs import InputError
 
 # ---------------------------------------------------------------- sets read from the config
 
@@ -50,7 +50,10 @@ LISTS: dict[str, tuple[str, Callable[[dict, str], str]]] = {
     "AffineBetas": ("affine", lambda c, lang: _numbers(c["affine"]["beta"])),
     "MatmulScales": ("matmul", lambda c, lang: _numbers(c["matmul"]["scales"])),
     "MatmulSizes": ("matmul", lambda c, lang: _numbers(c["matmul"]["sizes"])),
-    "LnGroupSizes": ("layernorm_stats", lambda c, lang: _numbers(c["layernorm_stats"]["group_sizes"])),
+    "LnGroupSizes": (
+        "layernorm_stats",
+        lambda c, lang: _numbers(c["layernorm_stats"]["group_sizes"]),
+    ),
     "TrainDepths": ("training", lambda c, lang: _numbers(c["training"]["depths"])),
     "TrainNorms": ("training", lambda c, lang: _labels(c["training"]["norms"], lang)),
     "TrainArchs": ("training", lambda c, lang: _labels(c["training"]["archs"], lang)),
@@ -183,7 +186,7 @@ WHEN_BLOCK = re.compile(r"\{\{#when (\S+) ([a-z_|]+)\}\}(.*?)\{\{/when\}\}", re.
 QUOTE_MARK = re.compile(r"\{\{#quote\}\}|\{\{/quote\}\}")
 
 
-class NoVariant(ValueError):
+class NoVariant(InputError):
     """A sentence bound to the data has no variant for what this build measured."""
 
 
@@ -203,7 +206,11 @@ def head_problems(inner: str, numbers: frozenset[str]) -> list[str]:
                 f"({', '.join(sorted(COMPARISONS))}) nor a number"
             )
     allowed = outcomes_of(head)
-    out += [f"{shown}: unknown outcome '{o}'; allowed: {', '.join(allowed)}" for o in said if o not in allowed]
+    out += [
+        f"{shown}: unknown outcome '{o}'; allowed: {', '.join(allowed)}"
+        for o in said
+        if o not in allowed
+    ]
     return out
 
 
@@ -254,7 +261,7 @@ def strip_quotes(text: str) -> str:
 # ---------------------------------------------------------------- numbers the build lacks
 
 
-class MissingNumber(TemplateError):
+class MissingNumber(InputError):
     """The prose quotes a number this build has no value for."""
 
 

@@ -66,9 +66,9 @@ class Names:
 @functools.cache
 def known_names() -> Names:
     """The names the pipeline defines: numbers.py, the registry, the claim rules."""
+    from lnpaper.manuscript.conditions import LISTS
     from lnpaper.report import claims  # noqa: F401  (registers the claim rules)
     from lnpaper.report.numbers import SPEC
-    from lnpaper.manuscript.conditions import LISTS
     from lnpaper.report.verdicts import CLAIMS, VERDICTS
 
     return Names(
