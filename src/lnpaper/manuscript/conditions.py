@@ -168,7 +168,7 @@ def outcome(head: str, values: dict[str, float]) -> str:
 def bound_numbers(template: str) -> set[str]:
     """The numbers the ``#when`` heads of a template read (a comparison's interval bounds)."""
     out: set[str] = set()
-    for m in WHEN_BLOCK.finditer(template):
+    for m in WHEN_BLOCK.finditer(COMMENT.sub("", template)):
         head = m.group(1)
         if head in COMPARISONS:
             out |= {n for bounds in COMPARISONS[head] for n in bounds}
@@ -181,6 +181,7 @@ def outcomes_of(head: str) -> tuple[str, ...]:
     return COMPARE_OUTCOMES if head in COMPARISONS else MEASURE_OUTCOMES
 
 
+COMMENT = re.compile(r"<!--.*?-->\n?", re.S)  # notes to authors, dropped before filling
 WHEN_OPEN = re.compile(r"#when (\S+) ([a-z_]+(?:\|[a-z_]+)*)")
 WHEN_BLOCK = re.compile(r"\{\{#when (\S+) ([a-z_|]+)\}\}(.*?)\{\{/when\}\}", re.S)
 QUOTE_MARK = re.compile(r"\{\{#quote\}\}|\{\{/quote\}\}")

@@ -10,6 +10,9 @@ The template refers to everything by name only:
   on landscape pages in the PDF) starts;
 - ``{{#requires matmul table:claims}} ... {{/requires}}``: text kept only when every listed
   experiment, table or figure is part of the build;
+- ``{{list:Name}}``, ``{{#when ...}} ... {{/when}}``, ``{{#quote}} ... {{/quote}}``: config sets,
+  sentences bound to a comparison of measured intervals, quotations of the article
+  (``conditions``); a ``{{num:Name}}`` left without a value stops the fill (``MissingNumber``);
 - ``{{claim:ID}}``: the verdict the claims table gives claim ID (localized word);
 - ``{{#claim ID holds}} ... {{/claim}}``: a sentence asserting claim ID with that verdict (one
   or more verdicts separated by ``|``). Consecutive blocks of one claim are its variants: the one
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lnpaper.manuscript.conditions import (
+    COMMENT,
     bind_when,
     list_text,
     missing_number,
@@ -50,7 +54,6 @@ FIGURE_SOURCE_LINK = "../../" + FIGURE_SOURCE
 LOCAL_UI = "http://127.0.0.1:5000"
 
 DIRECTIVE = re.compile(r"\{\{(num|table|figure|list):([A-Za-z_]+)\}\}")
-COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
 BLOCK = re.compile(r"\{\{#requires ([^}]*)\}\}(.*?)\{\{/requires\}\}", re.S)
 
 
