@@ -45,7 +45,8 @@ def bound_blocks(text: str) -> list[tuple[int, int, str]]:
 def conclusions(text: str, language: str) -> list[tuple[int, str, str | None, str]]:
     """(line, phrase, binding or None, the binding's text) of each conclusion phrase."""
     prose = body(text, language)
-    vocabulary = re.compile(" ".join(INVENTORY["vocabulary"][language].split()), re.I)
+    words = " ".join(INVENTORY["vocabulary"][language].split())
+    vocabulary = re.compile(words.replace(" ", r"\s+"), re.I)  # a phrase may span lines
     blocks = bound_blocks(prose)
     out = []
     for m in vocabulary.finditer(prose):
@@ -74,7 +75,10 @@ def test_every_conclusion_is_bound_and_listed(language):
             f"{binding} ({phrase!r}, line {line})"
             for line, phrase, binding, texts in found
             if binding not in inventory
-            or not any(p.lower() in " ".join(texts.split()).lower() for p in inventory[binding])
+            or not any(
+                " ".join(p.split()).lower() in " ".join(texts.split()).lower()
+                for p in inventory[binding]
+            )
         }
     )
     assert unlisted == [], "bound conclusions missing from manuscript/conclusions.yaml"

@@ -50,6 +50,7 @@ LISTS: dict[str, tuple[str, Callable[[dict, str], str]]] = {
     "AffineBetas": ("affine", lambda c, lang: _numbers(c["affine"]["beta"])),
     "MatmulScales": ("matmul", lambda c, lang: _numbers(c["matmul"]["scales"])),
     "MatmulSizes": ("matmul", lambda c, lang: _numbers(c["matmul"]["sizes"])),
+    "PrecisionDtypes": ("precision", lambda c, lang: ", ".join(c["precision"]["dtypes"])),
     "LnGroupSizes": (
         "layernorm_stats",
         lambda c, lang: _numbers(c["layernorm_stats"]["group_sizes"]),
