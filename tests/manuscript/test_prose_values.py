@@ -102,3 +102,75 @@ def test_a_comparison_is_decided_only_by_intervals_that_do_not_overlap():
     assert order((0.2, 0.5), (0.4, 0.9)) == "undecided"
     assert order((0.1, 0.1), (0.1, 0.1)) == "undecided"  # a level equal to chance
     assert order((float("nan"), 0.3), (0.1, 0.1)) == "not_measured"
+
+
+def _build(numbers: dict[str, float], language: str = "en"):
+    import pandas as pd
+
+    from lnpaper.manuscript import fill
+
+    frame = pd.DataFrame(
+        {
+            "name": list(numbers),
+            "value": list(numbers.values()),
+            "text": [f"{v:g}" for v in numbers.values()],
+            "step": "numbers",
+            "file": "x",
+        }
+    )
+    on = {e: {"enabled": True} for e in fill.registry.EXPERIMENTS}
+    return fill.Build(
+        {**on, "affine": {"enabled": True, "gamma": [1.0, 4.0], "beta": [0.0]}},
+        language,
+        frame,
+        {},
+        {},
+        {},
+    )
+
+
+def test_a_number_without_value_stops_the_fill_naming_it_and_why():
+    from lnpaper.manuscript import fill
+    from lnpaper.manuscript.conditions import MissingNumber
+
+    text = "For gamma 3 we measure {{num:AffineMeanGammaThreeBetaFive}}."
+    with pytest.raises(MissingNumber, match=r"AffineMeanGammaThreeBetaFive.*no row for it"):
+        fill.fill(text, _build({"AffineMeanGammaThreeBetaFive": float("nan")}))
+    with pytest.raises(
+        MissingNumber, match=r"AffineMeanGammaThreeBetaFive.*not part of this build"
+    ):
+        fill.fill(text, _build({}))
+    bound = (
+        "{{#when AffineMeanGammaThreeBetaFive measured}}We measure "
+        "{{num:AffineMeanGammaThreeBetaFive}}.{{/when}}{{#when AffineMeanGammaThreeBetaFive "
+        "not_measured}}Not measured.{{/when}}"
+    )
+    assert fill.fill(bound, _build({"AffineMeanGammaThreeBetaFive": float("nan")})) == (
+        "Not measured."
+    )
+    out = fill.fill(bound, _build({"AffineMeanGammaThreeBetaFive": 5.0}))
+    assert out.startswith("We measure [5]") and "Not measured" not in out
+
+
+def test_a_comparison_keeps_the_variant_of_its_outcome_and_lists_print_the_config():
+    from lnpaper.manuscript import fill
+    from lnpaper.manuscript.conditions import NoVariant
+
+    text = (
+        "{{#when TrainLayerNormVsNone above}}LN higher.{{/when}}"
+        "{{#when TrainLayerNormVsNone undecided}}Undecided.{{/when}}"
+        "{{#when TrainLayerNormVsNone below|not_measured}}{{/when}} $\\gamma \\in \\{{{list:AffineGammas}}\\}$"
+    )
+    bounds = [
+        "TrainAccLayerNormLow",
+        "TrainAccLayerNormHigh",
+        "TrainAccNoneLow",
+        "TrainAccNoneHigh",
+    ]
+    higher = _build(dict(zip(bounds, [0.8, 0.9, 0.1, 0.3])))
+    assert fill.fill(text, higher) == "LN higher. $\\gamma \\in \\{1, 4\\}$"
+    overlap = _build(dict(zip(bounds, [0.2, 0.9, 0.1, 0.3])))
+    assert fill.fill(text, overlap).startswith("Undecided.")
+    assert fill.fill(text, _build({})).startswith(" $\\gamma")
+    with pytest.raises(NoVariant, match="TrainLayerNormVsNone = below"):
+        fill.fill(text.replace("below|", ""), _build(dict(zip(bounds, [0.1, 0.2, 0.5, 0.9]))))

@@ -267,7 +267,7 @@ class MissingNumber(InputError):
     """The prose quotes a number this build has no value for."""
 
 
-def missing_number(name: str, numbers: pd.DataFrame, config: dict, context: str) -> MissingNumber:
+def missing_number(name: str, numbers: pd.DataFrame, context: str) -> MissingNumber:
     """The error for ``{{num:name}}`` with no value: why it has none, and the sentence."""
     from lnpaper.report.numbers import SPEC
 

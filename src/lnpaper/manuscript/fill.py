@@ -217,7 +217,7 @@ def _number(build: Build, name: str, context: str = "") -> str:
     if not any(n.name == name for n in SPEC):  # check_template names it with its line first
         raise TemplateError(f"unknown number {{{{num:{name}}}}}")
     if len(rows) == 0 or not math.isfinite(float(rows.iloc[0]["value"])):
-        raise missing_number(name, build.numbers, build.config, context)
+        raise missing_number(name, build.numbers, context)
     r = rows.iloc[0]
     step = str(r.get("step", "numbers"))
     tr = build.traces.get(step) or trace(step, None, None, {})
