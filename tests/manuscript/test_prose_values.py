@@ -174,3 +174,21 @@ def test_a_comparison_keeps_the_variant_of_its_outcome_and_lists_print_the_confi
     assert fill.fill(text, _build({})).startswith(" $\\gamma")
     with pytest.raises(NoVariant, match="TrainLayerNormVsNone = below"):
         fill.fill(text.replace("below|", ""), _build(dict(zip(bounds, [0.1, 0.2, 0.5, 0.9]))))
+
+
+def test_the_manuscript_steps_config_holds_every_list_the_templates_print():
+    """The manuscript rule gets ``manuscript_config`` (not the whole config): every
+    ``{{list:...}}`` of the templates must print from it."""
+    from lnpaper.manuscript.conditions import LISTS, list_text, manuscript_config
+    from lnpaper.pipeline import registry
+    from lnpaper.pipeline.config import load_yaml, validate
+
+    cfg = validate(
+        load_yaml(ROOT / "config.yaml"), load_yaml(ROOT / "workflow/schemas/config.schema.yaml")
+    )
+    small = manuscript_config(cfg, registry.EXPERIMENTS)
+    for language in LANGUAGES:
+        for name in re.findall(r"\{\{list:([A-Za-z]+)\}\}", template(language)):
+            assert list_text(name, small, language) == list_text(name, cfg, language)
+    assert set(LISTS) >= set(re.findall(r"\{\{list:([A-Za-z]+)\}\}", template("en")))
+    assert small["affine"] == {"enabled": True, "gamma": [1.0, 2.0, 3.0], "beta": [0.0, 2.0, 5.0]}

@@ -34,8 +34,11 @@ from lnpaper.pipeline.inputs import InputError
 # ---------------------------------------------------------------- sets read from the config
 
 
-def _numbers(values) -> str:
-    return ", ".join(f"{float(v):g}" for v in values)
+def _reference_dataset(names: list[str]) -> str:
+    """The data set the text quotes (the numbers' and figures' rule)."""
+    from lnpaper.report.summaries import reference_dataset
+
+    return reference_dataset(pd.DataFrame({"dataset": names}))
 
 
 def _labels(values, language: str) -> str:
@@ -44,37 +47,43 @@ def _labels(values, language: str) -> str:
     return ", ".join(label(v, language) for v in values)
 
 
-# name -> (experiment, what it prints from (config, language))
-LISTS: dict[str, tuple[str, Callable[[dict, str], str]]] = {
-    "AffineGammas": ("affine", lambda c, lang: _numbers(c["affine"]["gamma"])),
-    "AffineBetas": ("affine", lambda c, lang: _numbers(c["affine"]["beta"])),
-    "MatmulScales": ("matmul", lambda c, lang: _numbers(c["matmul"]["scales"])),
-    "MatmulSizes": ("matmul", lambda c, lang: _numbers(c["matmul"]["sizes"])),
-    "PrecisionDtypes": ("precision", lambda c, lang: ", ".join(c["precision"]["dtypes"])),
-    "LnGroupSizes": (
-        "layernorm_stats",
-        lambda c, lang: _numbers(c["layernorm_stats"]["group_sizes"]),
-    ),
-    "TrainDepths": ("training", lambda c, lang: _numbers(c["training"]["depths"])),
-    "TrainNorms": ("training", lambda c, lang: _labels(c["training"]["norms"], lang)),
-    "TrainArchs": ("training", lambda c, lang: _labels(c["training"]["archs"], lang)),
-    "TrainDatasets": (
-        "training",
-        lambda c, lang: ", ".join(f"`{d}`" for d in c["training"]["datasets"]),
-    ),
-    "TrainRefDataset": ("training", lambda c, lang: f"`{_reference_dataset(c)}`"),
+# how a list prints its config values
+STYLES: dict[str, Callable[[list, str], str]] = {
+    "numbers": lambda v, lang: ", ".join(f"{float(x):g}" for x in v),
+    "labels": _labels,
+    "names": lambda v, lang: ", ".join(str(x) for x in v),
+    "code": lambda v, lang: ", ".join(f"`{x}`" for x in v),
+    "reference": lambda v, lang: f"`{_reference_dataset(list(v))}`",
+}
+# name -> (experiment section, config key, style)
+LISTS: dict[str, tuple[str, str, str]] = {
+    "AffineGammas": ("affine", "gamma", "numbers"),
+    "AffineBetas": ("affine", "beta", "numbers"),
+    "MatmulScales": ("matmul", "scales", "numbers"),
+    "MatmulSizes": ("matmul", "sizes", "numbers"),
+    "PrecisionDtypes": ("precision", "dtypes", "names"),
+    "LnGroupSizes": ("layernorm_stats", "group_sizes", "numbers"),
+    "TrainDepths": ("training", "depths", "numbers"),
+    "TrainNorms": ("training", "norms", "labels"),
+    "TrainArchs": ("training", "archs", "labels"),
+    "TrainDatasets": ("training", "datasets", "code"),
+    "TrainRefDataset": ("training", "datasets", "reference"),
 }
 
 
-def _reference_dataset(config: dict) -> str:
-    """The data set the text quotes (the numbers' and figures' rule)."""
-    from lnpaper.report.summaries import reference_dataset
-
-    return reference_dataset(pd.DataFrame({"dataset": config["training"]["datasets"]}))
-
-
 def list_text(name: str, config: dict, language: str) -> str:
-    return LISTS[name][1](config, language)
+    section, key, style = LISTS[name]
+    return STYLES[style](config[section][key], language)
+
+
+def manuscript_config(config: dict, experiments) -> dict:
+    """What the manuscript step needs of the config: each experiment's ``enabled`` flag (what is
+    built) and the values its lists print (so a change of them reruns the manuscript only)."""
+    out = {e: {"enabled": config.get(e, {}).get("enabled", True)} for e in experiments}
+    for section, key, _ in LISTS.values():
+        if section in out and key in config.get(section, {}):
+            out[section][key] = config[section][key]
+    return out
 
 
 # ---------------------------------------------------------------- comparisons of intervals
