@@ -49,6 +49,8 @@ LISTED = {  # list -> the experiment whose section it reads
     "AffineGammas": "affine",
     "AffineBetas": "affine",
     "MatmulScales": "matmul",
+    "MatmulSizes": "matmul",
+    "MatmulDists": "matmul",
     "LnGroupSizes": "layernorm_stats",
     "TrainDepths": "training",
     "TrainNorms": "training",

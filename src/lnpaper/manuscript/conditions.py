@@ -61,6 +61,7 @@ LISTS: dict[str, tuple[str, str, str]] = {
     "AffineBetas": ("affine", "beta", "numbers"),
     "MatmulScales": ("matmul", "scales", "numbers"),
     "MatmulSizes": ("matmul", "sizes", "numbers"),
+    "MatmulDists": ("matmul", "b_dists", "labels"),
     "PrecisionDtypes": ("precision", "dtypes", "names"),
     "LnGroupSizes": ("layernorm_stats", "group_sizes", "numbers"),
     "TrainDepths": ("training", "depths", "numbers"),
