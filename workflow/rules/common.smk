@@ -275,11 +275,11 @@ def numbers_params():
 
 
 def enabled_flags():
-    """experiment -> {enabled}: enough for lnpaper.pipeline.registry to tell what is built."""
-    return {
-        e: {"enabled": config.get(e, {}).get("enabled", True)}
-        for e in registry.EXPERIMENTS
-    }
+    """experiment -> {enabled, ...}: enough for lnpaper.pipeline.registry to tell what is
+    built, and the config values the manuscript's {{list:...}} sets print."""
+    from lnpaper.manuscript.conditions import manuscript_config
+
+    return manuscript_config(config, registry.EXPERIMENTS)
 
 
 def manuscript_text_files():

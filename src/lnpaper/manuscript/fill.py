@@ -10,6 +10,9 @@ The template refers to everything by name only:
   on landscape pages in the PDF) starts;
 - ``{{#requires matmul table:claims}} ... {{/requires}}``: text kept only when every listed
   experiment, table or figure is part of the build;
+- ``{{list:Name}}``, ``{{#when ...}} ... {{/when}}``, ``{{#quote}} ... {{/quote}}``: config sets,
+  sentences bound to a comparison of measured intervals, quotations of the article
+  (``conditions``); a ``{{num:Name}}`` left without a value stops the fill (``MissingNumber``);
 - ``{{claim:ID}}``: the verdict the claims table gives claim ID (localized word);
 - ``{{#claim ID holds}} ... {{/claim}}``: a sentence asserting claim ID with that verdict (one
   or more verdicts separated by ``|``). Consecutive blocks of one claim are its variants: the one
@@ -29,6 +32,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lnpaper.manuscript.conditions import (
+    COMMENT,
+    bind_when,
+    list_text,
+    missing_number,
+    strip_quotes,
+    values_of,
+)
 from lnpaper.manuscript.template import TemplateError, check_template
 from lnpaper.pipeline import registry
 from lnpaper.report.labels import texts
@@ -42,8 +53,7 @@ FIGURE_SOURCE_LINK = "../../" + FIGURE_SOURCE
 # the MLflow UI of a local store (``mlflow ui`` serves it here by default)
 LOCAL_UI = "http://127.0.0.1:5000"
 
-DIRECTIVE = re.compile(r"\{\{(num|table|figure):([A-Za-z_]+)\}\}")
-COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
+DIRECTIVE = re.compile(r"\{\{(num|table|figure|list):([A-Za-z_]+)\}\}")
 BLOCK = re.compile(r"\{\{#requires ([^}]*)\}\}(.*?)\{\{/requires\}\}", re.S)
 
 
@@ -198,14 +208,16 @@ def _figure_block(build: Build, name: str, ext: str) -> str:
     )
 
 
-def _number(build: Build, name: str) -> str:
+def _number(build: Build, name: str, context: str = "") -> str:
+    """A quoted number with its trace; ``MissingNumber`` (naming the number, why it has no
+    value and ``context``, its sentence) when the build has none: the prose prints no dash."""
     rows = build.numbers[build.numbers["name"] == name]
-    if len(rows) == 0:
-        from lnpaper.report.numbers import SPEC
+    from lnpaper.report.numbers import SPEC
 
-        if not any(n.name == name for n in SPEC):  # check_template names it with its line first
-            raise TemplateError(f"unknown number {{{{num:{name}}}}}")
-        return f'[{note("number_off", build.language)}]{{.num-missing data-name="{name}"}}'
+    if not any(n.name == name for n in SPEC):  # check_template names it with its line first
+        raise TemplateError(f"unknown number {{{{num:{name}}}}}")
+    if len(rows) == 0 or not math.isfinite(float(rows.iloc[0]["value"])):
+        raise missing_number(name, build.numbers, context)
     r = rows.iloc[0]
     step = str(r.get("step", "numbers"))
     tr = build.traces.get(step) or trace(step, None, None, {})
@@ -230,11 +242,15 @@ def fill(template: str, build: Build, figure_ext: str = "png", source: str = "te
 
     text = BLOCK.sub(block, COMMENT.sub("", template))  # comments are notes to authors
     text = bind_claims(text, build.claims, build.language)
+    text = strip_quotes(bind_when(text, values_of(build.numbers)))
 
     def directive(m):
         kind, name = m.groups()
         if kind == "num":
-            return _number(build, name)
+            start = max(m.string.rfind(". ", 0, m.start()) + 2, m.start() - 80)
+            return _number(build, name, m.string[start : m.end() + 20])
+        if kind == "list":
+            return list_text(name, build.config, build.language)
         if kind == "table":
             return _table_block(build, name)
         return _figure_block(build, name, figure_ext)

@@ -35,11 +35,16 @@ FORMS = (
     "table:name",
     "figure:name",
     "claim:id",
+    "list:Name",
     "supplement",
     "#requires ...",
     "/requires",
     "#claim id verdict",
     "/claim",
+    "#when comparison outcome",
+    "/when",
+    "#quote",
+    "/quote",
 )
 # placeholders that stand on a line of their own (a table, a figure, the supplement's start)
 OWN_LINE = ("table", "figure", "supplement")
@@ -55,11 +60,13 @@ class Names:
     experiments: frozenset[str]
     claims: frozenset[str]
     verdicts: frozenset[str]
+    lists: frozenset[str] = frozenset()
 
 
 @functools.cache
 def known_names() -> Names:
     """The names the pipeline defines: numbers.py, the registry, the claim rules."""
+    from lnpaper.manuscript.conditions import LISTS
     from lnpaper.report import claims  # noqa: F401  (registers the claim rules)
     from lnpaper.report.numbers import SPEC
     from lnpaper.report.verdicts import CLAIMS, VERDICTS
@@ -71,6 +78,7 @@ def known_names() -> Names:
         experiments=frozenset(registry.EXPERIMENTS),
         claims=frozenset(c.claim_id for c in CLAIMS),
         verdicts=frozenset(VERDICTS),
+        lists=frozenset(LISTS),
     )
 
 
@@ -134,11 +142,22 @@ def template_problems(text: str, source: str = "template", names: Names | None =
                 bad(pos, what)
             whats = []
             _open(open_blocks, block, shown, at(pos), bad, pos)
-        elif inner in ("/requires", "/claim"):
+        elif inner.startswith(("#when", "#quote")):
+            block = "when" if inner.startswith("#when") else "quote"
+            if block == "when":
+                from lnpaper.manuscript.conditions import head_problems
+
+                for what in head_problems(inner, names.numbers):
+                    bad(pos, what)
+            elif inner != "#quote":
+                bad(pos, f"malformed {shown}; allowed: {{{{#quote}}}}")
+            whats = []
+            _open(open_blocks, block, shown, at(pos), bad, pos)
+        elif inner in ("/requires", "/claim", "/when", "/quote"):
             whats = _close(open_blocks, inner[1:], shown)
         else:
             forms = ", ".join("{{" + f + "}}" for f in FORMS)
-            guess = _guess(kind, ["num", "table", "figure", "claim", "supplement"])
+            guess = _guess(kind, ["num", "table", "figure", "claim", "list", "supplement"])
             whats = [f"unknown placeholder {shown}{guess}; allowed: {forms}"]
         for what in whats:
             bad(pos, what)
@@ -151,6 +170,7 @@ NAMED = {
     "table": ("table", "tables"),
     "figure": ("figure", "figures"),
     "claim": ("claim", "claims"),
+    "list": ("list", "lists"),
 }
 
 

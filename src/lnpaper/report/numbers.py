@@ -236,7 +236,7 @@ NORM_WORDS = {
     "dyt": "Dyt",
 }
 CONFIG_KEYS = {
-    "training": ["lr", "steps", "batch_size", "width"],
+    "training": ["lr", "steps", "batch_size", "width", "datasets", "synthetic"],
     "transformer": ["lr", "steps", "warmup_steps"],
 }
 
@@ -283,6 +283,39 @@ for _norm, _word in (("none", "None"), ("layernorm", "LayerNorm")):
 number("TrainDeepGradInitLayerNorm", "table:normalizer_comparison", digits=1, style="sci")(
     _train("grad_norm_first_layer_init_mean", "layernorm", deepest=True)
 )
+number("TrainDeepResidualAccNone", "table:normalizer_comparison")(
+    _train("test_accuracy_mean", "none", deepest=True, arch="residual")
+)
+# the 95% interval bounds of the accuracies and gradients the text compares: the manuscript's
+# comparisons (lnpaper.manuscript.conditions) decide above / below / undecided from them
+BOUNDED = {  # stem -> (column, where, normalizations)
+    "TrainAcc": ("test_accuracy", {}, ("none", "layernorm", "groupnorm", "dyt")),
+    "TrainDeepAcc": ("test_accuracy", {"deepest": True}, ("none", "layernorm")),
+    "TrainResidualAcc": ("test_accuracy", {"arch": "residual"}, ("none",)),
+    "TrainDeepResidualAcc": ("test_accuracy", {"deepest": True, "arch": "residual"}, ("none",)),
+    "TrainGradInit": ("grad_norm_first_layer_init", {}, ("none", "layernorm")),
+}
+for _stem, (_col, _where, _norms) in BOUNDED.items():
+    for _norm in _norms:
+        _word = NORM_WORDS[_norm]
+        for _end in ("Low", "High"):
+            number(f"{_stem}{_word}{_end}", "table:normalizer_comparison", digits=4)(
+                _train(f"{_col}_ci_{_end.lower()}", _norm, **_where)
+            )
+# scikit-learn's digits are the ten digits; the synthetic task has the classes its config sets
+DATASET_CLASSES = {"digits": 10}
+
+
+def _chance(cfg) -> float:
+    """Accuracy of guessing a class uniformly, on the data set the text quotes."""
+    tr = cfg["training"]
+    name = reference_dataset(pd.DataFrame({"dataset": tr["datasets"]}))
+    if name in DATASET_CLASSES:
+        return 1.0 / DATASET_CLASSES[name]
+    return 1.0 / tr["synthetic"]["n_classes"]
+
+
+number("TrainChance", "config:training")(_chance)
 number("TrainRuns", "table:normalizer_comparison", style="int")(lambda t: _runs(t, False))
 number("TrainDiverged", "table:normalizer_comparison", style="int")(lambda t: _runs(t, True))
 
@@ -363,6 +396,10 @@ for _arch, _word in (("post_ln", "Post"), ("pre_ln", "Pre")):
                 _tf_loss(_arch, _warm, "final_loss_ci_high"),
             ),
         )(_tf_loss(_arch, _warm))
+        for _end in ("Low", "High"):  # interval bounds, for the manuscript's comparisons
+            number(f"TransformerLoss{_word}{_wword}{_end}", "table:transformer_pre_post", digits=4)(
+                _tf_loss(_arch, _warm, f"final_loss_ci_{_end.lower()}")
+            )
 number("TransformerAccMax", "table:transformer_pre_post")(
     lambda t: t.loc[t["layers"] == reference_layers(t), "test_accuracy_mean"].max()
 )

@@ -213,9 +213,11 @@ def compute(sources: dict[str, pd.DataFrame], config: dict, names: list[str]) ->
         value, u = _evaluate(n.extract, data), float("nan")
         cell = None
         if n.kind == "table" and n.style != "int":
-            cell = table_cell(data, value, list(READ))
             if n.source not in printed:
                 printed[n.source] = printed_frame(data)
+            cell = table_cell(data, value, list(READ))
+            if cell and cell[0] not in printed[n.source]:
+                cell = None  # an interval bound: the table prints it inside its "±" column
         if n.uncertainty is not None:
             u = _evaluate(n.uncertainty, data)
         quoted = quote(n, value, u, cell, printed.get(n.source))
