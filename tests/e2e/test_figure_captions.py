@@ -20,7 +20,6 @@ from lnpaper.report.figure_kit import figure_text, fixed_text
 from lnpaper.report.step_config import StepConfig
 from lnpaper.report.summaries import reference_dataset, reference_depth, reference_n
 
-
 # smaller than the tiny build where a figure needs no more (training and Transformer steps)
 SMALLER = {
     "training": {"datasets": ["digits"], "norms": ["none", "layernorm"], "steps": 8},
