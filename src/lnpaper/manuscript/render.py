@@ -80,6 +80,22 @@ def render_html(
 END_MARKER = "\n#context [#metadata(here().page()) <lnpaper-end>]\n"
 
 
+def _typst_keywords(markdown: str) -> list[str]:
+    """The keywords as Typst strings: pandoc's Typst template writes them unquoted, which Typst
+    cannot parse ("expected comma") as soon as one has a space."""
+    import json
+
+    from lnpaper.manuscript.front import split_front
+
+    words = split_front(markdown)[0].get("keywords") or []
+    return [
+        a for w in words for a in ("-V", f"keywords={json.dumps(str(w), ensure_ascii=False)}")
+    ] or [
+        "-V",
+        "keywords=",
+    ]
+
+
 def typst_source(markdown: str, language: str, title: str) -> str:
     """The Typst source of the PDF, ending with a marker that holds the last page's number."""
     import pypandoc
@@ -90,7 +106,8 @@ def typst_source(markdown: str, language: str, title: str) -> str:
             "typst",
             format="markdown",
             extra_args=pandoc_args(language, title)
-            + ["-V", "papersize=a4", "-V", f"header-includes={TYPST_HEADER}"],
+            + ["-V", "papersize=a4", "-V", f"header-includes={TYPST_HEADER}"]
+            + _typst_keywords(markdown),
         )
         + END_MARKER
     )
