@@ -138,7 +138,14 @@ def _paper(out: Built, cfg: dict) -> str:
     from lnpaper.report.tables import claims_summary
 
     language = cfg["language"]
-    md = {name: formatting.to_markdown(df, language) for name, df in out.tables.items()}
+    md = {
+        name: formatting.to_markdown(
+            df,
+            language,
+            sorted({registry.experiment_of(s) for s in registry.table_sources(name, cfg)}),
+        )
+        for name, df in out.tables.items()
+    }
     if out.claims is not None:
         md["claims_main"] = formatting.to_markdown(claims_summary(out.claims, language), language)
     steps = {"numbers", "data", *registry.enabled_experiments(cfg)}
