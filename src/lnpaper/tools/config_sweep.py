@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lnpaper.pipeline import registry
+from lnpaper.pipeline import paths, registry
 from lnpaper.pipeline.config import ConfigError, load_yaml, validate
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -181,11 +183,21 @@ def prose(paper: str) -> str:
     return "\n".join(keep)
 
 
+# a dash that stands for a missing value: not one between two digits (a range, 0.2–0.5, or a
+# reference's pages, 371–386)
+MISSING = re.compile(rf"(?<!\d){PLACEHOLDER}|{PLACEHOLDER}(?!\d)")
+
+
 def placeholders(built: Built) -> list[str]:
-    """Prose lines that quote a number this build did not measure (printed as "–")."""
-    return [
-        " ".join(ln.split())[:120] for ln in prose(built.paper).splitlines() if PLACEHOLDER in ln
-    ]
+    """The names of the numbers the prose quotes as "–" (a value this build did not measure)."""
+    from lnpaper.manuscript.diff import NUMBER
+
+    out = []
+    for m in NUMBER.finditer(prose(built.paper)):
+        text = m.group("text").lstrip("[").split("](")[0]
+        if MISSING.search(text):
+            out.append(m.group("name"))
+    return out
 
 
 def problems(built: Built) -> list[str]:
@@ -246,15 +258,22 @@ def _copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def _snakemake(work: Path, config_file: Path, *extra: str, timeout: int) -> tuple[int, str]:
+def _snakemake(work: Path, config_file: Path, *extra: str, timeout: float) -> tuple[int, str]:
+    """Snakemake on ``work``; every RuntimeWarning (numpy / pandas numerics) in it or its jobs
+    is an error there, so a silent division by zero fails the build with its traceback."""
     exe = str(Path(sys.executable).with_name("snakemake"))
-    proc = subprocess.run(
-        [exe, "--configfile", str(config_file), "--cores", "2", *extra],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    env = {**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning"}
+    try:
+        proc = subprocess.run(
+            [exe, "--configfile", str(config_file), "--cores", "2", *extra],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return 124, f"stopped after {timeout:.0f} s"
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -263,114 +282,198 @@ def _log_warnings(work: Path, since: float = 0.0) -> list[str]:
     out = []
     for log in sorted((work / "results").rglob("*.log")):
         if log.stat().st_mtime < since:
-            continue  # a step an earlier case ran and this one reused
+            continue  # a step of the base build this case reused
         for line in log.read_text(errors="replace").splitlines():
             if "RuntimeWarning" in line:
                 out.append(f"{log.name}: {line.strip()[:160]}")
     return out
 
 
-def sweep(cases: dict[str, dict], budget_s: float, keep: Path | None = None) -> list[str]:
-    """Each case through Snakemake in one shared copy of the workflow: a refused config must
-    stop at parse time with one ``config error:`` line (a dry run: seconds); an accepted one must
-    build with no RuntimeWarning in its logs. Accepted cases share one results folder, so each
-    reruns only the experiments its change touches and what is built from them (the cases are
-    variations of one config). Returns the failures (empty: all good)."""
-    failures = []
-    start = time.monotonic()
-    base = Path(tempfile.mkdtemp(prefix="lnpaper-sweep-")) if keep is None else keep
-    work = _copy_workflow(base / "work")
+def _cpu_s() -> float:
+    """CPU seconds of this process and of every process it waited for: Snakemake, and the jobs
+    Snakemake waited for. Unlike the wall time, it hardly depends on the machine's load."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def refusal_problem(config: dict) -> str | None:
+    """None when the validator refuses ``config`` in one line that starts with the key (what the
+    Snakefile prints as ``config error: <line>`` before any job), else what is wrong."""
+    try:
+        validate(config, load_yaml(SCHEMA_PATH))
+    except ConfigError as err:
+        line = str(err)
+        if "\n" in line or not re.match(r"[\w.\[\]]+: ", line):
+            return f"refusal is not one line naming a key: {line!r}"
+        return None
+    return "accepted"
+
+
+def _build(work: Path, path: Path, timeout: float) -> str | None:
+    """Build ``work`` with the config at ``path``; None if it built with no RuntimeWarning and
+    no firm verdict on missing data, else why not."""
+    since = time.time() - 1
+    rc, log = _snakemake(work, path, timeout=timeout)
+    if rc != 0:
+        warned = [ln for ln in log.splitlines() if "RuntimeWarning" in ln]
+        tail = warned[:1] or log.strip().splitlines()[-3:]
+        return f"build failed ({rc}): {' | '.join(tail)[:300]}"
+    bad = _log_warnings(work, since)
+    if bad:
+        return f"{len(bad)} RuntimeWarning(s), first {bad[0]}"
+    claims_csv = work / paths.table_file("claims", "csv")
+    if claims_csv.exists():
+        found = problems(Built(config={}, claims=pd.read_csv(claims_csv)))
+        if found:
+            return "; ".join(found)[:300]
+    return None
+
+
+def sweep(cases: dict[str, dict], budget_cpu_s: float, keep: Path | None = None) -> list[str]:
+    """The cases through Snakemake; returns the failures (empty: all good).
+
+    Refused cases: the validator's line, in process (what the Snakefile calls at parse time,
+    milliseconds each instead of a Snakemake start), and the first one also as a Snakemake dry
+    run, which must stop with one ``config error:`` line. Accepted cases: the tiny config is
+    built once (the base); each case then builds in a copy of the base's folder (results and
+    Snakemake's records), so it reruns only the jobs its change touches. Each accepted build
+    must end with no RuntimeWarning (errors in every job) and no firm verdict on missing data.
+    ``budget_cpu_s`` caps the CPU seconds of the whole sweep: a case that would start past it is
+    not run and is a failure."""
     import yaml
 
-    for name, config in cases.items():
-        left = budget_s - (time.monotonic() - start)
-        if left < 30:
-            failures.append(f"{name}: not run, the sweep's {budget_s:.0f} s budget is spent")
+    failures: list[str] = []
+    root = Path(tempfile.mkdtemp(prefix="lnpaper-sweep-")) if keep is None else keep
+    work = _copy_workflow(root / "base")
+    t_start, cpu_start = time.monotonic(), _cpu_s()
+
+    def report(name: str, t0: float, c0: float, outcome: str) -> None:
+        wall, cpu = time.monotonic() - t0, _cpu_s() - c0
+        print(f"{name:34s} {wall:6.1f} s {cpu:6.1f} CPU-s  {outcome}", flush=True)
+
+    def write(name: str, config: dict) -> Path:
+        path = root / f"{name}.yaml"
+        path.write_text(yaml.safe_dump({**config, "mlflow": {"enabled": False}}, sort_keys=True))
+        return path
+
+    refused = {n: c for n, c in cases.items() if refusal_problem(c) != "accepted"}
+    accepted = {n: c for n, c in cases.items() if n not in refused}
+    for name, config in refused.items():
+        t0, c0 = time.monotonic(), _cpu_s()
+        problem = refusal_problem(config)
+        if problem:
+            failures.append(f"{name}: {problem}")
+        report(name, t0, c0, problem or "refused in process")
+    if refused:  # the same refusal as Snakemake prints it, before any job
+        name = next(iter(refused))
+        t0, c0 = time.monotonic(), _cpu_s()
+        rc, log = _snakemake(work, write(name, refused[name]), "--dry-run", timeout=300)
+        lines = [ln for ln in log.splitlines() if ln.startswith("config error:")]
+        ok = rc != 0 and len(lines) == 1 and "Traceback" not in log
+        if not ok:
+            failures.append(f"{name}: Snakemake's refusal is not one 'config error:' line")
+        report(f"{name} (Snakemake)", t0, c0, lines[0] if ok else log[-300:])
+
+    t0, c0 = time.monotonic(), _cpu_s()
+    problem = _build(work, write("base", tiny_config()), timeout=max(60, budget_cpu_s))
+    if problem:
+        failures.append(f"tiny (the base every case starts from): {problem}")
+    report("tiny (base)", t0, c0, problem or "built")
+    for name, config in accepted.items():
+        if name == "tiny" or problem:
+            continue  # the base itself; or no base to start from
+        if _cpu_s() - cpu_start > budget_cpu_s:
+            failures.append(f"{name}: not run, the sweep's {budget_cpu_s:.0f} CPU-s are spent")
             continue
-        path = base / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(config, sort_keys=True))
-        t0 = time.monotonic()
-        try:
-            validate(config, load_yaml(SCHEMA_PATH))
-            accepted = True
-        except ConfigError:
-            accepted = False
-        if accepted:
-            variant_cfg = {**config, "mlflow": {"enabled": False}}
-            path.write_text(yaml.safe_dump(variant_cfg, sort_keys=True))
-            since = time.time() - 1
-            rc, log = _snakemake(work, path, timeout=int(left))
-            bad = _log_warnings(work, since)
-            if rc != 0:
-                tail = " | ".join(log.strip().splitlines()[-3:])
-                failures.append(f"{name}: build failed ({rc}): {tail[:300]}")
-            elif bad:
-                failures.append(f"{name}: {len(bad)} RuntimeWarning(s), first {bad[0]}")
-            outcome = "built" if rc == 0 and not bad else "FAILED"
-        else:
-            rc, log = _snakemake(work, path, "--dry-run", timeout=int(left))
-            lines = [ln for ln in log.splitlines() if ln.startswith("config error:")]
-            if rc == 0 or len(lines) != 1 or "Traceback" in log:
-                failures.append(f"{name}: refusal is not one 'config error:' line: {log[-300:]}")
-                outcome = "FAILED"
-            else:
-                outcome = "refused: " + lines[0][len("config error: ") :]
-        print(f"{name:32s} {time.monotonic() - t0:6.1f} s  {outcome}", flush=True)
+        t0, c0 = time.monotonic(), _cpu_s()
+        case = root / name
+        shutil.copytree(work, case, symlinks=True)  # copy2: mtimes kept, nothing reruns
+        found = _build(case, write(name, config), timeout=max(60, budget_cpu_s))
+        if found:
+            failures.append(f"{name}: {found}")
+        if keep is None:
+            shutil.rmtree(case, ignore_errors=True)
+        report(name, t0, c0, found or "built")
+    wall, cpu = time.monotonic() - t_start, _cpu_s() - cpu_start
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"sweep: {len(cases)} configs ({len(refused)} refused, {len(accepted)} built) in "
+        f"{wall:.0f} s wall, {cpu:.0f} CPU-s (budget {budget_cpu_s:.0f} CPU-s); load {load}",
+        flush=True,
+    )
+    if cpu > budget_cpu_s:
+        failures.append(f"the sweep took {cpu:.0f} CPU-s, over its {budget_cpu_s:.0f}")
     if keep is None:
-        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
     return failures
 
 
-def drawn_configs(count: int, seed: int = 0) -> dict[str, dict]:
-    """``count`` configs drawn from the schema restricted to tiny sizes (tests/strategies)."""
+def drawn_configs(count: int) -> dict[str, dict]:
+    """``count`` configs, each the tiny config with one experiment's section drawn from the
+    schema restricted to tiny sizes (``config_space.one_section_configs``): a build of one
+    reruns only that experiment and what it feeds (a drawn seed or data section would rerun
+    everything). One per section in turn, none equal to the tiny config or to another once
+    validated. Derandomized: the same configs on every run."""
     import hypothesis
     from hypothesis import HealthCheck, given, settings
 
-    from lnpaper.tools.config_space import tiny_configs
+    from lnpaper.tools.config_space import one_section_configs
 
-    found: list[dict] = []
+    base = tiny_config()
+    schema = load_yaml(SCHEMA_PATH)
+
+    def canonical(cfg: dict):
+        try:
+            return validate(cfg, schema)
+        except ConfigError as err:
+            return str(err)
+
+    seen = [canonical(base)]
+    by_section: dict[str, list[dict]] = {}
 
     @settings(
-        max_examples=count,
+        max_examples=10 * count,
         derandomize=True,
         database=None,
         deadline=None,
         suppress_health_check=list(HealthCheck),
         phases=[hypothesis.Phase.generate],
     )
-    @given(tiny_configs())
+    @given(one_section_configs(base, registry.EXPERIMENTS))
     def collect(cfg):
-        found.append(cfg)
+        key = canonical(cfg)
+        if key not in seen:
+            seen.append(key)
+            section = next(s for s in registry.EXPERIMENTS if cfg.get(s) != base.get(s))
+            by_section.setdefault(section, []).append(cfg)
 
     collect()
-    return {f"drawn-{i:02d}": cfg for i, cfg in enumerate(found[:count])}
-
-
-def _order(config: dict, name: str) -> tuple[int, str]:
-    """Refusals first (seconds each), then the tiny config (the build the others vary), then the
-    rest by name."""
-    try:
-        validate(config, load_yaml(SCHEMA_PATH))
-    except ConfigError:
-        return (0, name)
-    return (1 if name == "tiny" else 2, name)
+    found: list[dict] = []
+    while len(found) < count and any(by_section.values()):
+        for drawn in by_section.values():
+            if drawn and len(found) < count:
+                found.append(drawn.pop(0))
+    return {f"drawn-{i:02d}": cfg for i, cfg in enumerate(found)}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--drawn", type=int, default=3, help="drawn configs built after the cases")
-    ap.add_argument("--budget", type=float, default=900, help="seconds for the whole sweep")
-    ap.add_argument("--only", nargs="*", help="run only these named cases")
+    ap.add_argument("--drawn", type=int, default=4, help="drawn configs built after the cases")
+    ap.add_argument(
+        "--budget", type=float, default=900, help="CPU seconds for the whole sweep (all jobs)"
+    )
+    ap.add_argument("--only", nargs="*", help="run only these named cases (and the base)")
+    ap.add_argument("--keep", type=Path, help="keep the workflow copies and configs here")
     args = ap.parse_args(argv)
     cases = edge_cases()
     if args.only:
         cases = {k: v for k, v in cases.items() if k in args.only}
     else:
         cases.update(drawn_configs(args.drawn))
-    cases = dict(sorted(cases.items(), key=lambda kv: _order(kv[1], kv[0])))
-    t0 = time.monotonic()
-    failures = sweep(cases, args.budget)
-    print(f"{len(cases)} configs in {time.monotonic() - t0:.0f} s, {len(failures)} failure(s)")
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    failures = sweep(cases, args.budget, args.keep)
     for f in failures:
         print(f"FAIL {f}", file=sys.stderr)
     return 1 if failures else 0
