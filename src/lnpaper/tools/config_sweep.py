@@ -188,12 +188,13 @@ def prose(paper: str) -> str:
 MISSING = re.compile(rf"(?<!\d){PLACEHOLDER}|{PLACEHOLDER}(?!\d)")
 
 
-def placeholders(built: Built) -> list[str]:
-    """The names of the numbers the prose quotes as "–" (a value this build did not measure)."""
+def placeholders(paper: str) -> list[str]:
+    """The names of the numbers a filled paper's prose quotes as "–" (a value this build did
+    not measure)."""
     from lnpaper.manuscript.diff import NUMBER
 
     out = []
-    for m in NUMBER.finditer(prose(built.paper)):
+    for m in NUMBER.finditer(prose(paper)):
         text = m.group("text").lstrip("[").split("](")[0]
         if MISSING.search(text):
             out.append(m.group("name"))
@@ -229,7 +230,7 @@ def check_config(config: dict) -> str:
     found = problems(built)
     if found:
         raise AssertionError("; ".join(found))
-    return f"built ({len(placeholders(built))} prose line(s) quote an unmeasured number)"
+    return f"built ({len(placeholders(built.paper))} unmeasured number(s) quoted in prose)"
 
 
 # ---------------------------------------------------------------- the named edge cases
@@ -330,6 +331,13 @@ def _build(work: Path, path: Path, timeout: float) -> str | None:
     return None
 
 
+def _quoted_missing(work: Path) -> str:
+    """What a finished build's prose quotes as "–" (not a failure yet: docs/config-space.md)."""
+    paper = work / paths.manuscript_file("paper.md")
+    names = placeholders(paper.read_text("utf-8")) if paper.exists() else []
+    return f"; prose quotes {len(names)} unmeasured: {', '.join(names)}" if names else ""
+
+
 def sweep(cases: dict[str, dict], budget_cpu_s: float, keep: Path | None = None) -> list[str]:
     """The cases through Snakemake; returns the failures (empty: all good).
 
@@ -379,7 +387,7 @@ def sweep(cases: dict[str, dict], budget_cpu_s: float, keep: Path | None = None)
     problem = _build(work, write("base", tiny_config()), timeout=max(60, budget_cpu_s))
     if problem:
         failures.append(f"tiny (the base every case starts from): {problem}")
-    report("tiny (base)", t0, c0, problem or "built")
+    report("tiny (base)", t0, c0, problem or "built" + _quoted_missing(work))
     for name, config in accepted.items():
         if name == "tiny" or problem:
             continue  # the base itself; or no base to start from
@@ -392,9 +400,10 @@ def sweep(cases: dict[str, dict], budget_cpu_s: float, keep: Path | None = None)
         found = _build(case, write(name, config), timeout=max(60, budget_cpu_s))
         if found:
             failures.append(f"{name}: {found}")
+        outcome = found or "built" + _quoted_missing(case)
         if keep is None:
             shutil.rmtree(case, ignore_errors=True)
-        report(name, t0, c0, found or "built")
+        report(name, t0, c0, outcome)
     wall, cpu = time.monotonic() - t_start, _cpu_s() - cpu_start
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
