@@ -1,10 +1,11 @@
-"""Explore the space of valid configs: build a config's paper in process (experiments, tables,
-figures, claims, numbers and the filled manuscript, as the Snakemake rules call them), or sweep
-the edge cases and drawn configs through Snakemake (``make test-configs``).
+"""Explore the space of valid configs: check a config's paper built in process
+(lnpaper.tools.config_build), or sweep the edge cases and drawn configs through Snakemake
+(``make test-configs``).
 
 The contract checked for every config: the validator refuses it in one line naming a key, or the
-build runs with no exception and no warning, its prose holds no "–" placeholder, and no claim
-gets ``holds`` / ``fails`` from a condition it did not measure.
+build runs with no exception and no warning, and no claim gets ``holds`` / ``fails`` from a
+condition it did not measure. The numbers its prose quotes as "–" (unmeasured under the config)
+are listed, not yet a failure (docs/config-space.md).
 """
 
 from __future__ import annotations
@@ -20,30 +21,16 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from lnpaper.pipeline import paths, registry
 from lnpaper.pipeline.config import ConfigError, load_yaml, validate
+from lnpaper.tools.config_build import ROOT, SCHEMA_PATH, Built, build_in_process
 
-ROOT = Path(__file__).resolve().parents[3]
-SCHEMA_PATH = ROOT / "workflow/schemas/config.schema.yaml"
 TINY_PATH = ROOT / "tests/configs/tiny.yaml"
 PLACEHOLDER = "–"  # what formatting prints for a missing number (en dash)
-
-
-@dataclass
-class Built:
-    """What an in-process build produced."""
-
-    config: dict
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    claims: pd.DataFrame | None = None
-    numbers: pd.DataFrame | None = None
-    paper: str = ""
 
 
 def tiny_config() -> dict:
@@ -60,113 +47,6 @@ def variant(base: dict, **changes) -> dict:
             node = node.setdefault(key, {})
         node[last] = value
     return cfg
-
-
-def run_experiments(config: dict) -> dict[str, pd.DataFrame]:
-    """Every enabled experiment of a validated config: ``{"matmul/growth": df, ...}``."""
-    import importlib
-
-    from lnpaper.experiments import data
-
-    seed = config["seed"]
-    pipeline = {"matrices": data.run(config["data"], seed=seed)["matrices"]}
-    frames: dict[str, pd.DataFrame] = {}
-    for exp in registry.enabled_declarations(config):
-        module = importlib.import_module(exp.module)
-        cfg = config[exp.section]
-        if exp.split:  # one part per unit, joined (as its rules run it)
-            parts = [
-                module.run(module.for_wildcards(cfg, {exp.split.wildcard: u}), seed=seed)
-                for u in exp.split.units(cfg)
-            ]
-            out = getattr(module, exp.split.join)(parts)
-        else:
-            inputs = {name: pipeline[name] for name in exp.reads}
-            out = module.run(cfg, seed=seed, inputs=inputs, device="cpu")
-        frames.update({f"{exp.id}/{name}": df for name, df in out.items()})
-    return frames
-
-
-def build_in_process(config: dict, figures: bool = True) -> Built:
-    """Validate ``config`` (raises ConfigError) and build its paper as the rules do, in memory
-    (figures are drawn and closed, not saved). Warnings are whatever the caller makes of them."""
-    from lnpaper.report import claims, numbers, tables
-    from lnpaper.report.step_config import StepConfig
-
-    cfg = validate(config, load_yaml(SCHEMA_PATH))
-    out = Built(config=cfg, frames=run_experiments(cfg))
-    for name in registry.enabled_tables(cfg):
-        if name == "claims":
-            continue
-        sources = registry.TABLES[name]
-        tcfg = StepConfig.for_sources(cfg, sources)  # what rule table gets (common.smk)
-        out.tables[name] = tables.build(name, {s: out.frames[s] for s in sources}, tcfg)
-    if figures:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from lnpaper.report import figures as figs
-
-        for name in registry.enabled_figures(cfg):
-            sources = registry.FIGURES[name]
-            fig = figs.draw(
-                name, {s: out.frames[s] for s in sources}, StepConfig.for_sources(cfg, sources)
-            )
-            plt.close(fig)
-    csrc = registry.claims_sources(cfg)
-    if csrc:
-        out.claims = claims.evaluate_all(
-            {s: out.frames[s] for s in csrc}, StepConfig.for_sources(cfg, csrc)
-        )
-        out.tables["claims"] = out.claims
-    wanted = numbers.in_build(cfg)
-    sources = {}
-    for n in wanted:
-        if n.kind == "table":
-            sources[n.source] = out.tables[n.ref]
-        elif n.kind == "experiment":
-            sources[n.source] = out.frames[n.ref]
-    out.numbers = numbers.compute(sources, numbers.config_slice(cfg), [n.name for n in wanted])
-    out.paper = _paper(out, cfg)
-    return out
-
-
-def _paper(out: Built, cfg: dict) -> str:
-    """The filled manuscript of an in-memory build (no provenance: blank traces)."""
-    from lnpaper.manuscript.fill import Build, fill
-    from lnpaper.report import formatting
-    from lnpaper.report.tables import claims_summary
-
-    language = cfg["language"]
-    md = {
-        name: formatting.to_markdown(
-            df,
-            language,
-            sorted({registry.experiment_of(s) for s in registry.table_sources(name, cfg)}),
-        )
-        for name, df in out.tables.items()
-    }
-    if out.claims is not None:
-        md["claims_main"] = formatting.to_markdown(claims_summary(out.claims, language), language)
-    steps = {"numbers", "data", *registry.enabled_experiments(cfg)}
-    steps |= {f"table_{t}" for t in out.tables} | {f"figure_{f}" for f in registry.FIGURES}
-    blank = {"rule": "", "config_hash": "", "git_commit": "", "mlflow_run_id": ""}
-    build = Build(
-        config=cfg,
-        language=language,
-        numbers=out.numbers,
-        tables=md,
-        captions=load_yaml(ROOT / "manuscript/captions.yaml") or {},
-        traces={s: dict(blank, rule=s) for s in steps},
-        claims=(
-            dict(zip(out.claims["claim_id"], out.claims["verdict"]))
-            if out.claims is not None
-            else None
-        ),
-    )
-    return fill((ROOT / f"manuscript/paper.{language}.md").read_text("utf-8"), build)
 
 
 # ---------------------------------------------------------------- what a build must satisfy
@@ -338,77 +218,83 @@ def _quoted_missing(work: Path) -> str:
     return f"; prose quotes {len(names)} unmeasured: {', '.join(names)}" if names else ""
 
 
-def sweep(cases: dict[str, dict], budget_cpu_s: float, keep: Path | None = None) -> list[str]:
-    """The cases through Snakemake; returns the failures (empty: all good).
+def _clock() -> tuple[float, float]:
+    return time.monotonic(), _cpu_s()
 
-    Refused cases: the validator's line, in process (what the Snakefile calls at parse time,
-    milliseconds each instead of a Snakemake start), and the first one also as a Snakemake dry
-    run, which must stop with one ``config error:`` line. Accepted cases: the tiny config is
-    built once (the base); each case then builds in a copy of the base's folder (results and
-    Snakemake's records), so it reruns only the jobs its change touches. Each accepted build
-    must end with no RuntimeWarning (errors in every job) and no firm verdict on missing data.
-    ``budget_cpu_s`` caps the CPU seconds of the whole sweep: a case that would start past it is
-    not run and is a failure."""
+
+def _report(name: str, since: tuple[float, float], outcome: str) -> None:
+    """One progress line: the case, its wall and CPU seconds, what came of it."""
+    wall, cpu = time.monotonic() - since[0], _cpu_s() - since[1]
+    print(f"{name:34s} {wall:6.1f} s {cpu:6.1f} CPU-s  {outcome}", flush=True)
+
+
+def _write(root: Path, name: str, config: dict) -> Path:
     import yaml
 
-    failures: list[str] = []
-    root = Path(tempfile.mkdtemp(prefix="lnpaper-sweep-")) if keep is None else keep
-    work = _copy_workflow(root / "base")
-    t_start, cpu_start = time.monotonic(), _cpu_s()
+    path = root / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({**config, "mlflow": {"enabled": False}}, sort_keys=True))
+    return path
 
-    def report(name: str, t0: float, c0: float, outcome: str) -> None:
-        wall, cpu = time.monotonic() - t0, _cpu_s() - c0
-        print(f"{name:34s} {wall:6.1f} s {cpu:6.1f} CPU-s  {outcome}", flush=True)
 
-    def write(name: str, config: dict) -> Path:
-        path = root / f"{name}.yaml"
-        path.write_text(yaml.safe_dump({**config, "mlflow": {"enabled": False}}, sort_keys=True))
-        return path
-
-    refused = {n: c for n, c in cases.items() if refusal_problem(c) != "accepted"}
-    accepted = {n: c for n, c in cases.items() if n not in refused}
+def _refusals(refused: dict[str, dict], root: Path, work: Path) -> list[str]:
+    """Each refusal's line, in process (what the Snakefile calls at parse time: milliseconds
+    instead of a Snakemake start each); the first one also as a Snakemake dry run, which must
+    stop before any job with exactly one ``config error:`` line."""
+    failures = []
     for name, config in refused.items():
-        t0, c0 = time.monotonic(), _cpu_s()
+        since = _clock()
         problem = refusal_problem(config)
         if problem:
             failures.append(f"{name}: {problem}")
-        report(name, t0, c0, problem or "refused in process")
-    if refused:  # the same refusal as Snakemake prints it, before any job
-        name = next(iter(refused))
-        t0, c0 = time.monotonic(), _cpu_s()
-        rc, log = _snakemake(work, write(name, refused[name]), "--dry-run", timeout=300)
+        _report(name, since, problem or "refused in process")
+    if refused:
+        name, since = next(iter(refused)), _clock()
+        rc, log = _snakemake(work, _write(root, name, refused[name]), "--dry-run", timeout=300)
         lines = [ln for ln in log.splitlines() if ln.startswith("config error:")]
         ok = rc != 0 and len(lines) == 1 and "Traceback" not in log
         if not ok:
             failures.append(f"{name}: Snakemake's refusal is not one 'config error:' line")
-        report(f"{name} (Snakemake)", t0, c0, lines[0] if ok else log[-300:])
+        _report(f"{name} (Snakemake)", since, lines[0] if ok else log[-300:])
+    return failures
 
-    t0, c0 = time.monotonic(), _cpu_s()
-    problem = _build(work, write("base", tiny_config()), timeout=max(60, budget_cpu_s))
+
+def sweep(cases: dict[str, dict], budget_cpu_s: float, keep: Path | None = None) -> list[str]:
+    """The cases through Snakemake; returns the failures (empty: all good).
+
+    Refused cases: ``_refusals``. Accepted cases: the tiny config is built once (the base);
+    each case then builds in a copy of the base's folder (results and Snakemake's records), so
+    it reruns only the jobs its change touches, and must end with no RuntimeWarning (an error in
+    every job) and no firm verdict on missing data. ``budget_cpu_s`` caps the CPU seconds of the
+    whole sweep: a case that would start past it is not run and is a failure."""
+    root = Path(tempfile.mkdtemp(prefix="lnpaper-sweep-")) if keep is None else keep
+    work = _copy_workflow(root / "base")
+    start = _clock()
+    refused = {n: c for n, c in cases.items() if refusal_problem(c) != "accepted"}
+    accepted = {n: c for n, c in cases.items() if n not in refused and n != "tiny"}
+    failures = _refusals(refused, root, work)
+    since, timeout = _clock(), max(60, budget_cpu_s)
+    problem = _build(work, _write(root, "base", tiny_config()), timeout)
     if problem:
         failures.append(f"tiny (the base every case starts from): {problem}")
-    report("tiny (base)", t0, c0, problem or "built" + _quoted_missing(work))
+        accepted = {}  # no base to start from
+    _report("tiny (base)", since, problem or "built" + _quoted_missing(work))
     for name, config in accepted.items():
-        if name == "tiny" or problem:
-            continue  # the base itself; or no base to start from
-        if _cpu_s() - cpu_start > budget_cpu_s:
+        if _cpu_s() - start[1] > budget_cpu_s:
             failures.append(f"{name}: not run, the sweep's {budget_cpu_s:.0f} CPU-s are spent")
             continue
-        t0, c0 = time.monotonic(), _cpu_s()
-        case = root / name
+        since, case = _clock(), root / name
         shutil.copytree(work, case, symlinks=True)  # copy2: mtimes kept, nothing reruns
-        found = _build(case, write(name, config), timeout=max(60, budget_cpu_s))
+        found = _build(case, _write(root, name, config), timeout)
         if found:
             failures.append(f"{name}: {found}")
-        outcome = found or "built" + _quoted_missing(case)
+        _report(name, since, found or "built" + _quoted_missing(case))
         if keep is None:
             shutil.rmtree(case, ignore_errors=True)
-        report(name, t0, c0, outcome)
-    wall, cpu = time.monotonic() - t_start, _cpu_s() - cpu_start
+    wall, cpu = time.monotonic() - start[0], _cpu_s() - start[1]
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"sweep: {len(cases)} configs ({len(refused)} refused, {len(accepted)} built) in "
-        f"{wall:.0f} s wall, {cpu:.0f} CPU-s (budget {budget_cpu_s:.0f} CPU-s); load {load}",
+        f"sweep: {len(cases)} configs ({len(refused)} refused) in {wall:.0f} s wall, "
+        f"{cpu:.0f} CPU-s (budget {budget_cpu_s:.0f} CPU-s); load {load}",
         flush=True,
     )
     if cpu > budget_cpu_s:
