@@ -358,14 +358,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--budget", type=float, default=900, help="CPU seconds for the whole sweep (all jobs)"
     )
-    ap.add_argument("--only", nargs="*", help="run only these named cases (and the base)")
+    ap.add_argument("--only", nargs="*", help="run only these cases, edge or drawn (and the base)")
     ap.add_argument("--keep", type=Path, help="keep the workflow copies and configs here")
     args = ap.parse_args(argv)
-    cases = edge_cases()
+    cases = {**edge_cases(), **drawn_configs(args.drawn)}
     if args.only:
         cases = {k: v for k, v in cases.items() if k in args.only}
-    else:
-        cases.update(drawn_configs(args.drawn))
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
     failures = sweep(cases, args.budget, args.keep)
