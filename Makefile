@@ -97,9 +97,11 @@ test-fast: setup
 	$(BIN)/python -m pytest -m "not slow" --durations=15
 
 # The edge-case configs and a few drawn ones through Snakemake (docs/config-space.md): refused ones
-# must stop in one line before any job, accepted ones must build with no RuntimeWarning
+# must stop in one line before any job, accepted ones must build with no RuntimeWarning. Budget:
+# 900 CPU-s (all jobs together), so one free core runs it in 15 minutes; it prints its wall time,
+# CPU seconds and the load
 test-configs: setup
-	$(BIN)/python -m lnpaper.tools.config_sweep --drawn 3 --budget 900
+	$(BIN)/python -m lnpaper.tools.config_sweep --drawn 4 --budget 900
 
 # Lint and format checks, as the Snakemake workflow catalog runs them (versions pinned in pyproject)
 lint: setup

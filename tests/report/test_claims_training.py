@@ -236,6 +236,15 @@ def test_post_ln_compares_with_no_normalization(post, none, want):
         assert row["condition"] == "without warm-up; undecided in: with warm-up"
 
 
+def test_post_ln_with_one_warmup_setting_names_the_other_as_not_run():
+    """A config with warm-up only: the verdict rests on that setting, and the text says the
+    other was not run instead of printing a dash for it."""
+    row = verdict("6.3-post-ln-trains", transformer({True: CHANCE}, None), CFG)
+    assert row["verdict"] == "fails"  # Post-LN with warm-up does not learn: measured
+    assert "not run in this config" in row["measured"]
+    assert "–" not in row["measured"]
+
+
 def test_claim_rules_on_constructed_results():
     from lnpaper.report import claims
 

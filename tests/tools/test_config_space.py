@@ -9,6 +9,7 @@ import pytest
 
 from conftest import ROOT
 from lnpaper.manuscript.fill import CLAIM_BLOCK, COMMENT
+from lnpaper.pipeline import registry
 from lnpaper.pipeline.config import ConfigError, load_yaml, validate
 from lnpaper.report import claims  # noqa: F401  (registers the rules)
 from lnpaper.report.verdicts import CLAIMS, VERDICTS
@@ -87,3 +88,31 @@ def test_edge_cases_that_measure_nothing_are_refused_in_one_line_naming_the_key(
     accepted = [n for n in cases if n not in REFUSED]
     for name in accepted:
         validate(cases[name], SCHEMA)
+
+
+def test_refusal_problem_accepts_one_line_naming_the_key_only():
+    cases = config_sweep.edge_cases()
+    assert config_sweep.refusal_problem(cases["data-shape-1x1"]) is None
+    assert config_sweep.refusal_problem(cases["tiny"]) == "accepted"
+
+
+def test_drawn_sweep_configs_change_one_experiment_section_of_the_tiny_config():
+    tiny = config_sweep.tiny_config()
+    drawn = config_sweep.drawn_configs(4)
+    assert len(drawn) == 4
+    sections = []
+    for cfg in drawn.values():
+        changed = [k for k in set(cfg) | set(tiny) if cfg.get(k) != tiny.get(k)]
+        assert len(changed) == 1 and changed[0] in registry.EXPERIMENTS, changed
+        sections.append(changed[0])
+    assert len(set(sections)) == 4  # one per section in turn
+
+
+def test_placeholders_are_numbers_printed_as_a_dash_not_ranges_or_pages():
+    paper = (
+        'rate [–]{.num data-name="RateA" title="t"} and [0.2–0.5]{.num data-name="RangeB"}'
+        ' and [[–](http://x)]{.num data-name="LinkedC" title="t"}\n'
+        "- Newman (1986). Commun. Math. Phys. 103:121–126.\n"
+        '| [–]{.num data-name="InTable"} |\n'
+    )
+    assert config_sweep.placeholders(paper) == ["RateA", "LinkedC"]

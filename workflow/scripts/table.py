@@ -11,7 +11,10 @@ def compute(ctx: StepContext) -> StepResult:
     frames = {source: io.read_parquet(path) for source, path in ctx.inputs.items()}
     df = tables.build(ctx.wildcards["table"], frames, cfg)
     out = ctx.outputs
-    formatting.write_table(df, out["csv"], out["md"], out["tex"], cfg.language)
+    # an empty table names the experiments that ran none of its conditions
+    formatting.write_table(
+        df, out["csv"], out["md"], out["tex"], cfg.language, sorted(cfg.experiments)
+    )
     return StepResult(metrics={"rows": len(df)})
 
 

@@ -347,16 +347,18 @@ def post_ln_stabilises_training(frames, cfg):
     ratio = float(pr["grad_norm"].iloc[-1] / pr["grad_norm"].iloc[0]) if len(pr) else float("nan")
     nan3 = (float("nan"),) * 3
     cold, warm = summary.get(False, nan3), summary.get(True, nan3)
+    # a warm-up setting the config does not run is named as such, not printed as a dash
+    absent = t("setting_not_run")
     parts = [
         t(
             "post_ln",
             layers=deep,
-            cold=ci_text(*cold),
-            warm=ci_text(*warm),
+            cold=ci_text(*cold) if False in summary else absent,
+            warm=ci_text(*warm) if True in summary else absent,
             chance=chance,
             diverged=float(post[~post["warmup"]]["diverged"].mean())
-            if (~post["warmup"]).any()
-            else float("nan"),
+            if False in summary
+            else absent,
             ratio=ratio,
         )
     ]

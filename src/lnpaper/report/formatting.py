@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from lnpaper.pipeline import io
-from lnpaper.report.labels import label
+from lnpaper.report.labels import label, texts
 from lnpaper.report.numfmt import (  # noqa: F401  (the table formatter's public names)
     decimals_for,
     fmt,
@@ -101,7 +101,21 @@ def display_frame(df: pd.DataFrame, language: str) -> pd.DataFrame:
     return pd.DataFrame(body)
 
 
-def to_markdown(df: pd.DataFrame, language: str) -> str:
+# what a table with no rows says instead (report/text.yaml)
+EMPTY_NOTE: dict = texts("manuscript_notes")["table_empty"]
+
+
+def empty_note(experiments, language: str) -> str:
+    """The sentence an empty table prints: which experiment(s) ran none of its conditions."""
+    exps = ", ".join(f"`{e}`" for e in experiments) or "?"
+    return EMPTY_NOTE.get(language, EMPTY_NOTE["en"]).format(exps=exps)
+
+
+def to_markdown(df: pd.DataFrame, language: str, experiments=()) -> str:
+    """A pipe table; a table with no rows is one italic line naming the ``experiments`` that
+    feed it (an empty table under this config, not a missing one)."""
+    if df.empty:
+        return f"*{empty_note(experiments, language)}*\n"
     shown = display_frame(df, language)
 
     def cell(v):
@@ -320,7 +334,7 @@ def table_layout(tex: str) -> dict:
     return {"env": m.group(1), "page": m.group(2), "width_em": float(m.group(3))}
 
 
-def to_latex(df: pd.DataFrame, language: str) -> str:
+def to_latex(df: pd.DataFrame, language: str, experiments=()) -> str:
     """A booktabs table for \\input: a ``tabular`` (for a table float) when it fits one page,
     else a ``longtable`` with its header repeated on every page; a table too wide for a
     landscape page is split into parts that each repeat the leading (key) columns.
@@ -329,6 +343,12 @@ def to_latex(df: pd.DataFrame, language: str) -> str:
     wrap onto several lines. The first line says which environment and page orientation
     (``table_layout``); the packages needed are booktabs and array (+ longtable).
     """
+    if df.empty:  # no rows: the note of to_markdown, set as a paragraph in the table float
+        return (
+            f"% lnpaper table: tabular on a portrait page, about 0.0 em wide at {TABLE_PT} pt;"
+            f" 0 rows, {len(df.columns)} columns, 0 part(s). Needs booktabs, array.\n"
+            f"\\emph{{{tex_escape(empty_note(experiments, language).replace('`', ''))}}}\\par\n"
+        )
     shown = display_frame(df, language)
     cols = _columns(df, shown)
     page = "portrait" if _width(cols) <= PAGE_WIDTH_EM["portrait"] else "landscape"
@@ -408,7 +428,11 @@ def _numeric(df: pd.DataFrame, col: str) -> bool:
     return col in df.columns and pd.api.types.is_numeric_dtype(df[col]) and df[col].dtype != bool
 
 
-def write_table(df: pd.DataFrame, csv_path, md_path, tex_path, language: str) -> None:
+def write_table(
+    df: pd.DataFrame, csv_path, md_path, tex_path, language: str, experiments=()
+) -> None:
+    """The CSV (machine names, header only when empty) and the Markdown and LaTeX renderings;
+    ``experiments``: the ones whose results feed the table, named when it has no rows."""
     io.write_text(df.to_csv(index=False, float_format="%.10g", lineterminator="\n"), csv_path)
-    io.write_text(to_markdown(df, language), md_path)
-    io.write_text(to_latex(df, language), tex_path)
+    io.write_text(to_markdown(df, language, experiments), md_path)
+    io.write_text(to_latex(df, language, experiments), tex_path)

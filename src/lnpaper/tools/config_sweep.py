@@ -1,10 +1,11 @@
-"""Explore the space of valid configs: build a config's paper in process (experiments, tables,
-figures, claims, numbers and the filled manuscript, as the Snakemake rules call them), or sweep
-the edge cases and drawn configs through Snakemake (``make test-configs``).
+"""Explore the space of valid configs: check a config's paper built in process
+(lnpaper.tools.config_build), or sweep the edge cases and drawn configs through Snakemake
+(``make test-configs``).
 
 The contract checked for every config: the validator refuses it in one line naming a key, or the
-build runs with no exception and no warning, its prose holds no "–" placeholder, and no claim
-gets ``holds`` / ``fails`` from a condition it did not measure.
+build runs with no exception and no warning, and no claim gets ``holds`` / ``fails`` from a
+condition it did not measure. The numbers its prose quotes as "–" (unmeasured under the config)
+are listed, not yet a failure (docs/config-space.md).
 """
 
 from __future__ import annotations
@@ -12,36 +13,24 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from lnpaper.pipeline import registry
+from lnpaper.pipeline import paths, registry
 from lnpaper.pipeline.config import ConfigError, load_yaml, validate
+from lnpaper.tools.config_build import ROOT, SCHEMA_PATH, Built, build_in_process
 
-ROOT = Path(__file__).resolve().parents[3]
-SCHEMA_PATH = ROOT / "workflow/schemas/config.schema.yaml"
 TINY_PATH = ROOT / "tests/configs/tiny.yaml"
 PLACEHOLDER = "–"  # what formatting prints for a missing number (en dash)
-
-
-@dataclass
-class Built:
-    """What an in-process build produced."""
-
-    config: dict
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    claims: pd.DataFrame | None = None
-    numbers: pd.DataFrame | None = None
-    paper: str = ""
 
 
 def tiny_config() -> dict:
@@ -60,106 +49,6 @@ def variant(base: dict, **changes) -> dict:
     return cfg
 
 
-def run_experiments(config: dict) -> dict[str, pd.DataFrame]:
-    """Every enabled experiment of a validated config: ``{"matmul/growth": df, ...}``."""
-    import importlib
-
-    from lnpaper.experiments import data
-
-    seed = config["seed"]
-    pipeline = {"matrices": data.run(config["data"], seed=seed)["matrices"]}
-    frames: dict[str, pd.DataFrame] = {}
-    for exp in registry.enabled_declarations(config):
-        module = importlib.import_module(exp.module)
-        cfg = config[exp.section]
-        if exp.split:  # one part per unit, joined (as its rules run it)
-            parts = [
-                module.run(module.for_wildcards(cfg, {exp.split.wildcard: u}), seed=seed)
-                for u in exp.split.units(cfg)
-            ]
-            out = getattr(module, exp.split.join)(parts)
-        else:
-            inputs = {name: pipeline[name] for name in exp.reads}
-            out = module.run(cfg, seed=seed, inputs=inputs, device="cpu")
-        frames.update({f"{exp.id}/{name}": df for name, df in out.items()})
-    return frames
-
-
-def build_in_process(config: dict, figures: bool = True) -> Built:
-    """Validate ``config`` (raises ConfigError) and build its paper as the rules do, in memory
-    (figures are drawn and closed, not saved). Warnings are whatever the caller makes of them."""
-    from lnpaper.report import claims, numbers, tables
-    from lnpaper.report.step_config import StepConfig
-
-    cfg = validate(config, load_yaml(SCHEMA_PATH))
-    out = Built(config=cfg, frames=run_experiments(cfg))
-    for name in registry.enabled_tables(cfg):
-        if name == "claims":
-            continue
-        sources = registry.TABLES[name]
-        tcfg = StepConfig.for_sources(cfg, sources)  # what rule table gets (common.smk)
-        out.tables[name] = tables.build(name, {s: out.frames[s] for s in sources}, tcfg)
-    if figures:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from lnpaper.report import figures as figs
-
-        for name in registry.enabled_figures(cfg):
-            sources = registry.FIGURES[name]
-            fig = figs.draw(
-                name, {s: out.frames[s] for s in sources}, StepConfig.for_sources(cfg, sources)
-            )
-            plt.close(fig)
-    csrc = registry.claims_sources(cfg)
-    if csrc:
-        out.claims = claims.evaluate_all(
-            {s: out.frames[s] for s in csrc}, StepConfig.for_sources(cfg, csrc)
-        )
-        out.tables["claims"] = out.claims
-    wanted = numbers.in_build(cfg)
-    sources = {}
-    for n in wanted:
-        if n.kind == "table":
-            sources[n.source] = out.tables[n.ref]
-        elif n.kind == "experiment":
-            sources[n.source] = out.frames[n.ref]
-    out.numbers = numbers.compute(sources, numbers.config_slice(cfg), [n.name for n in wanted])
-    out.paper = _paper(out, cfg)
-    return out
-
-
-def _paper(out: Built, cfg: dict) -> str:
-    """The filled manuscript of an in-memory build (no provenance: blank traces)."""
-    from lnpaper.manuscript.fill import Build, fill
-    from lnpaper.report import formatting
-    from lnpaper.report.tables import claims_summary
-
-    language = cfg["language"]
-    md = {name: formatting.to_markdown(df, language) for name, df in out.tables.items()}
-    if out.claims is not None:
-        md["claims_main"] = formatting.to_markdown(claims_summary(out.claims, language), language)
-    steps = {"numbers", "data", *registry.enabled_experiments(cfg)}
-    steps |= {f"table_{t}" for t in out.tables} | {f"figure_{f}" for f in registry.FIGURES}
-    blank = {"rule": "", "config_hash": "", "git_commit": "", "mlflow_run_id": ""}
-    build = Build(
-        config=cfg,
-        language=language,
-        numbers=out.numbers,
-        tables=md,
-        captions=load_yaml(ROOT / "manuscript/captions.yaml") or {},
-        traces={s: dict(blank, rule=s) for s in steps},
-        claims=(
-            dict(zip(out.claims["claim_id"], out.claims["verdict"]))
-            if out.claims is not None
-            else None
-        ),
-    )
-    return fill((ROOT / f"manuscript/paper.{language}.md").read_text("utf-8"), build)
-
-
 # ---------------------------------------------------------------- what a build must satisfy
 
 
@@ -174,11 +63,22 @@ def prose(paper: str) -> str:
     return "\n".join(keep)
 
 
-def placeholders(built: Built) -> list[str]:
-    """Prose lines that quote a number this build did not measure (printed as "–")."""
-    return [
-        " ".join(ln.split())[:120] for ln in prose(built.paper).splitlines() if PLACEHOLDER in ln
-    ]
+# a dash that stands for a missing value: not one between two digits (a range, 0.2–0.5, or a
+# reference's pages, 371–386)
+MISSING = re.compile(rf"(?<!\d){PLACEHOLDER}|{PLACEHOLDER}(?!\d)")
+
+
+def placeholders(paper: str) -> list[str]:
+    """The names of the numbers a filled paper's prose quotes as "–" (a value this build did
+    not measure)."""
+    from lnpaper.manuscript.diff import NUMBER
+
+    out = []
+    for m in NUMBER.finditer(prose(paper)):
+        text = m.group("text").lstrip("[").split("](")[0]
+        if MISSING.search(text):
+            out.append(m.group("name"))
+    return out
 
 
 def problems(built: Built) -> list[str]:
@@ -210,7 +110,7 @@ def check_config(config: dict) -> str:
     found = problems(built)
     if found:
         raise AssertionError("; ".join(found))
-    return f"built ({len(placeholders(built))} prose line(s) quote an unmeasured number)"
+    return f"built ({len(placeholders(built.paper))} unmeasured number(s) quoted in prose)"
 
 
 # ---------------------------------------------------------------- the named edge cases
@@ -239,15 +139,22 @@ def _copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def _snakemake(work: Path, config_file: Path, *extra: str, timeout: int) -> tuple[int, str]:
+def _snakemake(work: Path, config_file: Path, *extra: str, timeout: float) -> tuple[int, str]:
+    """Snakemake on ``work``; every RuntimeWarning (numpy / pandas numerics) in it or its jobs
+    is an error there, so a silent division by zero fails the build with its traceback."""
     exe = str(Path(sys.executable).with_name("snakemake"))
-    proc = subprocess.run(
-        [exe, "--configfile", str(config_file), "--cores", "2", *extra],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    env = {**os.environ, "PYTHONWARNINGS": "error::RuntimeWarning"}
+    try:
+        proc = subprocess.run(
+            [exe, "--configfile", str(config_file), "--cores", "2", *extra],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return 124, f"stopped after {timeout:.0f} s"
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -256,114 +163,210 @@ def _log_warnings(work: Path, since: float = 0.0) -> list[str]:
     out = []
     for log in sorted((work / "results").rglob("*.log")):
         if log.stat().st_mtime < since:
-            continue  # a step an earlier case ran and this one reused
+            continue  # a step of the base build this case reused
         for line in log.read_text(errors="replace").splitlines():
             if "RuntimeWarning" in line:
                 out.append(f"{log.name}: {line.strip()[:160]}")
     return out
 
 
-def sweep(cases: dict[str, dict], budget_s: float, keep: Path | None = None) -> list[str]:
-    """Each case through Snakemake in one shared copy of the workflow: a refused config must
-    stop at parse time with one ``config error:`` line (a dry run: seconds); an accepted one must
-    build with no RuntimeWarning in its logs. Accepted cases share one results folder, so each
-    reruns only the experiments its change touches and what is built from them (the cases are
-    variations of one config). Returns the failures (empty: all good)."""
-    failures = []
-    start = time.monotonic()
-    base = Path(tempfile.mkdtemp(prefix="lnpaper-sweep-")) if keep is None else keep
-    work = _copy_workflow(base / "work")
+def _cpu_s() -> float:
+    """CPU seconds of this process and of every process it waited for: Snakemake, and the jobs
+    Snakemake waited for. Unlike the wall time, it hardly depends on the machine's load."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def refusal_problem(config: dict) -> str | None:
+    """None when the validator refuses ``config`` in one line that starts with the key (what the
+    Snakefile prints as ``config error: <line>`` before any job), else what is wrong."""
+    try:
+        validate(config, load_yaml(SCHEMA_PATH))
+    except ConfigError as err:
+        line = str(err)
+        if "\n" in line or not re.match(r"[\w.\[\]]+: ", line):
+            return f"refusal is not one line naming a key: {line!r}"
+        return None
+    return "accepted"
+
+
+def _build(work: Path, path: Path, timeout: float) -> str | None:
+    """Build ``work`` with the config at ``path``; None if it built with no RuntimeWarning and
+    no firm verdict on missing data, else why not."""
+    since = time.time() - 1
+    rc, log = _snakemake(work, path, timeout=timeout)
+    if rc != 0:
+        warned = [ln for ln in log.splitlines() if "RuntimeWarning" in ln]
+        tail = warned[:1] or log.strip().splitlines()[-3:]
+        return f"build failed ({rc}): {' | '.join(tail)[:300]}"
+    bad = _log_warnings(work, since)
+    if bad:
+        return f"{len(bad)} RuntimeWarning(s), first {bad[0]}"
+    claims_csv = work / paths.table_file("claims", "csv")
+    if claims_csv.exists():
+        found = problems(Built(config={}, claims=pd.read_csv(claims_csv)))
+        if found:
+            return "; ".join(found)[:300]
+    return None
+
+
+def _quoted_missing(work: Path) -> str:
+    """What a finished build's prose quotes as "–" (not a failure yet: docs/config-space.md)."""
+    paper = work / paths.manuscript_file("paper.md")
+    names = placeholders(paper.read_text("utf-8")) if paper.exists() else []
+    return f"; prose quotes {len(names)} unmeasured: {', '.join(names)}" if names else ""
+
+
+def _clock() -> tuple[float, float]:
+    return time.monotonic(), _cpu_s()
+
+
+def _report(name: str, since: tuple[float, float], outcome: str) -> None:
+    """One progress line: the case, its wall and CPU seconds, what came of it."""
+    wall, cpu = time.monotonic() - since[0], _cpu_s() - since[1]
+    print(f"{name:34s} {wall:6.1f} s {cpu:6.1f} CPU-s  {outcome}", flush=True)
+
+
+def _write(root: Path, name: str, config: dict) -> Path:
     import yaml
 
-    for name, config in cases.items():
-        left = budget_s - (time.monotonic() - start)
-        if left < 30:
-            failures.append(f"{name}: not run, the sweep's {budget_s:.0f} s budget is spent")
-            continue
-        path = base / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(config, sort_keys=True))
-        t0 = time.monotonic()
-        try:
-            validate(config, load_yaml(SCHEMA_PATH))
-            accepted = True
-        except ConfigError:
-            accepted = False
-        if accepted:
-            variant_cfg = {**config, "mlflow": {"enabled": False}}
-            path.write_text(yaml.safe_dump(variant_cfg, sort_keys=True))
-            since = time.time() - 1
-            rc, log = _snakemake(work, path, timeout=int(left))
-            bad = _log_warnings(work, since)
-            if rc != 0:
-                tail = " | ".join(log.strip().splitlines()[-3:])
-                failures.append(f"{name}: build failed ({rc}): {tail[:300]}")
-            elif bad:
-                failures.append(f"{name}: {len(bad)} RuntimeWarning(s), first {bad[0]}")
-            outcome = "built" if rc == 0 and not bad else "FAILED"
-        else:
-            rc, log = _snakemake(work, path, "--dry-run", timeout=int(left))
-            lines = [ln for ln in log.splitlines() if ln.startswith("config error:")]
-            if rc == 0 or len(lines) != 1 or "Traceback" in log:
-                failures.append(f"{name}: refusal is not one 'config error:' line: {log[-300:]}")
-                outcome = "FAILED"
-            else:
-                outcome = "refused: " + lines[0][len("config error: ") :]
-        print(f"{name:32s} {time.monotonic() - t0:6.1f} s  {outcome}", flush=True)
-    if keep is None:
-        shutil.rmtree(base, ignore_errors=True)
+    path = root / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({**config, "mlflow": {"enabled": False}}, sort_keys=True))
+    return path
+
+
+def _refusals(refused: dict[str, dict], root: Path, work: Path) -> list[str]:
+    """Each refusal's line, in process (what the Snakefile calls at parse time: milliseconds
+    instead of a Snakemake start each); the first one also as a Snakemake dry run, which must
+    stop before any job with exactly one ``config error:`` line."""
+    failures = []
+    for name, config in refused.items():
+        since = _clock()
+        problem = refusal_problem(config)
+        if problem:
+            failures.append(f"{name}: {problem}")
+        _report(name, since, problem or "refused in process")
+    if refused:
+        name, since = next(iter(refused)), _clock()
+        rc, log = _snakemake(work, _write(root, name, refused[name]), "--dry-run", timeout=300)
+        lines = [ln for ln in log.splitlines() if ln.startswith("config error:")]
+        ok = rc != 0 and len(lines) == 1 and "Traceback" not in log
+        if not ok:
+            failures.append(f"{name}: Snakemake's refusal is not one 'config error:' line")
+        _report(f"{name} (Snakemake)", since, lines[0] if ok else log[-300:])
     return failures
 
 
-def drawn_configs(count: int, seed: int = 0) -> dict[str, dict]:
-    """``count`` configs drawn from the schema restricted to tiny sizes (tests/strategies)."""
+def sweep(cases: dict[str, dict], budget_cpu_s: float, keep: Path | None = None) -> list[str]:
+    """The cases through Snakemake; returns the failures (empty: all good).
+
+    Refused cases: ``_refusals``. Accepted cases: the tiny config is built once (the base);
+    each case then builds in a copy of the base's folder (results and Snakemake's records), so
+    it reruns only the jobs its change touches, and must end with no RuntimeWarning (an error in
+    every job) and no firm verdict on missing data. ``budget_cpu_s`` caps the CPU seconds of the
+    whole sweep: a case that would start past it is not run and is a failure."""
+    root = Path(tempfile.mkdtemp(prefix="lnpaper-sweep-")) if keep is None else keep
+    work = _copy_workflow(root / "base")
+    start = _clock()
+    refused = {n: c for n, c in cases.items() if refusal_problem(c) != "accepted"}
+    accepted = {n: c for n, c in cases.items() if n not in refused and n != "tiny"}
+    failures = _refusals(refused, root, work)
+    since, timeout = _clock(), max(60, budget_cpu_s)
+    problem = _build(work, _write(root, "base", tiny_config()), timeout)
+    if problem:
+        failures.append(f"tiny (the base every case starts from): {problem}")
+        accepted = {}  # no base to start from
+    _report("tiny (base)", since, problem or "built" + _quoted_missing(work))
+    for name, config in accepted.items():
+        if _cpu_s() - start[1] > budget_cpu_s:
+            failures.append(f"{name}: not run, the sweep's {budget_cpu_s:.0f} CPU-s are spent")
+            continue
+        since, case = _clock(), root / name
+        shutil.copytree(work, case, symlinks=True)  # copy2: mtimes kept, nothing reruns
+        found = _build(case, _write(root, name, config), timeout)
+        if found:
+            failures.append(f"{name}: {found}")
+        _report(name, since, found or "built" + _quoted_missing(case))
+        if keep is None:
+            shutil.rmtree(case, ignore_errors=True)
+    wall, cpu = time.monotonic() - start[0], _cpu_s() - start[1]
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"sweep: {len(cases)} configs ({len(refused)} refused) in {wall:.0f} s wall, "
+        f"{cpu:.0f} CPU-s (budget {budget_cpu_s:.0f} CPU-s); load {load}",
+        flush=True,
+    )
+    if cpu > budget_cpu_s:
+        failures.append(f"the sweep took {cpu:.0f} CPU-s, over its {budget_cpu_s:.0f}")
+    if keep is None:
+        shutil.rmtree(root, ignore_errors=True)
+    return failures
+
+
+def drawn_configs(count: int) -> dict[str, dict]:
+    """``count`` configs, each the tiny config with one experiment's section drawn from the
+    schema restricted to tiny sizes (``config_space.one_section_configs``): a build of one
+    reruns only that experiment and what it feeds (a drawn seed or data section would rerun
+    everything). One per section in turn, none equal to the tiny config or to another once
+    validated. Derandomized: the same configs on every run."""
     import hypothesis
     from hypothesis import HealthCheck, given, settings
 
-    from lnpaper.tools.config_space import tiny_configs
+    from lnpaper.tools.config_space import one_section_configs
 
-    found: list[dict] = []
+    base = tiny_config()
+    schema = load_yaml(SCHEMA_PATH)
+
+    def canonical(cfg: dict):
+        try:
+            return validate(cfg, schema)
+        except ConfigError as err:
+            return str(err)
+
+    seen = [canonical(base)]
+    by_section: dict[str, list[dict]] = {}
 
     @settings(
-        max_examples=count,
+        max_examples=10 * count,
         derandomize=True,
         database=None,
         deadline=None,
         suppress_health_check=list(HealthCheck),
         phases=[hypothesis.Phase.generate],
     )
-    @given(tiny_configs())
+    @given(one_section_configs(base, registry.EXPERIMENTS))
     def collect(cfg):
-        found.append(cfg)
+        key = canonical(cfg)
+        if key not in seen:
+            seen.append(key)
+            section = next(s for s in registry.EXPERIMENTS if cfg.get(s) != base.get(s))
+            by_section.setdefault(section, []).append(cfg)
 
     collect()
-    return {f"drawn-{i:02d}": cfg for i, cfg in enumerate(found[:count])}
-
-
-def _order(config: dict, name: str) -> tuple[int, str]:
-    """Refusals first (seconds each), then the tiny config (the build the others vary), then the
-    rest by name."""
-    try:
-        validate(config, load_yaml(SCHEMA_PATH))
-    except ConfigError:
-        return (0, name)
-    return (1 if name == "tiny" else 2, name)
+    found: list[dict] = []
+    while len(found) < count and any(by_section.values()):
+        for drawn in by_section.values():
+            if drawn and len(found) < count:
+                found.append(drawn.pop(0))
+    return {f"drawn-{i:02d}": cfg for i, cfg in enumerate(found)}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--drawn", type=int, default=3, help="drawn configs built after the cases")
-    ap.add_argument("--budget", type=float, default=900, help="seconds for the whole sweep")
-    ap.add_argument("--only", nargs="*", help="run only these named cases")
+    ap.add_argument("--drawn", type=int, default=4, help="drawn configs built after the cases")
+    ap.add_argument(
+        "--budget", type=float, default=900, help="CPU seconds for the whole sweep (all jobs)"
+    )
+    ap.add_argument("--only", nargs="*", help="run only these cases, edge or drawn (and the base)")
+    ap.add_argument("--keep", type=Path, help="keep the workflow copies and configs here")
     args = ap.parse_args(argv)
-    cases = edge_cases()
+    cases = {**edge_cases(), **drawn_configs(args.drawn)}
     if args.only:
         cases = {k: v for k, v in cases.items() if k in args.only}
-    else:
-        cases.update(drawn_configs(args.drawn))
-    cases = dict(sorted(cases.items(), key=lambda kv: _order(kv[1], kv[0])))
-    t0 = time.monotonic()
-    failures = sweep(cases, args.budget)
-    print(f"{len(cases)} configs in {time.monotonic() - t0:.0f} s, {len(failures)} failure(s)")
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    failures = sweep(cases, args.budget, args.keep)
     for f in failures:
         print(f"FAIL {f}", file=sys.stderr)
     return 1 if failures else 0
