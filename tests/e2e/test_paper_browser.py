@@ -29,7 +29,7 @@ FILE_LINKS = "Array.from(document.links).map(a => a.href).filter(h => h.startsWi
 NUMBER = """(i => {
   const span = document.querySelectorAll('span.num')[i];
   span.scrollIntoView({block: 'center'});
-  const r = span.getBoundingClientRect();
+  const r = span.getClientRects()[0];  // its first line box: a number may wrap
   const a = span.querySelector('a');
   return {x: r.x + Math.min(r.width / 2, 4), y: r.y + r.height / 2, text: span.textContent,
           href: a ? a.getAttribute('href') : null};

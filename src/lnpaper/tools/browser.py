@@ -40,7 +40,8 @@ class Browser:
         if exe is None:
             raise RuntimeError("chromium is not installed (apt-get install chromium)")
         self.port = _free_port()
-        self.profile = tempfile.TemporaryDirectory()
+        # Chromium's helper processes may still write into the profile as it exits
+        self.profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
         self.proc = subprocess.Popen(
             [exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
             + [f"--remote-debugging-port={self.port}", f"--user-data-dir={self.profile.name}"]
