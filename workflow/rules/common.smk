@@ -95,7 +95,8 @@ wildcard_constraints:
     # runtime.{csv,md} and claims.{csv,md,tex} have rules of their own
     table=r"(?!(?:runtime|claims)\.)[a-z_]+",
     figure="[a-z_]+",
-    dataset="[a-z_]+",
+    # a split experiment's unit: its config values joined by "-" (lnpaper.experiments.spec)
+    unit=r"[a-z0-9_]+(?:-[a-z0-9_]+)*",
 
 
 def src(script):

@@ -1,7 +1,7 @@
 # Stage 2: the experiments of the paper, each writing Parquet under results/experiments/. The
 # rules are generated from the experiments' declarations (lnpaper/experiments/<id>_spec.py, listed
 # in lnpaper.pipeline.registry): one rule `<id>` per experiment; a split experiment runs one job
-# per unit (rule `<id>_part`, e.g. training_part per dataset) joined by rule `<id>`.
+# per unit (rule `<id>_part`, e.g. training_part per dataset and normalizer) joined by rule `<id>`.
 
 
 for _exp in registry.DECLARATIONS.values():
