@@ -106,6 +106,9 @@ def context_from(smk, uses_torch: bool) -> StepContext:
     """The StepContext of a Snakemake job (threads and device set up when it runs torch)."""
     params = dict(smk.params.items())
     files = params.pop("files", {})
+    # the software digest keys the results cache (lnpaper.pipeline.cache); not the step's config
+    params.pop("software", None)
+    params.pop("unit", None)  # a split experiment's part: its unit is its wildcard
     outputs = named_items(smk.output)
     outputs.pop("manifest", None)
     device = setup_torch(smk.threads, params.get("device", "cpu")) if uses_torch else "cpu"
@@ -130,6 +133,19 @@ def _flat_inputs(tree: Any, prefix: str = "") -> dict[str, str]:
     return {prefix: str(tree)}
 
 
+def process_timing() -> dict[str, float]:
+    """CPU seconds (user + system) and wall seconds of this process since it started."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out = {"process_cpu_s": usage.ru_utime + usage.ru_stime}
+    try:
+        import psutil
+
+        out["process_wall_s"] = time.time() - psutil.Process().create_time()
+    except (ImportError, OSError):
+        pass
+    return out
+
+
 def execute(
     ctx: StepContext, kind: str, compute: Callable[[StepContext], StepResult], manifest: str
 ) -> None:
@@ -147,6 +163,9 @@ def execute(
     timing = {
         "wall_s": time.perf_counter() - wall0,
         "cpu_s": time.process_time() - cpu0,
+        # the whole job's process, start-up and imports included (what a benchmark file
+        # measures; cached rules have none, lnpaper.pipeline.cache)
+        **process_timing(),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "threads": ctx.threads,
         "pid": os.getpid(),

@@ -3,7 +3,8 @@ the critical path and the ideal wall time on 2, 4, 8 and 16 cores.
 
 The jobs and what each reads come from Snakemake's own DAG (a forced dry run, as
 ``lnpaper.tools.what_reruns`` reads it); each job's CPU seconds from its Snakemake benchmark file
-(start-up and imports included) or, for a job without one, from the timing its manifest records.
+(start-up and imports included) or, for a job without one (the rules the results cache serves),
+from the timing of its process its manifest records (start-up and imports included too).
 A job of ``t`` declared threads runs its CPU seconds on ``t`` cores at once (so in ``cpu / t``
 seconds). The critical path is the longest chain of dependent jobs: no number of cores builds
 faster. The ideal wall time at ``c`` cores schedules the jobs greedily, the job with the longest
@@ -127,8 +128,9 @@ def job_cpu_seconds(workdir: Path, steps: list[str]) -> dict[str, float]:
         manifest = Path(workdir) / paths.manifest_file(step)
         if bench.exists():
             out[step] = read_benchmark(bench)["cpu_s"]
-        elif manifest.exists():
-            out[step] = float(json.loads(manifest.read_text()).get("timing", {}).get("cpu_s", 0))
+        elif manifest.exists():  # a cached rule's job times its own process
+            timing = json.loads(manifest.read_text()).get("timing", {})
+            out[step] = float(timing.get("process_cpu_s", timing.get("cpu_s", 0.0)))
         else:
             out[step] = 0.0
     return out
