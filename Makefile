@@ -85,8 +85,11 @@ bootstrap-uv:
 
 setup: $(STAMP)
 
+# The results cache shared by this user's checkouts (README "Results cache"): a folder given in
+# SNAKEMAKE_OUTPUT_CACHE (a team's or a cluster's shared one) or the per-user default
 run: setup
-	$(BIN)/snakemake --cores $(CORES)
+	SNAKEMAKE_OUTPUT_CACHE="$${SNAKEMAKE_OUTPUT_CACHE:-$$HOME/.cache/lnpaper/snakemake-cache}" \
+		$(BIN)/snakemake --cores $(CORES) --cache
 
 test: setup lint
 	$(BIN)/python -m pytest --durations=15

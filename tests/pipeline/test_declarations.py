@@ -37,12 +37,12 @@ def test_a_split_experiment_runs_a_part_per_unit_and_a_join():
 
 def test_preflight_counts_and_sizes_the_declared_jobs(default_config, monkeypatch):
     cfg = validate(default_config, SCHEMA)
-    assert preflight.estimate_jobs(cfg) == 40
+    assert preflight.estimate_jobs(cfg) == 50
     big = Experiment(id="toy", outputs=("a",), memory_bytes=lambda c, n: 2**40 * c["n"])
     monkeypatch.setitem(registry.DECLARATIONS, "toy", big)
     monkeypatch.setitem(registry.EXPERIMENTS, "toy", ["a"])
     cfg = {**cfg, "toy": {"n": 1}}
-    assert preflight.estimate_jobs(cfg) == 41
+    assert preflight.estimate_jobs(cfg) == 51
     assert preflight.step_memory_bytes(cfg)["toy"] == PROCESS_BASE_BYTES + 2**40
     assert preflight.check_memory(cfg, memory=2**35).startswith("step toy needs about")
 

@@ -44,10 +44,10 @@ def test_atomic_writes_respect_the_umask(tmp_path, umask, mask, mode):
 def test_the_default_build_fits_and_the_estimate_is_printed(default_config, schema):
     cfg = validate(default_config, schema)
     assert preflight.check_memory(cfg, memory=8 * 2**30) is None
-    # 40 is Snakemake's job count for the default config (the target rule included)
-    assert preflight.estimate_jobs(cfg) == 40
+    # 50 is Snakemake's job count for the default config (the target rule included)
+    assert preflight.estimate_jobs(cfg) == 50
     line = preflight.build_summary(cfg, memory=8 * 2**30)
-    assert "40 jobs" in line and "of 8.0 GB" in line and "\n" not in line
+    assert "50 jobs" in line and "of 8.0 GB" in line and "\n" not in line
     # CPU time calibrated on the default build: about 190 s of compute + 2 s per job
     assert 150 < preflight.estimate_cpu_seconds(cfg) < 400
 

@@ -45,6 +45,20 @@ def test_runtime_table_sums_steps_and_keeps_the_largest_peak(tmp_path):
     assert md[2] == "| matmul | 4.25 | 7.50 | 700 | 80 |" and md[-1].startswith("| total | 5.75 |")
 
 
+def test_a_cached_step_is_timed_by_its_manifest(tmp_path):
+    """Rules the results cache serves have no benchmark file: their job process timed itself."""
+    import json
+
+    manifest = tmp_path / "training.json"
+    timing = {"wall_s": 1.0, "cpu_s": 0.9, "process_wall_s": 3.5, "process_cpu_s": 3.0}
+    manifest.write_text(json.dumps({"timing": {**timing, "peak_rss_mb": 250.0, "pid": 7}}))
+    files = {"data": write_bench(tmp_path / "a.tsv", [(1.5, 100.0, 50.0, 1.0)])}
+    df = runtime_table.build(files, {"training": manifest}).set_index("step")
+    assert df.loc["training", "wall_s"] == 3.5 and df.loc["training", "cpu_s"] == 3.0
+    assert df.loc["training", "max_rss_mb"] == 250.0 and math.isnan(df.loc["training", "mean_load"])
+    assert df.loc["total", "cpu_s"] == pytest.approx(4.0)
+
+
 def test_runtime_files_round_trip(tmp_path):
     df = runtime_table.build({"data": write_bench(tmp_path / "a.tsv", [(2.0, 10.0, 5.0, 1.0)])})
     runtime_table.write(df, tmp_path / "r.csv", tmp_path / "r.md")
@@ -76,6 +90,7 @@ def test_bench_table_reports_each_target():
             "jobs": 35,
             "track": 4.0,
             "rerun": 2.0,
+            "rerun_min": 1.5,
             "rerun_jobs": 0,
             "edit": 30.0,
             "edit_jobs": ["affine", "table"],
@@ -102,6 +117,10 @@ def test_bench_table_reports_each_target():
         for line in benchmark.table(rounds, scale).splitlines()
     }
     assert rows["build / compute"].endswith("| <= 1.25 | met |")
+    assert rows["no-change rerun, median of 5 (s)"].endswith("| <= 2 s | met |")
+    assert rows["no-change rerun, min of 5 (s)"].startswith(
+        "| no-change rerun, min of 5 (s) | 1.50"
+    )
     assert rows["one gamma edit / full build"].endswith("| <= 0.20 | missed by 50 % |")  # 0.30
     assert rows["tracking / full build"].endswith("| <= 0.10 | met |")
     assert rows["matmul / raw bmm FLOP rate (per seed batch)"].endswith(

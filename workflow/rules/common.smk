@@ -1,6 +1,7 @@
 # Shared helpers: config validation (before any job), src/ dependencies, inputs and targets.
 # Every results/ path comes from lnpaper.pipeline.paths; every file structure a script reads is
 # passed as the params entry `files` and listed flat as input (lnpaper.pipeline.step explains).
+import os
 import sys
 from pathlib import Path
 
@@ -90,12 +91,35 @@ if workflow.is_main_process and writes_outputs(sys.argv):
 if workflow.is_main_process and shows_estimate(sys.argv):
     print(build_summary(config), file=sys.stderr)
 
+from lnpaper.pipeline.cache import cache_off_reason, guard, software_digest
+
+# The results cache across checkouts (`--cache`, folder $SNAKEMAKE_OUTPUT_CACHE): Snakemake
+# stores and looks up the outputs of the rules marked `cache:`; lnpaper.pipeline.cache seals
+# its entries and checks them before use. A folder that cannot be used turns it off here.
+if workflow.workflow_settings.cache is not None:
+    _problem = cache_off_reason(os.environ)
+    if _problem:
+        if workflow.is_main_process:
+            print(
+                f"cache: off, {_problem}; the build goes on without it", file=sys.stderr
+            )
+        workflow.workflow_settings.cache = None
+    else:
+        from snakemake.caching.local import OutputFileCache
+
+        guard(OutputFileCache)
+if workflow.workflow_settings.cache is None:
+    # without the cache the `cache:` rules run like any other; Snakemake's reminder of each
+    # (a line per rule at every start) is left out
+    workflow.check_cache_rules = lambda: None
+
 
 wildcard_constraints:
     # runtime.{csv,md} and claims.{csv,md,tex} have rules of their own
     table=r"(?!(?:runtime|claims)\.)[a-z_]+",
     figure="[a-z_]+",
-    dataset="[a-z_]+",
+    # a split experiment's unit: its config values joined by "-" (lnpaper.experiments.spec)
+    unit=r"[a-z0-9_]+(?:-[a-z0-9_]+)*",
 
 
 def src(script):
@@ -115,6 +139,21 @@ def experiment_outputs(experiment):
         name: paths.experiment_file(f"{experiment}/{name}")
         for name in registry.EXPERIMENTS[experiment]
     }
+
+
+def cache_params():
+    """The params each cached job gets: the digest of the software its bytes depend on."""
+    return {"software": software_digest(config["device"])}
+
+
+def cached_steps():
+    """The steps of the rules the results cache serves (data and every experiment job): they
+    time themselves into their manifest, as a cached rule may have no benchmark file."""
+    steps = ["data"] + registry.enabled_experiments(config)
+    for exp in registry.enabled_declarations(config):
+        if exp.split:
+            steps += exp.job_steps(config[exp.section])
+    return steps
 
 
 def step_files(step):
@@ -226,9 +265,18 @@ def step_manifests():
 
 
 def runtime_files(wildcards):
-    """Benchmark file of every step tracking logs, except the runtime step itself."""
+    """Benchmark file of every step tracking logs, except the runtime step itself; the cached
+    steps' manifests (their timing) instead of benchmark files."""
     steps = [Path(m).stem for m in step_manifests()]
-    return {"benchmarks": {s: paths.benchmark_file(s) for s in steps if s != "runtime"}}
+    cached = set(cached_steps())
+    return {
+        "benchmarks": {
+            s: paths.benchmark_file(s)
+            for s in steps
+            if s != "runtime" and s not in cached
+        },
+        "timings": {s: paths.manifest_file(s) for s in steps if s in cached},
+    }
 
 
 MANUSCRIPT_OUTPUTS = [

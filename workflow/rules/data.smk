@@ -1,4 +1,4 @@
-# Stage 1: the seeded synthetic matrices.
+# Stage 1: the seeded synthetic matrices (served by the results cache, as the experiments).
 
 
 rule data:
@@ -9,11 +9,11 @@ rule data:
         manifest=step_files("data")["manifest"],
     log:
         step_files("data")["log"],
-    benchmark:
-        step_files("data")["benchmark"]
+    cache: "omit-software"
     conda:
         "../../environment.yml"
     params:
+        **cache_params(),
         data=config["data"],
         seed=config["seed"],
     script:

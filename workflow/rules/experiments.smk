@@ -1,7 +1,9 @@
 # Stage 2: the experiments of the paper, each writing Parquet under results/experiments/. The
 # rules are generated from the experiments' declarations (lnpaper/experiments/<id>_spec.py, listed
 # in lnpaper.pipeline.registry): one rule `<id>` per experiment; a split experiment runs one job
-# per unit (rule `<id>_part`, e.g. training_part per dataset) joined by rule `<id>`.
+# per unit (rule `<id>_part`, e.g. training_part per dataset and normalizer) joined by rule `<id>`.
+# Every rule here is served by the results cache (`cache:`, common.smk): no `benchmark:` (Snakemake
+# refuses both on one rule), the job times itself into its manifest.
 
 
 for _exp in registry.DECLARATIONS.values():
@@ -18,13 +20,13 @@ for _exp in registry.DECLARATIONS.values():
                 manifest=step_files(_exp.id)["manifest"],
             log:
                 step_files(_exp.id)["log"],
-            benchmark:
-                step_files(_exp.id)["benchmark"]
+            cache: "omit-software"
             conda:
                 "../../environment.yml"
             threads: _exp.threads
             params:
                 **experiment_params(_exp),
+                **cache_params(),
                 files=experiment_files(_exp),
             script:
                 "../scripts/experiment.py"
@@ -41,13 +43,15 @@ for _exp in registry.DECLARATIONS.values():
                 manifest=paths.manifest_file(part_step(_exp)),
             log:
                 paths.log_file(part_step(_exp)),
-            benchmark:
-                paths.benchmark_file(part_step(_exp))
+            cache: "omit-software"
             conda:
                 "../../environment.yml"
             threads: _exp.threads
             params:
                 **experiment_params(_exp),
+                **cache_params(),
+                # the unit keys the cache entry: Snakemake's cache hashes params, not wildcards
+                unit=part_step(_exp),
             script:
                 "../scripts/experiment.py"
 
@@ -62,12 +66,12 @@ for _exp in registry.DECLARATIONS.values():
                 manifest=step_files(_exp.id)["manifest"],
             log:
                 step_files(_exp.id)["log"],
-            benchmark:
-                step_files(_exp.id)["benchmark"]
+            cache: "omit-software"
             conda:
                 "../../environment.yml"
             params:
                 **experiment_params(_exp),
+                **cache_params(),
                 files=join_files(_exp),
             script:
                 "../scripts/experiment_join.py"

@@ -5,7 +5,7 @@ from lnpaper.report import runtime_table
 
 
 def compute(ctx: StepContext) -> StepResult:
-    df = runtime_table.build(ctx.inputs["benchmarks"])
+    df = runtime_table.build(ctx.inputs["benchmarks"], ctx.inputs.get("timings", {}))
     runtime_table.write(df, ctx.outputs["csv"], ctx.outputs["md"])
     return StepResult(metrics=runtime_table.metrics(df))
 

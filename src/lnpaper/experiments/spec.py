@@ -15,6 +15,7 @@ declaration modules in ``lnpaper.pipeline.registry``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,18 +40,46 @@ def no_memory(cfg: dict, data_entries: int) -> int:
     return 0
 
 
+UNIT_SEPARATOR = "-"  # joins a unit's values: ("digits", "layernorm") -> "digits-layernorm"
+
+
 @dataclass(frozen=True)
 class Split:
-    """An experiment run as one job per unit (rule ``<id>_part``, one per value of the config list
-    ``key``, wildcard ``wildcard``), joined by rule ``<id>`` with the module's function ``join``
-    (a list of the parts' frames -> the experiment's frames)."""
+    """An experiment run as one job per unit (rule ``<id>_part``, wildcard ``wildcard``), joined
+    by rule ``<id>`` with the function ``join`` of ``join_module`` (a list of the parts' frames ->
+    the experiment's frames).
 
-    key: str  # the config list the units come from, e.g. "datasets"
+    ``key`` names the config list the units come from, or a tuple of lists: a unit is then one
+    combination of their values, named by the values joined with ``-`` (``("datasets", "norms")``
+    -> ``digits-layernorm``, ...), in the order of the lists. The join module also gives the
+    whole's ``summary_metrics`` and ``CONDITIONS``; it defaults to the experiment's module, and
+    one that does not import torch lets the join job start in a fraction of a second."""
+
+    key: str | tuple[str, ...]  # the config list(s) the units come from, e.g. "datasets"
     wildcard: str  # the rule's wildcard, e.g. "dataset"
     join: str = "merge"
+    join_module: str | None = None  # "lnpaper.experiments.<name>"; None: the experiment's
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.key,) if isinstance(self.key, str) else tuple(self.key)
 
     def units(self, cfg: dict) -> list[str]:
-        return [str(u) for u in cfg.get(self.key, [])]
+        lists = [[str(v) for v in cfg.get(key, [])] for key in self.keys]
+        return [UNIT_SEPARATOR.join(combo) for combo in itertools.product(*lists)]
+
+    def slice(self, cfg: dict, unit: str) -> dict:
+        """The config of one unit's job: each of its lists cut to the unit's value."""
+        values = unit.split(UNIT_SEPARATOR)
+        if len(values) != len(self.keys):
+            raise ValueError(f"unit {unit!r} does not name one value of each of {self.keys}")
+        out = dict(cfg)
+        for key, value in zip(self.keys, values):
+            picked = [v for v in cfg.get(key, []) if str(v) == value]
+            if not picked:
+                raise ValueError(f"unit {unit!r}: {value!r} is not in {key} {cfg.get(key)}")
+            out[key] = picked[:1]
+        return out
 
 
 @dataclass(frozen=True)
@@ -108,6 +137,11 @@ class Experiment:
     def module(self) -> str:
         """The module that computes it."""
         return f"lnpaper.experiments.{self.id}"
+
+    @property
+    def join_module(self) -> str:
+        """The module whose ``join``, ``summary_metrics`` and ``CONDITIONS`` the join runs."""
+        return (self.split.join_module if self.split else None) or self.module
 
     @property
     def job_rule(self) -> str:

@@ -34,22 +34,14 @@ from torch import nn
 from lnpaper.experiments.normalizers import StackedNorm
 from lnpaper.experiments.optim import StackedAdam
 from lnpaper.experiments.seeding import numpy_rng, torch_generator
-
-KEYS = ["dataset", "norm", "depth", "arch"]
-OUTPUTS = ["summary", "curves", "layer_grads"]
-SUMMARY_COLUMNS = KEYS + [
-    "seed",
-    "test_accuracy",
-    "test_loss",
-    "final_train_loss",
-    "steps_to_threshold",
-    "loss_oscillation",
-    "grad_norm_first_layer_init",
-    "grad_norm_last_layer_init",
-    "diverged",
-    "diverged_step",
-]
-
+from lnpaper.experiments.training_join import (  # noqa: F401  (the uniform interface)
+    CONDITIONS,
+    KEYS,
+    OUTPUTS,
+    SUMMARY_COLUMNS,
+    merge,
+    summary_metrics,
+)
 
 # ---------------------------------------------------------------- data
 
@@ -428,38 +420,3 @@ def run(
         "curves": pd.concat([c for _, c, _ in parts], ignore_index=True),
         "layer_grads": pd.concat([g for _, _, g in parts], ignore_index=True),
     }
-
-
-def for_wildcards(cfg: dict, wildcards: dict) -> dict:
-    """One job per dataset (rule training_part): the slice with only that dataset."""
-    return {**cfg, "datasets": [wildcards["dataset"]]} if "dataset" in wildcards else cfg
-
-
-def merge(parts: list[dict]) -> dict[str, pd.DataFrame]:
-    """Join the per-dataset parts in a fixed order (same bytes whatever finished first)."""
-    out = {}
-    for name in OUTPUTS:
-        df = pd.concat([p[name] for p in parts], ignore_index=True)
-        sort = KEYS + ["seed"] + [c for c in ("step", "layer") if c in df.columns]
-        out[name] = df.sort_values(sort, kind="stable").reset_index(drop=True)
-    return out
-
-
-# Tracking: one child run per condition (72 by default), loss and first-layer gradient norm per
-# logged step, mean over seeds. One run per seed (360) took the tracking step from ~16 s to ~60 s
-# on the 2-core machine; per-seed curves stay in curves.parquet.
-CONDITIONS = {
-    "output": "curves",
-    "keys": KEYS,
-    "step": "step",
-    "values": ["loss", "grad_norm"],
-    "reduce": "mean",
-}
-
-
-def summary_metrics(frames: dict[str, pd.DataFrame]) -> dict[str, float]:
-    summary = frames["summary"]
-    m = {"runs": float(len(summary)), "diverged_runs": float(summary["diverged"].sum())}
-    for (dataset, norm), g in summary[(summary["arch"] == "plain")].groupby(["dataset", "norm"]):
-        m[f"acc.{dataset}.plain.{norm}"] = float(np.nanmean(g["test_accuracy"]))
-    return m

@@ -1,6 +1,8 @@
 """Declaration of the training experiment (computation: ``training.py``): one job per dataset
-(rule ``training_part``, the 2-core budget runs them side by side), joined by rule ``training``
-(``training.merge``)."""
+and normalizer (rule ``training_part``, unit e.g. ``digits-layernorm``: 12 jobs by default, none
+above about 8 % of the build's CPU), joined by rule ``training`` (``training_join.merge``, which
+imports no torch). Depths and seeds of one unit stay one job: they train as one stacked model,
+and stacking changes the rounding."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ def cpu_seconds(tr: dict) -> float:
 
 
 def memory_bytes(tr: dict, data_entries: int) -> int:
-    """One dataset's job (the part): its data, weights and activations."""
+    """One unit's job (the part: one dataset and normalizer): its data, weights and activations."""
     syn = tr.get("synthetic", {})
     samples = max(DIGITS_SAMPLES * 64, syn.get("n_samples", 0) * syn.get("n_features", 0))
     width, depth = tr.get("width", 0), max(tr.get("depths", [0]) or [0])
@@ -138,7 +140,12 @@ EXPERIMENT = Experiment(
     id="training",
     outputs=("summary", "curves", "layer_grads"),
     uses_device=True,
-    split=Split(key="datasets", wildcard="dataset", join="merge"),
+    split=Split(
+        key=("datasets", "norms"),
+        wildcard="unit",
+        join="merge",
+        join_module="lnpaper.experiments.training_join",
+    ),
     cpu_seconds=cpu_seconds,
     memory_bytes=memory_bytes,
     checks=(batch_fits_data, windows_fit, groups_divide_width, every_class_in_test_split),

@@ -106,6 +106,9 @@ def context_from(smk, uses_torch: bool) -> StepContext:
     """The StepContext of a Snakemake job (threads and device set up when it runs torch)."""
     params = dict(smk.params.items())
     files = params.pop("files", {})
+    # the software digest keys the results cache (lnpaper.pipeline.cache); not the step's config
+    params.pop("software", None)
+    params.pop("unit", None)  # a split experiment's part: its unit is its wildcard
     outputs = named_items(smk.output)
     outputs.pop("manifest", None)
     device = setup_torch(smk.threads, params.get("device", "cpu")) if uses_torch else "cpu"
@@ -130,6 +133,19 @@ def _flat_inputs(tree: Any, prefix: str = "") -> dict[str, str]:
     return {prefix: str(tree)}
 
 
+def process_timing() -> dict[str, float]:
+    """CPU seconds (user + system) and wall seconds of this process since it started."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out = {"process_cpu_s": usage.ru_utime + usage.ru_stime}
+    try:
+        import psutil
+
+        out["process_wall_s"] = time.time() - psutil.Process().create_time()
+    except (ImportError, OSError):
+        pass
+    return out
+
+
 def execute(
     ctx: StepContext, kind: str, compute: Callable[[StepContext], StepResult], manifest: str
 ) -> None:
@@ -147,6 +163,9 @@ def execute(
     timing = {
         "wall_s": time.perf_counter() - wall0,
         "cpu_s": time.process_time() - cpu0,
+        # the whole job's process, start-up and imports included (what a benchmark file
+        # measures; cached rules have none, lnpaper.pipeline.cache)
+        **process_timing(),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "threads": ctx.threads,
         "pid": os.getpid(),
@@ -172,16 +191,17 @@ def run_step(
 
 
 def experiment_compute(
-    module: ModuleType, kind: str = "experiment"
+    module: ModuleType, kind: str = "experiment", split=None
 ) -> Callable[[StepContext], StepResult]:
     """The compute function of an experiment module with the uniform interface
-    ``run(cfg, *, seed, inputs, device, progress)`` and ``summary_metrics(frames)``."""
+    ``run(cfg, *, seed, inputs, device, progress)`` and ``summary_metrics(frames)``; with the
+    declaration's ``split``, a part's job runs the config slice of its unit (its wildcard)."""
     name = module.__name__.rsplit(".", 1)[-1]
 
     def compute(ctx: StepContext) -> StepResult:
         cfg = ctx.params[name]
-        if hasattr(module, "for_wildcards"):
-            cfg = module.for_wildcards(cfg, ctx.wildcards)
+        if split is not None and split.wildcard in ctx.wildcards:
+            cfg = split.slice(cfg, ctx.wildcards[split.wildcard])
         frames_in = {key: io.read_parquet(path) for key, path in ctx.inputs.items()}
         frames = module.run(
             cfg,
@@ -198,9 +218,9 @@ def experiment_compute(
     return compute
 
 
-def run_experiment(smk, module: ModuleType, kind: str = "experiment") -> None:
+def run_experiment(smk, module: ModuleType, kind: str = "experiment", split=None) -> None:
     """Run an experiment module as a rule's step: ``run_experiment(snakemake, matmul)``."""
-    run_step(smk, kind, experiment_compute(module, kind), uses_torch=True)
+    run_step(smk, kind, experiment_compute(module, kind, split), uses_torch=True)
 
 
 def experiment_of_rule(rule: str, wildcards: dict) -> str:
@@ -209,23 +229,28 @@ def experiment_of_rule(rule: str, wildcards: dict) -> str:
     return rule.removesuffix("_part") if wildcards else rule
 
 
+def declaration(experiment: str) -> Any:
+    """An experiment's declaration, imported by name (light: no torch)."""
+    return importlib.import_module(f"lnpaper.experiments.{experiment}_spec").EXPERIMENT
+
+
 def declared(experiment: str) -> tuple[ModuleType, Any]:
     """An experiment's module and declaration, imported by name (a rule lists both files)."""
-    module = importlib.import_module(f"lnpaper.experiments.{experiment}")
-    return module, importlib.import_module(f"{module.__name__}_spec").EXPERIMENT
+    decl = declaration(experiment)
+    return importlib.import_module(decl.module), decl
 
 
 def run_declared(smk) -> None:
     """The adapter of every experiment rule: the rule's name names the experiment; a split
     experiment's part rule (it has the unit wildcard) runs the slice of one unit."""
     wildcards = dict(smk.wildcards.items())
-    module, _ = declared(experiment_of_rule(smk.rule, wildcards))
-    run_experiment(smk, module, "experiment_part" if wildcards else "experiment")
+    module, decl = declared(experiment_of_rule(smk.rule, wildcards))
+    run_experiment(smk, module, "experiment_part" if wildcards else "experiment", decl.split)
 
 
 def join_compute(module: ModuleType, decl) -> Callable[[StepContext], StepResult]:
     """The compute function of a split experiment's join: its parts' frames joined by the
-    module's declared ``join`` function; metrics and conditions of the whole."""
+    declared ``join`` function of its join module; metrics and conditions of the whole."""
 
     def compute(ctx: StepContext) -> StepResult:
         parts = ctx.inputs["parts"]  # unit -> {output name: path}
@@ -250,6 +275,7 @@ def join_compute(module: ModuleType, decl) -> Callable[[StepContext], StepResult
 
 
 def run_join(smk) -> None:
-    """The adapter of a split experiment's join rule (named after the experiment)."""
-    module, decl = declared(smk.rule)
-    run_step(smk, "experiment", join_compute(module, decl))
+    """The adapter of a split experiment's join rule (named after the experiment): it imports
+    the declared join module only (torch stays out when that module does not import it)."""
+    decl = declaration(smk.rule)
+    run_step(smk, "experiment", join_compute(importlib.import_module(decl.join_module), decl))

@@ -1,7 +1,8 @@
 """The build's cost per step: Snakemake benchmark files -> results/tables/runtime.{csv,md}.
 
 Every rule writes ``results/benchmarks/<step>.tsv`` (wall time, CPU time, peak memory, measured by
-Snakemake around the job). This module reads them into one table, one row per step plus a total.
+Snakemake around the job), except the rules the results cache serves, which time their job
+process themselves into their manifest (``read_timing``). This module reads them into one table, one row per step plus a total.
 Its values are timings, so its bytes differ from build to build: it is excluded from every
 byte-identity claim. The tracking step's own benchmark is not in it (the runtime step runs before
 tracking, which logs it; see README "Performance").
@@ -27,13 +28,33 @@ def read_benchmark(path: str | Path) -> dict[str, float]:
     }
 
 
-def build(benchmarks: dict[str, str | Path]) -> pd.DataFrame:
-    """Rows per step (sorted by wall time, longest first) and a final 'total' row.
+def read_timing(manifest: str | Path) -> dict[str, float]:
+    """A step's own timing from its manifest: the job process's wall and CPU time, start-up
+    included, as a benchmark file has them (the rules the results cache serves have no benchmark
+    file: Snakemake allows none there). A result taken from the cache keeps the timing of the
+    job that computed it."""
+    import json
+
+    timing = json.loads(Path(manifest).read_text(encoding="utf-8")).get("timing", {})
+    return {
+        "wall_s": float(timing.get("process_wall_s", timing.get("wall_s", float("nan")))),
+        "cpu_s": float(timing.get("process_cpu_s", timing.get("cpu_s", float("nan")))),
+        "max_rss_mb": float(timing.get("peak_rss_mb", float("nan"))),
+        "mean_load": float("nan"),
+    }
+
+
+def build(
+    benchmarks: dict[str, str | Path], timings: dict[str, str | Path] | None = None
+) -> pd.DataFrame:
+    """Rows per step (sorted by wall time, longest first) and a final 'total' row: the steps with
+    a benchmark file, and those timed by their manifest (``timings``: step -> manifest).
 
     The total's wall time is the sum over steps (what the build would take on one core); peak
     memory is the largest single job's.
     """
     rows = [{"step": step, **read_benchmark(path)} for step, path in benchmarks.items()]
+    rows += [{"step": step, **read_timing(path)} for step, path in (timings or {}).items()]
     df = pd.DataFrame(rows, columns=COLUMNS).sort_values(
         ["wall_s", "step"], ascending=[False, True]
     )

@@ -41,11 +41,8 @@ def run_experiments(config: dict) -> dict[str, pd.DataFrame]:
         module = importlib.import_module(exp.module)
         cfg = config[exp.section]
         if exp.split:  # one part per unit, joined (as its rules run it)
-            parts = [
-                module.run(module.for_wildcards(cfg, {exp.split.wildcard: u}), seed=seed)
-                for u in exp.split.units(cfg)
-            ]
-            out = getattr(module, exp.split.join)(parts)
+            parts = [module.run(exp.split.slice(cfg, u), seed=seed) for u in exp.split.units(cfg)]
+            out = getattr(importlib.import_module(exp.join_module), exp.split.join)(parts)
         else:
             inputs = {name: pipeline[name] for name in exp.reads}
             out = module.run(cfg, seed=seed, inputs=inputs, device="cpu")

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -14,9 +15,12 @@ import time
 from pathlib import Path
 
 from lnpaper.pipeline import paths
+from lnpaper.tools.bench.schedule import build_schedule
 
 ROOT = Path(__file__).resolve().parents[4]  # the checkout: src/lnpaper/tools/bench/builds.py
 
+
+NO_CHANGE_RUNS = 5  # no-change reruns per round: their minimum and median are reported
 
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "environment.yml", "pyproject.toml")
 
@@ -106,14 +110,25 @@ def in_subprocess(fn_name: str, **kwargs) -> dict:
 
 
 def build_round(threads: int, log) -> dict:
-    """One round in a fresh copy: full build, rerun, gamma edit, compute only."""
+    """One round in a fresh copy: full build (and its schedule), no-change reruns, gamma edit,
+    compute only."""
     with tempfile.TemporaryDirectory(prefix="lnpaper-bench-") as tmp:
         work = copy_workflow(Path(tmp))
         full, jobs = run_snakemake(work)
         log(f"  full build {full:.1f} s, {len(jobs)} jobs")
         track = benchmark_seconds(work / paths.benchmark_file("track"))
-        rerun, rerun_jobs = run_snakemake(work)
-        log(f"  no-change rerun {rerun:.2f} s, {len(rerun_jobs)} jobs")
+        sched = build_schedule(work)
+        log(
+            f"  total CPU {sched['total_cpu_s']:.1f} s, critical path "
+            f"{sched['critical_path_s']:.1f} s, largest job {sched['largest_job']} "
+            f"{100 * sched['largest_share']:.1f} %"
+        )
+        reruns = [run_snakemake(work) for _ in range(NO_CHANGE_RUNS)]
+        rerun, rerun_jobs = statistics.median(w for w, _ in reruns), reruns[0][1]
+        log(
+            f"  no-change rerun min {min(w for w, _ in reruns):.2f} s, median {rerun:.2f} s of "
+            f"{NO_CHANGE_RUNS}, {len(rerun_jobs)} jobs"
+        )
         edit_gamma(work)
         edit, edit_jobs = run_snakemake(work)
         log(f"  gamma edit {edit:.1f} s: {' '.join(edit_jobs)}")
@@ -124,7 +139,9 @@ def build_round(threads: int, log) -> dict:
         "jobs": len(jobs),
         "track": track,
         "rerun": rerun,
+        "rerun_min": min(w for w, _ in reruns),
         "rerun_jobs": len(rerun_jobs),
+        "schedule": sched,
         "edit": edit,
         "edit_jobs": sorted(edit_jobs),
         "compute": compute["wall"],
