@@ -345,23 +345,8 @@ def post_ln_stabilises_training(frames, cfg):
     prof = transformer_grad_profile(frames["transformer/grads"])
     pr = prof[(prof["arch"] == "post_ln") & (prof["layers"] == deep)].sort_values("layer")
     ratio = float(pr["grad_norm"].iloc[-1] / pr["grad_norm"].iloc[0]) if len(pr) else float("nan")
-    nan3 = (float("nan"),) * 3
-    cold, warm = summary.get(False, nan3), summary.get(True, nan3)
-    # a warm-up setting the config does not run is named as such, not printed as a dash
-    absent = t("setting_not_run")
-    parts = [
-        t(
-            "post_ln",
-            layers=deep,
-            cold=ci_text(*cold) if False in summary else absent,
-            warm=ci_text(*warm) if True in summary else absent,
-            chance=chance,
-            diverged=float(post[~post["warmup"]]["diverged"].mean())
-            if False in summary
-            else absent,
-            ratio=ratio,
-        )
-    ]
+    cold = summary.get(False, (float("nan"),) * 3)
+    parts = [_post_ln_measured(post, summary, deep, chance, ratio)]
     learns = {w: v[2] < LEARNS_BELOW_CHANCE * chance for w, v in summary.items()}
     if not any(learns.values()):
         return ClaimResult(
@@ -383,6 +368,22 @@ def post_ln_stabilises_training(frames, cfg):
         where = t("undecided_in", where=join([_warmup(w) for w in undecided], ", "))
         cond = where if cond is None else t("and", a=cond, b=where)
     return ClaimResult(join(parts), t("post_ln_theory"), verdict, cond, value=float(cold[0]))
+
+
+def _post_ln_measured(post, summary: dict, deep: int, chance: float, ratio: float) -> str:
+    """The measured text of the Post-LN claim: final loss per warm-up setting, chance, the
+    diverged share and the gradient ratio; a setting the config does not run is named as
+    such, not printed as a dash."""
+    absent = t("setting_not_run")
+    return t(
+        "post_ln",
+        layers=deep,
+        cold=ci_text(*summary[False]) if False in summary else absent,
+        warm=ci_text(*summary[True]) if True in summary else absent,
+        chance=chance,
+        diverged=float(post[~post["warmup"]]["diverged"].mean()) if False in summary else absent,
+        ratio=ratio,
+    )
 
 
 def _warmup(w: bool):
