@@ -36,25 +36,27 @@ TEMPLATES = {
 }
 
 
-# The end-to-end files that take longest, longest first (measured with --durations). With
-# pytest-xdist (``make test`` runs ``-n auto --dist loadfile``) files go to the workers in
-# collection order, so these start first and the short files fill the gaps at the end, instead
-# of one long build running alone at the end of the run.
+# The end-to-end files that take longest, first (measured with --durations), in pairs for the
+# two workers of a 2-core machine: one that needs the tiny build beside one that builds its own,
+# then one that needs the lean build, and so on. With pytest-xdist (``make test`` runs ``-n auto
+# --dist loadfile``) files go to the workers in collection order, so both shared builds start at
+# once with the other long builds, and the short files fill the gaps at the end instead of one
+# long build running alone there.
 LONG_FIRST = (
-    "test_kill_resume.py",
-    "test_secrets.py",
-    "test_claims_seed.py",
-    "test_reruns.py",
-    "test_env_faults.py",
-    "test_tracking_stress.py",
-    "test_add_experiment.py",
-    "test_paper_outputs.py",
-    "test_team_server.py",
-    "test_tracking_server.py",
-    "test_manuscript_build.py",
-    "test_config_space_builds.py",
-    "test_bad_inputs_snakemake.py",
-    "test_slurm.py",
+    "test_paper_outputs.py",  # tiny
+    "test_secrets.py",  # its own lean build
+    "test_kill_resume.py",  # lean
+    "test_claims_seed.py",  # its own
+    "test_reruns.py",  # lean
+    "test_tracking_stress.py",  # its own
+    "test_env_faults.py",  # lean
+    "test_team_server.py",  # tiny
+    "test_add_experiment.py",  # lean
+    "test_tracking_server.py",  # tiny
+    "test_bad_inputs_snakemake.py",  # lean
+    "test_manuscript_build.py",  # tiny
+    "test_config_space_builds.py",  # in process
+    "test_slurm.py",  # tiny
 )
 
 

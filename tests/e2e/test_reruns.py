@@ -138,7 +138,8 @@ def test_parameter_edit_reruns_its_jobs_and_reuses_everything_else(rerun_copy):
     ran = changed_steps(before, after)
     assert ran == expected
     unchanged = [k for k in before if step_of(k) not in expected]
-    assert len(unchanged) > 100 and all(after[k] == before[k] for k in unchanged)
+    # most of the build is not downstream of affine (93 of the lean build's 155 files)
+    assert len(unchanged) > len(before) / 2 and all(after[k] == before[k] for k in unchanged)
     # MLflow: one new build run and one new step run per rerun step that leaves a manifest; the
     # runs of every other step are reused, not logged again
     build = json.loads((work / "results/tracking/build.json").read_text())
