@@ -91,13 +91,19 @@ run: setup
 	SNAKEMAKE_OUTPUT_CACHE="$${SNAKEMAKE_OUTPUT_CACHE:-$$HOME/.cache/lnpaper/snakemake-cache}" \
 		$(BIN)/snakemake --cores $(CORES) --cache
 
+# The tests run in parallel (pytest-xdist), one worker per core: whole files to a worker
+# (--dist loadfile), so a file's module fixtures are made once, and the one tiny build is shared
+# by all workers (tests/conftest.py). make test TEST_WORKERS=1 runs them one at a time.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
+
 test: setup lint
-	$(BIN)/python -m pytest --durations=15
+	$(PYTEST)
 
 # Everything outside tests/e2e/ (those are marked slow): no Snakemake build and no Snakemake
 # start, about 1 CPU-minute (tests/tools/test_fast_tests_build_nothing.py keeps it so)
 test-fast: setup
-	$(BIN)/python -m pytest -m "not slow" --durations=15
+	$(PYTEST) -m "not slow"
 
 # The edge-case configs and a few drawn ones through Snakemake (docs/config-space.md): refused ones
 # must stop in one line before any job, accepted ones must build with no RuntimeWarning. Budget:

@@ -9,6 +9,7 @@ say so: ``-m "not slow"`` leaves out every end-to-end test and nothing else."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -21,6 +22,11 @@ import yaml
 
 from lnpaper.pipeline import io
 
+# The MLflow servers the tests start (mlflow server, mlflow ui, the team server) run no job
+# runner: the pipeline submits no server-side jobs, and the runner is one more process per
+# server competing for the CPU with the builds under test. Child processes inherit it.
+os.environ["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 E2E = Path(__file__).resolve().parent / "e2e"
@@ -30,11 +36,52 @@ TEMPLATES = {
 }
 
 
+# The end-to-end files that take longest, first (measured with --durations), in pairs for the
+# two workers of a 2-core machine: one that needs the tiny build beside one that builds its own,
+# then one that needs the lean build, and so on. With pytest-xdist (``make test`` runs ``-n auto
+# --dist loadfile``) files go to the workers in collection order, so both shared builds start at
+# once with the other long builds, and the short files fill the gaps at the end instead of one
+# long build running alone there.
+LONG_FIRST = (
+    "test_paper_outputs.py",  # tiny
+    "test_secrets.py",  # its own lean build
+    "test_kill_resume.py",  # lean
+    "test_claims_seed.py",  # its own
+    "test_reruns.py",  # lean
+    "test_tracking_stress.py",  # its own
+    "test_env_faults.py",  # lean
+    "test_team_server.py",  # tiny
+    "test_add_experiment.py",  # lean
+    "test_tracking_server.py",  # tiny
+    "test_bad_inputs_snakemake.py",  # lean
+    "test_manuscript_build.py",  # tiny
+    "test_config_space_builds.py",  # in process
+    "test_slurm.py",  # tiny
+)
+
+
+def pytest_configure(config):
+    # keep the order set below: xdist otherwise sorts files by their number of tests, which puts
+    # the many-case unit files first and the few-case end-to-end builds last
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(items):
-    """Every test under tests/e2e/ is an end-to-end test: mark it ``slow``."""
+    """Every test under tests/e2e/ is an end-to-end test: mark it ``slow``. The long ones run
+    first (``LONG_FIRST``), then the other end-to-end files, then the rest."""
+    rank = {name: k for k, name in enumerate(LONG_FIRST)}
+
+    def order(item) -> tuple[int, int]:
+        path = Path(item.fspath).resolve()
+        if E2E not in path.parents:
+            return (2, 0)
+        return (0, rank[path.name]) if path.name in rank else (1, 0)
+
     for item in items:
         if E2E in Path(item.fspath).resolve().parents:
             item.add_marker(pytest.mark.slow)
+    items.sort(key=order)  # stable: the order within a file and within each group stays
 
 
 @pytest.fixture
@@ -59,12 +106,13 @@ def default_config():
 
 
 def copy_workflow(dest: Path) -> Path:
-    """The workflow as a user has it (lnpaper.benchmark.copy_workflow) plus the tiny config and
-    the top-level ``profiles`` link, through which Snakemake finds the default profile."""
+    """The workflow as a user has it (lnpaper.benchmark.copy_workflow) plus the tiny and lean
+    configs and the top-level ``profiles`` link, through which Snakemake finds the default profile."""
     from lnpaper.tools.benchmark import copy_workflow as copy_clean
 
     copy_clean(dest, ROOT)
-    shutil.copy2(ROOT / "tests/configs/tiny.yaml", dest / "tiny.yaml")
+    for name in ("tiny.yaml", "lean.yaml"):
+        shutil.copy2(ROOT / "tests/configs" / name, dest / name)
     if (ROOT / "profiles").is_symlink() and not (dest / "profiles").exists():
         (dest / "profiles").symlink_to(os.readlink(ROOT / "profiles"))
     return dest
@@ -105,16 +153,62 @@ def snakemake(
     return proc
 
 
+def session_folder(config: pytest.Config, tmp_path_factory) -> Path:
+    """A folder of this test session that every pytest-xdist worker sees: beside the workers'
+    own temp folders (``<basetemp>/popen-gwN``) under xdist, named by the run's id; the base
+    temp folder otherwise."""
+    base = tmp_path_factory.getbasetemp()
+    worker = getattr(config, "workerinput", None)
+    if worker is None:
+        return base
+    folder = base.parent / f"shared-{worker['testrunuid']}"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def shared_build(
+    config: pytest.Config, tmp_path_factory, name: str, *args: str
+) -> tuple[Path, subprocess.CompletedProcess]:
+    """One build per test session of a temp copy of the workflow (``snakemake *args``), shared by
+    every worker: the first to ask builds it under a file lock, the others wait on the lock and
+    reuse it (its folder and the Snakemake console, kept as JSON). Users only read it.
+
+    The copy is a git repository (as a clone is)."""
+    from filelock import FileLock
+
+    root = session_folder(config, tmp_path_factory)
+    work, record = root / name, root / f"{name}.json"
+    with FileLock(str(root / f"{name}.lock")):
+        if not record.exists():
+            shutil.rmtree(work, ignore_errors=True)  # a copy an earlier worker failed to make
+            work.mkdir()
+            copy_workflow(work)
+            make_git_repository(work)
+            proc = snakemake(work, *args, check=False)
+            record.write_text(json.dumps([proc.args, proc.returncode, proc.stdout, proc.stderr]))
+    proc = subprocess.CompletedProcess(*json.loads(record.read_text()))
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(proc.args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
+        )
+    return work, proc
+
+
 @pytest.fixture(scope="session")
-def tiny_build(tmp_path_factory):
+def tiny_build(request, tmp_path_factory):
     """One full tiny build in a temp copy, shared by the end-to-end tests (read-only use).
 
-    The copy is a git repository (as a clone is) and the build runs as a user types it, with no
-    ``--cores``: the default profile (``profiles/default``, 4 cores) supplies the options."""
-    work = copy_workflow(tmp_path_factory.mktemp("tiny"))
-    make_git_repository(work)
-    proc = snakemake(work, "--configfile", "tiny.yaml")
-    return work, proc
+    The build runs as a user types it, with no ``--cores``: the default profile
+    (``profiles/default``, 4 cores) supplies the options."""
+    return shared_build(request.config, tmp_path_factory, "tiny", "--configfile", "tiny.yaml")
+
+
+@pytest.fixture(scope="session")
+def lean_build(request, tmp_path_factory):
+    """The lean build (tests/configs/lean.yaml: every kind of job, the three slow experiments
+    off), made as ``tiny_build`` is, for the tests that look at how a build runs rather than at
+    what those experiments compute."""
+    return shared_build(request.config, tmp_path_factory, "lean", "--configfile", "lean.yaml")
 
 
 def active_runs(uri: str, experiment: str = "e") -> list:

@@ -4,6 +4,7 @@ beside pipeline: they import only pipeline, and the registry reads them. No impo
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from conftest import ROOT
@@ -40,12 +41,12 @@ def layer(module: str) -> str:
     return parts[1] if len(parts) > 1 else "root"
 
 
-def graph() -> dict[str, set[str]]:
+def graph(src: Path = SRC) -> dict[str, set[str]]:
     edges = {}
-    for path in SRC.rglob("*.py"):
-        mod = dotted_name(path)
+    for path in src.rglob("*.py"):
+        mod = dotted_name(path, src)
         # `from lnpaper.report import tables` names the package and the module; keep modules
-        edges[mod] = {m for m in imports_of(path) if m.count(".") >= 2 or m == mod}
+        edges[mod] = {m for m in imports_of(path, src) if m.count(".") >= 2 or m == mod}
     return edges
 
 
@@ -90,19 +91,21 @@ def test_no_import_cycles():
     assert cycles == [], "import cycles:\n" + "\n".join(cycles)
 
 
-def test_the_checks_catch_a_wrong_import(tmp_path, monkeypatch):
-    """The direction check is not vacuous: a pipeline module importing report is flagged."""
-    bad = SRC / "pipeline" / "_probe_wrong_direction.py"
-    bad.write_text("from lnpaper.report import tables\n")
-    try:
-        wrong = [
-            f"{m} -> {t}"
-            for m, ts in graph().items()
-            for t in ts
-            if layer(t) not in ALLOWED[layer(m)] | {"root"}
-        ]
-    finally:
-        bad.unlink()
+def test_the_checks_catch_a_wrong_import(tmp_path):
+    """The direction check is not vacuous: a pipeline module importing report is flagged. The
+    probe goes into a copy of the package, never into src/, which other tests (and parallel
+    test workers) read at the same time."""
+    src = tmp_path / "lnpaper"
+    shutil.copytree(SRC, src, ignore=shutil.ignore_patterns("__pycache__"))
+    (src / "pipeline" / "_probe_wrong_direction.py").write_text(
+        "from lnpaper.report import tables\n"
+    )
+    wrong = [
+        f"{m} -> {t}"
+        for m, ts in graph(src).items()
+        for t in ts
+        if layer(t) not in ALLOWED[layer(m)] | {"root"}
+    ]
     assert wrong == ["lnpaper.pipeline._probe_wrong_direction -> lnpaper.report.tables"]
 
 

@@ -1,4 +1,4 @@
-"""docs/adding-an-experiment.md, done once for a toy experiment in a copy of the tiny build: its
+"""docs/adding-an-experiment.md, done once for a toy experiment in a copy of the lean build: its
 module, its declaration, one registry entry, its config section and schema fragment are enough
 for it to get a rule, run, be counted by preflight, be tracked as a step with its condition runs,
 and be timed by the benchmark's compute-only replay. No rule, adapter or pipeline code is
@@ -103,13 +103,13 @@ def estimated_jobs(proc) -> int:
 
 
 @pytest.fixture(scope="module")
-def toy_build(tiny_build, tmp_path_factory):
-    """The tiny build's copy with the toy added, then built again (the toy and what reads every
+def toy_build(lean_build, tmp_path_factory):
+    """The lean build's copy with the toy added, then built again (the toy and what reads every
     experiment: numbers, runtime, tracking, manuscript)."""
     work = tmp_path_factory.mktemp("toy") / "work"
-    shutil.copytree(tiny_build[0], work, symlinks=True)
+    shutil.copytree(lean_build[0], work, symlinks=True)
     add_toy(work)
-    return work, snakemake(work, "--configfile", "tiny.yaml")
+    return work, snakemake(work, "--configfile", "lean.yaml")
 
 
 def test_the_toy_gets_a_rule_and_runs(toy_build):
@@ -121,7 +121,7 @@ def test_the_toy_gets_a_rule_and_runs(toy_build):
     assert manifest["metrics"]["mean"] == pytest.approx(values["x"].mean())
     assert manifest["params"]["toy.loc"] == 2.0
     # the rule lists exactly the src/ files the toy code can import
-    summary = snakemake(work, "--summary", "--cores", "1", "--configfile", "tiny.yaml")
+    summary = snakemake(work, "--summary", "--cores", "1", "--configfile", "lean.yaml")
     assert "results/experiments/toy/values.parquet" in summary.stdout
     files = in_copy(
         work,
@@ -132,9 +132,9 @@ def test_the_toy_gets_a_rule_and_runs(toy_build):
     assert "report/" not in files and "tracking/" not in files
 
 
-def test_preflight_counts_the_toy(tiny_build, toy_build):
+def test_preflight_counts_the_toy(lean_build, toy_build):
     work, proc = toy_build
-    assert estimated_jobs(proc) == estimated_jobs(tiny_build[1]) + 1
+    assert estimated_jobs(proc) == estimated_jobs(lean_build[1]) + 1
     memory = in_copy(
         work,
         "from lnpaper.pipeline import preflight\n"

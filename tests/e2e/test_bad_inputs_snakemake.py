@@ -1,4 +1,4 @@
-"""Bad inputs through the commands a user types, on one copy of the shared tiny build: `lnpaper`
+"""Bad inputs through the commands a user types, on one copy of the shared lean build: `lnpaper`
 arguments (cli.main in this process), and through Snakemake `--config` values, damaged
 intermediate files and a second build in the same folder. Each ends in one line naming the
 culprit, with no traceback, a non-zero exit and the science results' bytes untouched."""
@@ -18,9 +18,9 @@ from lnpaper.tools import cli
 
 
 @pytest.fixture(scope="module")
-def store_dir(tiny_build, tmp_path_factory):
-    """A folder with the tiny build's results and MLflow store (a copy: nothing is written)."""
-    work, _ = tiny_build
+def store_dir(lean_build, tmp_path_factory):
+    """A folder with the lean build's results and MLflow store (a copy: nothing is written)."""
+    work, _ = lean_build
     dest = tmp_path_factory.mktemp("cli")
     shutil.copy2(work / "mlflow.db", dest / "mlflow.db")
     shutil.copytree(work / "results", dest / "results")
@@ -84,9 +84,10 @@ def science_digest(work) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def built(tiny_build, tmp_path_factory):
-    """A copy of the shared tiny build (modification times kept, so nothing is out of date)."""
-    work, _ = tiny_build
+def built(lean_build, tmp_path_factory):
+    """A copy of the shared lean build (modification times kept, so nothing is out of date): each
+    case starts Snakemake on it, and a smaller DAG starts sooner."""
+    work, _ = lean_build
     dest = tmp_path_factory.mktemp("badinputs") / "w"
     shutil.copytree(work, dest, symlinks=True)
     return dest
@@ -188,7 +189,7 @@ def test_snakemake_names_the_bad_input_in_one_line(built, case, target, how, arg
         if target.startswith("results/experiments"):
             before = science_digest(built)  # the damaged file itself stays as it was left
     try:
-        proc = snakemake(built, "--configfile", "tiny.yaml", *args, check=False, timeout=300)
+        proc = snakemake(built, "--configfile", "lean.yaml", *args, check=False, timeout=300)
         after = science_digest(built)
     finally:
         if saved is not None:  # the next case starts from the build as it was
@@ -217,11 +218,11 @@ def test_a_second_build_in_the_same_folder_is_refused_at_once(built):
     try:
         assert holder.stdout.readline().strip() == "held"
         before = science_digest(built)
-        proc = snakemake(built, "--configfile", "tiny.yaml", check=False, timeout=300)
+        proc = snakemake(built, "--configfile", "lean.yaml", check=False, timeout=300)
         check_one_line(proc, "build error: a build is already running in this folder (pid ", "")
         assert science_digest(built) == before
         # a dry run reads only: it is not refused
-        assert snakemake(built, "--configfile", "tiny.yaml", "-n", check=False).returncode == 0
+        assert snakemake(built, "--configfile", "lean.yaml", "-n", check=False).returncode == 0
     finally:
         holder.kill()
         holder.wait()

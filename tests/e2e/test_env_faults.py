@@ -48,11 +48,12 @@ def test_store_locked_by_sqlite_transaction_names_the_remedy(tmp_path):
 
 
 @pytest.fixture
-def built_copy(tiny_build, tmp_path):
-    """A copy of the tiny build (results, Snakemake metadata and store) to break things in."""
+def built_copy(lean_build, tmp_path):
+    """A copy of the lean build (results, Snakemake metadata and store) to break things in: it
+    has every kind of job, and the faults are the same whatever the experiments compute."""
     work = tmp_path / "work"
-    shutil.copytree(tiny_build[0], work, symlinks=True)  # its sources too: nothing is out of date
-    cfg = yaml.safe_load((work / "tiny.yaml").read_text())
+    shutil.copytree(lean_build[0], work, symlinks=True)  # its sources too: nothing is out of date
+    cfg = yaml.safe_load((work / "lean.yaml").read_text())
     cfg["affine"] = {"gamma": [1.0, 2.0, 4.0]}  # one experiment has to run again
     (work / "changed.yaml").write_text(yaml.safe_dump(cfg))
     return work
@@ -120,7 +121,7 @@ def test_unreachable_server_fails_only_the_tracking_step(built_copy):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cfg = yaml.safe_load((work / "tiny.yaml").read_text())
+    cfg = yaml.safe_load((work / "lean.yaml").read_text())
     cfg["mlflow"] = {"tracking_uri": f"http://127.0.0.1:{port}"}  # only the tracking step reruns
     (work / "server.yaml").write_text(yaml.safe_dump(cfg))
     before = tree_digest(work / "results")

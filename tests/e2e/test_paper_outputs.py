@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -30,14 +31,14 @@ def test_pdf_pages_rendered_fit_the_page_and_the_main_text_is_short(tiny_build, 
     from lnpaper.manuscript import render
 
     work, _ = tiny_build
-    out = work / "results/manuscript"
+    # a copy: the Typst source is written beside the paper, and the shared build is read-only
+    # (other tests, on other workers, read that folder at the same time)
+    out = tmp_path / "manuscript"
+    shutil.copytree(work / "results/manuscript", out, symlinks=True)
     md = (out / "paper.md").read_text(encoding="utf-8")
     src = out / ".test.typ"
     src.write_text(render.typst_source(md, "vi", render.TITLE["vi"]), encoding="utf-8")
-    try:
-        counts = render.page_counts(src, out)
-    finally:
-        src.unlink()
+    counts = render.page_counts(src, out)
     assert 0 < counts["main"] <= 12 < counts["total"] + 12
     assert counts["total"] > counts["main"]  # a supplement follows
     heights = render.table_heights(md, out)
@@ -47,8 +48,9 @@ def test_pdf_pages_rendered_fit_the_page_and_the_main_text_is_short(tiny_build, 
     fits = render.table_fit(md, out)
     assert len(fits) == len(heights)
     assert [f["header"] for f in fits if f["needed"] > f["available"]] == []
-    render.render_pages(md, str(tmp_path / "p{p}.png"), out, "vi", ppi=30)
-    pages = sorted(tmp_path.glob("p*.png"), key=lambda p: int(p.stem[1:]))
+    (tmp_path / "pages").mkdir()
+    render.render_pages(md, str(tmp_path / "pages/p{p}.png"), out, "vi", ppi=30)
+    pages = sorted((tmp_path / "pages").glob("p*.png"), key=lambda p: int(p.stem[1:]))
     assert len(pages) == counts["total"]
     for page in pages:
         ink = page_ink(page)
@@ -78,8 +80,6 @@ def test_docx_holds_every_number_and_the_vietnamese_tables_have_no_english_cells
 
 @pytest.mark.slow
 def test_diff_after_changing_gamma_marks_exactly_the_changed_numbers(tiny_build, tmp_path):
-    import shutil
-
     import yaml
 
     from conftest import snakemake

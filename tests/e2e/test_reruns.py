@@ -1,7 +1,8 @@
-"""Reruns of the tiny build, for real (no dry runs), in one copy of it, in turn: a no-change rerun,
-a parameter edit, ``lnpaper compare`` on the two builds, then an English build
+"""Reruns of the lean build, for real (no dry runs), in one copy of it, in turn: a no-change
+rerun, a parameter edit, ``lnpaper compare`` on the two builds, then an English build
 (``--config language=en``) together with an edit of a shared src/ module and of a workflow
-script. Each reruns exactly the jobs that depend on what changed."""
+script. Each reruns exactly the jobs that depend on what changed. The lean config
+(tests/configs/lean.yaml) has every kind of job and every experiment these edits touch."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from lnpaper.pipeline.config import load_yaml, validate
 from reliability_kit import tree_digest
 
 
-def downstream_steps(work, experiments, config="tiny.yaml") -> set[str]:
+def downstream_steps(work, experiments, config="lean.yaml") -> set[str]:
     """Steps (jobs) that must rerun when ``experiments`` change: them, their tables and figures,
     the claims table, the numbers they feed, the runtime table (it reads every step's
     benchmark), tracking and the manuscript."""
@@ -47,7 +48,7 @@ def downstream_steps(work, experiments, config="tiny.yaml") -> set[str]:
     return steps
 
 
-def downstream(work, experiments, config="tiny.yaml") -> dict[str, int]:
+def downstream(work, experiments, config="lean.yaml") -> dict[str, int]:
     """Rule -> job count of ``downstream_steps``."""
     counts: dict[str, int] = {}
     for step in downstream_steps(work, experiments, config):
@@ -105,10 +106,10 @@ def changed_steps(before: dict, after: dict) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def rerun_copy(tiny_build, tmp_path_factory):
-    """A copy of the tiny build (sources, results, Snakemake metadata, MLflow store, mtimes)."""
+def rerun_copy(lean_build, tmp_path_factory):
+    """A copy of the lean build (sources, results, Snakemake metadata, MLflow store, mtimes)."""
     work = tmp_path_factory.mktemp("rerun") / "work"
-    shutil.copytree(tiny_build[0], work, symlinks=True)
+    shutil.copytree(lean_build[0], work, symlinks=True)
     return work
 
 
@@ -116,7 +117,7 @@ def test_no_change_rerun_runs_no_job_and_logs_no_run(rerun_copy):
     work = rerun_copy
     before, runs = tree_digest(work / "results"), run_count(work)
     children = run_count(work, ("condition",))
-    proc = snakemake(work, "--configfile", "tiny.yaml")
+    proc = snakemake(work, "--configfile", "lean.yaml")
     assert "Nothing to be done" in proc.stdout + proc.stderr and jobs_run(proc) == {}
     assert tree_digest(work / "results") == before
     assert run_count(work) == runs and run_count(work, ("condition",)) == children
@@ -124,7 +125,7 @@ def test_no_change_rerun_runs_no_job_and_logs_no_run(rerun_copy):
 
 def test_parameter_edit_reruns_its_jobs_and_reuses_everything_else(rerun_copy):
     work = rerun_copy
-    cfg = yaml.safe_load((work / "tiny.yaml").read_text())
+    cfg = yaml.safe_load((work / "lean.yaml").read_text())
     cfg["affine"] = {"gamma": [1.0, 2.0, 4.0]}
     (work / "changed.yaml").write_text(yaml.safe_dump(cfg))
     before, runs = tree_digest(work / "results"), run_count(work)
@@ -138,7 +139,8 @@ def test_parameter_edit_reruns_its_jobs_and_reuses_everything_else(rerun_copy):
     ran = changed_steps(before, after)
     assert ran == expected
     unchanged = [k for k in before if step_of(k) not in expected]
-    assert len(unchanged) > 100 and all(after[k] == before[k] for k in unchanged)
+    # most of the build is not downstream of affine (93 of the lean build's 155 files)
+    assert len(unchanged) > len(before) / 2 and all(after[k] == before[k] for k in unchanged)
     # MLflow: one new build run and one new step run per rerun step that leaves a manifest; the
     # runs of every other step are reused, not logged again
     build = json.loads((work / "results/tracking/build.json").read_text())
