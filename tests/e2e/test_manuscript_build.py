@@ -25,13 +25,15 @@ from lnpaper.report import numbers
 
 
 def prose_text(page: str) -> str:
-    """The running text of paper.html: no head, tables, figures, math, references or quoted numbers."""
+    """The running text of paper.html: no head, tables, figures, math, citations, references or
+    quoted numbers."""
     for pattern in (
         r"<head>.*?</head>",
         r"<table.*?</table>",
         r"<figure.*?</figure>",
         r"<math.*?</math>",
         r'<span class="num".*?</span>',
+        r'<span class="citation".*?</span>',  # (Author year): a year is not a quoted number
         r"<code>.*?</code>",
         r'<section id="references".*?</section>',
         r'<h\d id="references".*$',
