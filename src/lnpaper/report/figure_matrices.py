@@ -215,11 +215,14 @@ PRECISION_COLORS = dict(zip(PRECISION_MARKERS, ["#d95f02", "#1b9e77", "#7570b3",
 OVERFLOW_GREY = "#cccccc"
 
 
+LOG_DECADES = 12  # the most decades the precision figure's offset axis spans
+
+
 @drawer("precision")
 def precision(frames: dict, cfg: StepConfig, language: str):
     """Max |error| of each way of computing LayerNorm against the float64 reference, per dtype
     (one panel each), against the input's mean offset. The offset axis is linear up to the
-    smallest non-zero offset and logarithmic above it (symlog), so offset 0 sits at 0; a
+    smallest non-zero offset (or 12 decades below the largest) and logarithmic above it (symlog), so offset 0 sits at 0; a
     NaN/inf output is marked above the panel, outside the error axis, not at a value on it.
     The dash-dot line is the accuracy threshold the text quotes."""
     e = frames["precision/errors"]
@@ -227,7 +230,13 @@ def precision(frames: dict, cfg: StepConfig, language: str):
     dtypes = [d for d in ("float32", "bfloat16", "float16") if d in set(tot["dtype"])]
     fig, axes = new_figure(1, len(dtypes), height=2.9, sharey=True, squeeze=False)
     positive = tot.loc[tot["offset"] > 0, "offset"]
-    linthresh = float(positive.min()) if len(positive) else 1.0
+    # at most LOG_DECADES decades on the log part: a subnormal offset (5e-324) next to 1e4 would
+    # make the symlog transform singular (1 / width overflows)
+    linthresh = (
+        max(float(positive.min()), float(positive.max()) * 10.0**-LOG_DECADES)
+        if len(positive)
+        else 1.0
+    )
     for ax, dtype in zip(axes[0], dtypes):
         rnd = e[(e["error_source"] == "input_rounding") & (e["dtype"] == dtype)]
         _precision_panel(ax, tot[tot["dtype"] == dtype], rnd, linthresh)
