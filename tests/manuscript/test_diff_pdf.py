@@ -43,8 +43,10 @@ def test_changed_number_and_word_are_marked_and_the_pdf_compiles(tmp_path):
     _tools_or_skip()
     old = _source(tmp_path, "a", std="2.97", verdict="khẳng định đúng")
     new = _source(tmp_path, "b", std="3.05", verdict="khẳng định sai")
-    counts = diff_pdf.write_pdf_diff(old, new, tmp_path / "diff.pdf")
+    counts = diff_pdf.write_pdf_diff(old, new, tmp_path / "diff.pdf", {"3.05", "7"})
     assert counts["added"] >= 2 and counts["removed"] >= 2  # the number (twice) and the word
+    assert counts["highlighted"] == 2  # 3.05 beyond noise, in the text and the table; "7" is
+    # a bare integer, which also spells LaTeX arguments: left to latexdiff's colour
     # both versions are on the page: removed in red, added in blue
     pdf = tmp_path / "diff.pdf"
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
@@ -71,3 +73,11 @@ def test_cli_says_in_one_line_what_is_missing(tmp_path):
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "arxiv.tar.gz" in proc.stderr or "not installed" in proc.stderr
+
+
+def test_highlight_wraps_whole_numbers_of_the_body_only():
+    tex = "\\setlength{\\x}{3.05pt}\n\\begin{document}\n3.05 and 13.05 and 3.051, −3.05\n"
+    out, n = diff_pdf._highlight(tex, {"3.05"})
+    assert n == 2 and out.count(r"\lnsig{3.05}") == 2
+    assert out.startswith("\\setlength{\\x}{3.05pt}")  # the preamble untouched
+    assert "13.05" in out and "3.051" in out

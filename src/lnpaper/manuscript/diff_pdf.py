@@ -4,11 +4,14 @@ Both builds' ``arxiv.tar.gz`` hold the whole paper as LaTeX with every quoted nu
 out (no macros), so ``latexdiff`` on the two flattened sources marks each changed number, word,
 table cell and caption; the result compiles with pdflatex beside the newer build's figures.
 Removed text is red, added text blue: colour only, so no package beyond a basic TeX
-installation is needed (latexdiff's underline style needs ulem).
+installation is needed (latexdiff's underline style needs ulem). A number that moved beyond the
+noise of the two builds (the noise-aware diff's rule) is also set on a yellow box, so the changes
+that matter stand out from rounding-level ones.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tarfile
@@ -22,6 +25,7 @@ MARKUP = r"""
 \providecommand{\DIFdeltex}[1]{{\protect\color{red}#1}}
 \providecommand{\DIFaddFL}[1]{\DIFadd{#1}}
 \providecommand{\DIFdelFL}[1]{\DIFdel{#1}}
+\providecommand{\lnsig}[1]{\colorbox{yellow}{#1}}
 """
 
 
@@ -41,15 +45,37 @@ def _unpack(tarball: Path, dest: Path) -> Path:
     return dest / "main.tex"
 
 
+def _highlight(tex: str, texts: set[str]) -> tuple[str, int]:
+    """Each printed text of ``texts`` (numbers beyond noise, as the paper prints them) wrapped in
+    ``\\lnsig``, wherever it stands alone (not inside a longer number). Returns the text and the
+    count of wrapped occurrences."""
+    from lnpaper.manuscript.arxiv import map_unicode
+
+    count = 0
+    head, sep, body = tex.partition("\\begin{document}")
+    if not sep:  # a table file: all body
+        head, body = "", tex
+    # a bare integer ("6") also spells LaTeX arguments (\multicolumn{6}): latexdiff marks it,
+    # the box is left out
+    for text in sorted((t for t in texts if not t.isdigit()), key=len, reverse=True):
+        pattern = r"(?<![\w.\\])" + re.escape(map_unicode(text)) + r"(?![\w])"
+        body, n = re.subn(pattern, lambda m: r"\lnsig{" + m.group(0) + "}", body)
+        count += n
+    return head + sep + body, count
+
+
 def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         cmd, cwd=cwd, capture_output=True, text=True, errors="replace", timeout=600
     )
 
 
-def write_pdf_diff(old_tarball: Path, new_tarball: Path, out_pdf: Path) -> dict:
+def write_pdf_diff(
+    old_tarball: Path, new_tarball: Path, out_pdf: Path, significant: set[str] = frozenset()
+) -> dict:
     """``out_pdf``: the newer paper with the older one's text marked as removed and its own as
-    added. Returns counts (marked additions and removals, pages)."""
+    added; ``significant``: the newer build's printed text of each number that moved beyond
+    noise, highlighted. Returns counts (marked additions and removals, highlighted numbers)."""
     missing = tools_missing()
     if missing:
         raise PdfDiffUnavailable(
@@ -59,6 +85,11 @@ def write_pdf_diff(old_tarball: Path, new_tarball: Path, out_pdf: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         old = _unpack(Path(old_tarball), Path(tmp) / "old")
         new = _unpack(Path(new_tarball), Path(tmp) / "new")
+        highlighted = 0
+        for source in [new, *sorted((new.parent / "tables").glob("*.tex"))]:
+            text, n = _highlight(source.read_text(encoding="utf-8"), set(significant))
+            source.write_text(text, encoding="utf-8")
+            highlighted += n
         proc = _run(
             ["latexdiff", "--encoding=utf8", "--type=COLOR", "--flatten", str(old), str(new)],
             new.parent,
@@ -81,5 +112,6 @@ def write_pdf_diff(old_tarball: Path, new_tarball: Path, out_pdf: Path) -> dict:
     return {
         "added": body.count(r"\DIFaddbegin"),
         "removed": body.count(r"\DIFdelbegin"),
+        "highlighted": highlighted,
         "pdf": str(out_pdf),
     }

@@ -134,12 +134,14 @@ def _diff(args) -> int:
         )
     if args.pdf:  # the first and the last build
         pdf = Path(args.out if pdf_out else results / "manuscript/diff.pdf")
-        return _diff_pdf([folders[0], folders[-1]], pdf)
+        significant = {r["texts"][-1] for r in many["numbers"].values() if r["significant"]}
+        return _diff_pdf([folders[0], folders[-1]], pdf, significant)
     return 0
 
 
-def _diff_pdf(folders: list, out: Path) -> int:
-    """The tracked-changes PDF of two results folders' arxiv.tar.gz (latexdiff)."""
+def _diff_pdf(folders: list, out: Path, significant: set[str] = frozenset()) -> int:
+    """The tracked-changes PDF of two results folders' arxiv.tar.gz (latexdiff); the numbers
+    that moved beyond noise (their newer printed text) highlighted."""
     from lnpaper.manuscript.diff_pdf import PdfDiffUnavailable, write_pdf_diff
 
     if not (all(folders) and all(Path(f).is_dir() for f in folders)):
@@ -148,11 +150,15 @@ def _diff_pdf(folders: list, out: Path) -> int:
         )
         return 1
     try:
-        counts = write_pdf_diff(*(Path(f) / "manuscript/arxiv.tar.gz" for f in folders), out)
+        sources = [Path(f) / "manuscript/arxiv.tar.gz" for f in folders]
+        counts = write_pdf_diff(*sources, out, significant)
     except (PdfDiffUnavailable, FileNotFoundError, RuntimeError) as err:
         print(f"diff --pdf: {err}", file=sys.stderr)
         return 1
-    print(f"tracked changes: {counts['added']} added, {counts['removed']} removed -> {out}")
+    print(
+        f"tracked changes: {counts['added']} added, {counts['removed']} removed, "
+        f"{counts['highlighted']} beyond noise highlighted -> {out}"
+    )
     return 0
 
 
