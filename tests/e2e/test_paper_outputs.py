@@ -128,3 +128,12 @@ def test_diff_after_changing_gamma_marks_exactly_the_changed_numbers(tiny_build,
     assert n + w == len(changed)
     assert f"{n} con số thay đổi vượt nhiễu ({w} trong nhiễu)" in d.summary("vi")
     assert d.summary("vi") in page.split("<h2")[0]
+    # the same two builds as a tracked-changes PDF (latexdiff), or one line saying what is missing
+    from lnpaper.manuscript import diff_pdf
+
+    pdf = tmp_path / "diff.pdf"
+    argv = ["diff", str(tmp_path / "before"), str(work / "results"), "--pdf", "--out", str(pdf)]
+    if diff_pdf.tools_missing():
+        assert main(argv) == 1 and not pdf.exists()
+    else:
+        assert main(argv) == 0 and pdf.read_bytes()[:5] == b"%PDF-"
