@@ -118,22 +118,23 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
+def git(root: Path, *args: str) -> str:
+    """``git *args`` in ``root`` as a test user; its output."""
+    return subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@example.org", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
 def make_git_repository(work: Path) -> str:
     """Commit everything in ``work`` to a new repository there (as a clone has it); the commit."""
-
-    def git(*args):
-        return subprocess.run(
-            ["git", "-c", "user.name=test", "-c", "user.email=test@example.org", *args],
-            cwd=work,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-
-    git("init", "-q")
-    git("add", "-A")
-    git("commit", "-q", "-m", "tiny build sources")
-    return git("rev-parse", "HEAD")
+    git(work, "init", "-q")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "tiny build sources")
+    return git(work, "rev-parse", "HEAD")
 
 
 def snakemake(

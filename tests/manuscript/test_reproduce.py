@@ -7,12 +7,12 @@ from __future__ import annotations
 import getpass
 import io
 import platform
-import subprocess
 import sys
 import tarfile
 
 import pandas as pd
 
+from conftest import make_git_repository
 from lnpaper.manuscript import reproduce
 from lnpaper.manuscript.meca import manifest_xml, media_type
 
@@ -29,19 +29,8 @@ def test_the_source_is_the_whole_tree_even_from_a_subfolder(tmp_path):
     (tmp_path / "Snakefile").write_text("# top\n")
     (tmp_path / "workflow/scripts/x.py").write_text("# script\n")
 
-    def git(*args):
-        return subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-            cwd=tmp_path,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-
-    git("init", "-q")
-    git("add", "-A")
-    git("commit", "-q", "-m", "s")
-    data = reproduce.git_archive(tmp_path / "workflow/scripts", git("rev-parse", "HEAD"))
+    commit = make_git_repository(tmp_path)
+    data = reproduce.git_archive(tmp_path / "workflow/scripts", commit)
     names = tarfile.open(fileobj=io.BytesIO(data)).getnames()
     assert "Snakefile" in names and "workflow/scripts/x.py" in names
     assert reproduce.git_archive(tmp_path, "0" * 40) is None

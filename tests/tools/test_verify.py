@@ -8,13 +8,13 @@ from __future__ import annotations
 import io
 import json
 import math
-import subprocess
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from conftest import git
 from lnpaper.manuscript.bundle import write_bundle
 from lnpaper.manuscript.reproduce import LAYOUT, reproduce_files
 from lnpaper.tools import verify_compare as cmp
@@ -29,16 +29,6 @@ NUMBERS = {
 }
 CLAIMS = "claim_id,claim,verdict\nc1,LN centres,holds\nc2,Post-LN trains,inconclusive\n"
 TABLE = "k,r_mean,r_ci_low,r_ci_high\n3,0.727,0.708,0.746\n10,0.930,0.901,0.948\n"
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def make_bundle(tmp: Path, dirty: bool = False, source: bool = True) -> Path:
