@@ -13,6 +13,25 @@ def parse_tex(text: str) -> dict[str, list[str]]:
     return found
 
 
+def compile_twice(folder, engine: str) -> str:
+    """``engine`` (xelatex, pdflatex) on main.tex twice, as arXiv and editors do (references);
+    asserts each run succeeds; the log of the second."""
+    import subprocess
+
+    for _ in range(2):
+        proc = subprocess.run(
+            [engine, "-interaction=nonstopmode", "-halt-on-error", "main.tex"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            errors="replace",  # TeX prints font names in 8-bit
+            timeout=300,
+        )
+        log = (folder / "main.log").read_text(encoding="utf-8", errors="replace")
+        assert proc.returncode == 0, log[-3000:]
+    return log
+
+
 def check_arxiv(tarball, manuscript_dir, dest) -> dict:
     """Unpack an arxiv.tar.gz alone in ``dest``, compile it with pdflatex twice as arXiv does,
     and check what a reader would: no missing or unmapped character, no undefined reference,
@@ -40,17 +59,7 @@ def check_arxiv(tarball, manuscript_dir, dest) -> dict:
         tar.extractall(dest, filter="data")
     main = (dest / "main.tex").read_text(encoding="utf-8")
     assert not re.search(r"(?<![\w.])/(?:work|tmp|home|root|Users)/", main)
-    for _ in range(2):
-        proc = subprocess.run(
-            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "main.tex"],
-            cwd=dest,
-            capture_output=True,
-            text=True,
-            errors="replace",  # pdfTeX prints font names in 8-bit
-            timeout=300,
-        )
-    log = (dest / "main.log").read_text(encoding="utf-8", errors="replace")
-    assert proc.returncode == 0, log[-3000:]
+    log = compile_twice(dest, "pdflatex")
     for bad in ("Missing character", "Unicode character", "Undefined control sequence"):
         assert bad not in log, re.findall(f"{bad}.*", log)[:5]
     assert "undefined references" not in log and "Reference `" not in log

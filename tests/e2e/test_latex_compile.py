@@ -5,31 +5,16 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import zipfile
 
 import pandas as pd
 import pytest
 import yaml
+from helpers_tex import compile_twice
 
 from conftest import ROOT
 from lnpaper.manuscript.bundle import latex_main
 from lnpaper.report.formatting import to_latex
-
-
-def _compile(folder) -> tuple[str, float]:
-    """xelatex twice (references); the log of the second run."""
-    for _ in range(2):
-        proc = subprocess.run(
-            ["xelatex", "-interaction=nonstopmode", "-halt-on-error", "main.tex"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        log = (folder / "main.log").read_text(encoding="utf-8", errors="replace")
-        assert proc.returncode == 0, log[-3000:]
-    return log
 
 
 def _check_log(log: str) -> None:
@@ -47,7 +32,7 @@ def test_bundle_main_tex_compiles_with_xelatex_in_both_languages(tiny_build, tmp
         pytest.skip("xelatex is not installed (apt-get install texlive-xetex fonts-dejavu)")
     with zipfile.ZipFile(tiny_build[0] / "results/manuscript/bundle.zip") as zf:
         zf.extractall(tmp_path / "vi")
-    _check_log(_compile(tmp_path / "vi"))
+    _check_log(compile_twice(tmp_path / "vi", "xelatex"))
     # English: the same frames rendered as an English build renders them (tables from the
     # bundle's full-precision CSVs, captions and main.tex in English)
     en = tmp_path / "en"
@@ -64,7 +49,7 @@ def test_bundle_main_tex_compiles_with_xelatex_in_both_languages(tiny_build, tmp
         latex_main(names, [], figures, captions, "en", table_tex=tex, numbers=numbers),
         encoding="utf-8",
     )
-    _check_log(_compile(en))
+    _check_log(compile_twice(en, "xelatex"))
     for t in names:  # English tables need no Unicode font: they \input into pdfLaTeX papers too
         body = (en / f"tables/{t}.tex").read_text(encoding="utf-8")
         assert body.isascii() or t == "claims", t
