@@ -272,15 +272,16 @@ def latex_source(
     body = map_unicode(_breakable_tables(_unlink_local(body)))
     preamble = preamble if preamble is not None else DEFAULT_PREAMBLE.read_text(encoding="utf-8")
     from lnpaper.manuscript.front import split_front
+    from lnpaper.report.formatting import tex_escape
 
     meta = split_front(markdown)[0]
-    authors = [map_unicode(_escape(str(a))) for a in meta.get("author") or []]
+    authors = [map_unicode(tex_escape(str(a))) for a in meta.get("author") or []]
     fields = {
         "BABEL": BABEL[language],
-        "TITLE": map_unicode(_escape(title)),
+        "TITLE": map_unicode(tex_escape(title)),
         "AUTHOR": r" \and ".join(authors),
-        "DATE": map_unicode(_escape(str(meta.get("date") or ""))),
-        "KEYWORDS": map_unicode(_escape(", ".join(map(str, meta.get("keywords") or [])))),
+        "DATE": map_unicode(tex_escape(str(meta.get("date") or ""))),
+        "KEYWORDS": map_unicode(tex_escape(", ".join(map(str, meta.get("keywords") or [])))),
     }
     label = texts("latex_words")[language]["keywords"]
     fields["KEYWORDS_LINE"] = (
@@ -292,10 +293,6 @@ def latex_source(
         preamble = preamble.replace(f"<<{key}>>", value)
     files = {f"tables/{name}.tex": map_unicode(tables[name]["tex"]) for name, _ in lifted}
     return preamble.replace("<<BODY>>", body), files
-
-
-def _escape(text: str) -> str:
-    return re.sub(r"([#$%&_{}])", r"\\\1", text)
 
 
 def figure_names(tex: str) -> list[str]:

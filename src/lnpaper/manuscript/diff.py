@@ -52,6 +52,11 @@ NUMBER = re.compile(
 )
 
 
+def printed(m: re.Match) -> str:
+    """The printed value of a ``NUMBER`` match (without its run link)."""
+    return m.group("text").lstrip("[").split("](")[0]
+
+
 def _t(key: str, language: str, **kw) -> str:
     return TEXT[key].get(language, TEXT[key]["en"]).format(**kw)
 

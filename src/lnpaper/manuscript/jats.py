@@ -15,9 +15,6 @@ import re
 
 from lnpaper.manuscript.front import split_front
 
-# a quoted number of the HTML paper: [[value](run link)]{.num ...}; the article keeps the value
-_NUMBER = re.compile(r"\[\[([^\]]*)\]\([^)]*\)\]\{\.num[^}]*\}")
-
 
 def _drop_traces(text: str) -> str:
     """Captions' provenance spans ``[...]{.trace title="..."}`` removed: their links lead to a
@@ -35,7 +32,10 @@ def _drop_traces(text: str) -> str:
 
 
 def _plain_numbers(markdown: str) -> str:
-    return _drop_traces(_NUMBER.sub(r"\1", markdown))
+    """A quoted number (``[[value](run link)]{.num ...}``, ``diff.NUMBER``) keeps its value."""
+    from lnpaper.manuscript.diff import NUMBER, printed
+
+    return _drop_traces(NUMBER.sub(printed, markdown))
 
 
 def _abstract(text: str) -> tuple[str, str]:

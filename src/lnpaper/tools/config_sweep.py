@@ -71,12 +71,11 @@ MISSING = re.compile(rf"(?<!\d){PLACEHOLDER}|{PLACEHOLDER}(?!\d)")
 def placeholders(paper: str) -> list[str]:
     """The names of the numbers a filled paper's prose quotes as "–" (a value this build did
     not measure)."""
-    from lnpaper.manuscript.diff import NUMBER
+    from lnpaper.manuscript.diff import NUMBER, printed
 
     out = []
     for m in NUMBER.finditer(prose(paper)):
-        text = m.group("text").lstrip("[").split("](")[0]
-        if MISSING.search(text):
+        if MISSING.search(printed(m)):
             out.append(m.group("name"))
     return out
 
