@@ -12,7 +12,7 @@ from lnpaper.pipeline import paths, registry
 from lnpaper.pipeline.config import ConfigError, load_yaml, validate
 from lnpaper.pipeline.deps import module_files, script_files, use_cache
 from lnpaper.pipeline.overrides import merge, typed_overrides
-from lnpaper.pipeline.step import flat_paths
+from lnpaper.pipeline.step import REPLICATE_SUFFIX, REPLICATE_WILDCARD, flat_paths
 from lnpaper.pipeline.credentials import redact_argv, take_credentials
 from lnpaper.report.step_config import params_for
 
@@ -120,6 +120,8 @@ wildcard_constraints:
     figure="[a-z_]+",
     # a split experiment's unit: its config values joined by "-" (lnpaper.experiments.spec)
     unit=r"[a-z0-9_]+(?:-[a-z0-9_]+)*",
+    # a replicate seed (config replicate_seeds; rules/replicates.smk)
+    rseed=r"[0-9]+",
 
 
 def src(script):
@@ -134,11 +136,42 @@ def flat_files(files_of):
     return lambda wildcards: flat_paths(files_of(wildcards))
 
 
-def experiment_outputs(experiment):
+def experiment_outputs(experiment, root=paths.RESULTS):
     return {
-        name: paths.experiment_file(f"{experiment}/{name}")
+        name: paths.experiment_file(f"{experiment}/{name}", root)
         for name in registry.EXPERIMENTS[experiment]
     }
+
+
+class Variant:
+    """A copy of the data and experiment rules: the base build (rule names as declared, files
+    under results/, the config's seed) or, with config ``replicate_seeds``, a replicate seed's
+    (rule ``<name>_replicate``, files under results/replicates/seed{rseed}/, the seed from the
+    wildcard ``rseed``). Both are generated from the same declarations: the scripts, params and
+    results cache are the same, only the seed and the folder differ."""
+
+    def __init__(self, suffix, root, seed):
+        self.suffix, self.root, self.seed = suffix, root, seed
+
+    def name(self, rule):
+        return rule + self.suffix
+
+    def root_of(self, wildcards):
+        """The folder of one job (the replicate's wildcard filled in)."""
+        return self.root.format(
+            **{k: v for k, v in wildcards.items() if k == REPLICATE_WILDCARD}
+        )
+
+
+BASE = Variant("", paths.RESULTS, config["seed"])
+REPLICATE = Variant(
+    REPLICATE_SUFFIX,
+    paths.replicate_root(f"{{{REPLICATE_WILDCARD}}}"),
+    lambda wildcards: int(wildcards[REPLICATE_WILDCARD]),
+)
+# the replicate rules exist only when seeds are asked for: the default build's rules and DAG
+# are the one-seed build's
+VARIANTS = [BASE, REPLICATE] if config["replicate_seeds"] else [BASE]
 
 
 def cache_params():
@@ -156,22 +189,24 @@ def cached_steps():
     return steps
 
 
-def step_files(step):
+def step_files(step, root=paths.RESULTS):
     """log, benchmark and manifest paths of one step."""
     return {
-        "log": paths.log_file(step),
-        "benchmark": paths.benchmark_file(step),
-        "manifest": paths.manifest_file(step),
+        "log": paths.log_file(step, root),
+        "benchmark": paths.benchmark_file(step, root),
+        "manifest": paths.manifest_file(step, root),
     }
 
 
 # the files of the pipeline an experiment may read (its declaration's ``reads``), by name
-PIPELINE_FILES = {"matrices": paths.DATA}
+PIPELINE_FILES = {"matrices": paths.data_file}
 
 
-def experiment_files(exp):
+def experiment_files(exp, variant=BASE):
     """The ``files`` of an experiment's rule: the pipeline files it declares it reads."""
-    return lambda wildcards: {name: PIPELINE_FILES[name] for name in exp.reads}
+    return lambda wildcards: {
+        name: PIPELINE_FILES[name](variant.root_of(wildcards)) for name in exp.reads
+    }
 
 
 def experiment_src(exp, script):
@@ -182,18 +217,22 @@ def experiment_src(exp, script):
     return sorted(set(adapter) | set(own))
 
 
-def experiment_params(exp):
-    """An experiment rule's params: its config section, the seed, and the device if it uses one."""
-    params = {exp.section: config[exp.section], "seed": config["seed"]}
+def experiment_params(exp, variant=BASE):
+    """An experiment rule's params: its config section, the seed, and the device if it uses one.
+    The seed keys the results cache (a replicate's seed is a param, not only a wildcard).
+    """
+    params = {exp.section: config[exp.section], "seed": variant.seed}
     if exp.uses_device:
         params["device"] = config["device"]
     return params
 
 
-def part_outputs(exp):
+def part_outputs(exp, variant=BASE):
     """A split experiment's outputs for one unit (its wildcard left open)."""
     unit = f"{{{exp.split.wildcard}}}"
-    return {name: paths.part_file(exp.id, unit, name) for name in exp.outputs}
+    return {
+        name: paths.part_file(exp.id, unit, name, variant.root) for name in exp.outputs
+    }
 
 
 def part_step(exp):
@@ -201,17 +240,20 @@ def part_step(exp):
     return exp.part_step(f"{{{exp.split.wildcard}}}")
 
 
-def join_files(exp):
+def join_files(exp, variant=BASE):
     """Every unit's part outputs and manifest: the inputs of a split experiment's join."""
 
     def files(wildcards):
         units = exp.split.units(config[exp.section])
+        root = variant.root_of(wildcards)
         return {
             "parts": {
-                u: {n: paths.part_file(exp.id, u, n) for n in exp.outputs}
+                u: {n: paths.part_file(exp.id, u, n, root) for n in exp.outputs}
                 for u in units
             },
-            "manifests": {u: paths.manifest_file(exp.part_step(u)) for u in units},
+            "manifests": {
+                u: paths.manifest_file(exp.part_step(u), root) for u in units
+            },
         }
 
     return files
@@ -244,11 +286,31 @@ def figure_params(wildcards):
 
 
 def claims_files(wildcards):
-    return sources_files(registry.claims_sources(config))
+    """The claims table's experiment outputs; with replicate seeds, also each seed's claims
+    audit (``replicates``: seed -> its claims.csv), which the table compares its verdicts with.
+    """
+    files = sources_files(registry.claims_sources(config))
+    if config["replicate_seeds"]:
+        files["replicates"] = {
+            str(seed): paths.table_file("claims", "csv", paths.replicate_root(seed))
+            for seed in config["replicate_seeds"]
+        }
+    return files
 
 
 def claims_params(wildcards):
     return sources_config(registry.claims_sources(config))
+
+
+def replicate_claims_files(wildcards):
+    """One replicate seed's experiment outputs that its claims audit reads."""
+    root = REPLICATE.root_of(wildcards)
+    return {s: paths.experiment_file(s, root) for s in registry.claims_sources(config)}
+
+
+def replicate_claims_params(wildcards):
+    """The claims step's config at a replicate seed: its bootstrap intervals draw from it."""
+    return {**claims_params(wildcards), "seed": int(wildcards[REPLICATE_WILDCARD])}
 
 
 def step_manifests():

@@ -1,20 +1,25 @@
-# Stage 1: the seeded synthetic matrices (served by the results cache, as the experiments).
+# Stage 1: the seeded synthetic matrices (served by the results cache, as the experiments); one
+# copy per replicate seed with config replicate_seeds (common.smk: VARIANTS).
 
 
-rule data:
-    input:
-        src=src("data.py"),
-    output:
-        matrices=paths.DATA,
-        manifest=step_files("data")["manifest"],
-    log:
-        step_files("data")["log"],
-    cache: "omit-software"
-    conda:
-        "../../environment.yml"
-    params:
-        **cache_params(),
-        data=config["data"],
-        seed=config["seed"],
-    script:
-        "../scripts/data.py"
+for _v in VARIANTS:
+
+    rule:
+        name:
+            _v.name("data")
+        input:
+            src=src("data.py"),
+        output:
+            matrices=paths.data_file(_v.root),
+            manifest=step_files("data", _v.root)["manifest"],
+        log:
+            step_files("data", _v.root)["log"],
+        cache: "omit-software"
+        conda:
+            "../../environment.yml"
+        params:
+            **cache_params(),
+            data=config["data"],
+            seed=_v.seed,
+        script:
+            "../scripts/data.py"

@@ -246,3 +246,15 @@ def _shapes_have_two_entries_per_std(cfg: dict) -> str | None:
                 "row and column standard deviations need 2 entries)"
             )
     return None
+
+
+@semantic_check
+def _replicate_seeds_differ_from_seed(cfg: dict) -> str | None:
+    """A replicate of the base seed would be the base build again, not a second measurement."""
+    seeds = cfg.get("replicate_seeds", [])
+    if cfg.get("seed") in seeds:
+        return (
+            f"replicate_seeds[{seeds.index(cfg['seed'])}]: got {cfg['seed']}, the base seed; "
+            f"allowed: distinct integers >= 0 other than seed ({cfg['seed']})"
+        )
+    return None

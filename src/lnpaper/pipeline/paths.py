@@ -5,10 +5,10 @@ table's ``source`` column all ask this module; wildcards pass through as ``{name
 from __future__ import annotations
 
 RESULTS = "results"
-DATA = f"{RESULTS}/data/matrices.parquet"
 TRACKING_BUILD = f"{RESULTS}/tracking/build.json"
 # the results folder's build id: written once, never a rule's output (lnpaper.tracking.identity)
 TRACKING_ID = f"{RESULTS}/tracking/build_id.json"
+DATA = f"{RESULTS}/data/matrices.parquet"  # data_file() at the base seed
 RUNTIME_CSV = f"{RESULTS}/tables/runtime.csv"
 RUNTIME_MD = f"{RESULTS}/tables/runtime.md"
 REPORT_ZIP = f"{RESULTS}/report.zip"
@@ -18,19 +18,35 @@ DEPS_CACHE = ".snakemake/lnpaper/deps-cache.json"
 BUILD_LOCK = ".snakemake/lnpaper/build.lock"
 
 
-def experiment_file(source: str) -> str:
+# A replicate seed's build (config ``replicate_seeds``): its data, experiments, claims audit,
+# manifests and logs, laid out under results/replicates/seed<k>/ as the base build's are under
+# results/ (``root`` of the functions below). ``seed`` may be the rule's wildcard, "{rseed}".
+REPLICATES = f"{RESULTS}/replicates"
+
+
+def replicate_root(seed: int | str) -> str:
+    """43 -> results/replicates/seed43: the ``root`` of one replicate seed's files."""
+    return f"{REPLICATES}/seed{seed}"
+
+
+def data_file(root: str = RESULTS) -> str:
+    """The seeded input matrices: results/data/matrices.parquet (``DATA``) at the base seed."""
+    return f"{root}/data/matrices.parquet"
+
+
+def experiment_file(source: str, root: str = RESULTS) -> str:
     """'matmul/growth' -> results/experiments/matmul/growth.parquet."""
-    return f"{RESULTS}/experiments/{source}.parquet"
+    return f"{root}/experiments/{source}.parquet"
 
 
-def part_file(experiment: str, unit: str, name: str) -> str:
+def part_file(experiment: str, unit: str, name: str, root: str = RESULTS) -> str:
     """One unit's share of a split experiment's output (joined by the experiment's rule):
     'training', 'digits', 'summary' -> results/experiments/training/parts/digits/summary.parquet."""
-    return f"{RESULTS}/experiments/{experiment}/parts/{unit}/{name}.parquet"
+    return f"{root}/experiments/{experiment}/parts/{unit}/{name}.parquet"
 
 
-def table_file(name: str, ext: str) -> str:
-    return f"{RESULTS}/tables/{name}.{ext}"
+def table_file(name: str, ext: str, root: str = RESULTS) -> str:
+    return f"{root}/tables/{name}.{ext}"
 
 
 def figure_file(name: str, ext: str) -> str:
@@ -41,13 +57,13 @@ def manuscript_file(name: str) -> str:
     return f"{RESULTS}/manuscript/{name}"
 
 
-def manifest_file(step: str) -> str:
-    return f"{RESULTS}/manifests/{step}.json"
+def manifest_file(step: str, root: str = RESULTS) -> str:
+    return f"{root}/manifests/{step}.json"
 
 
-def log_file(step: str) -> str:
-    return f"{RESULTS}/logs/{step}.log"
+def log_file(step: str, root: str = RESULTS) -> str:
+    return f"{root}/logs/{step}.log"
 
 
-def benchmark_file(step: str) -> str:
-    return f"{RESULTS}/benchmarks/{step}.tsv"
+def benchmark_file(step: str, root: str = RESULTS) -> str:
+    return f"{root}/benchmarks/{step}.tsv"

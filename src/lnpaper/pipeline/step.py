@@ -223,10 +223,23 @@ def run_experiment(smk, module: ModuleType, kind: str = "experiment", split=None
     run_step(smk, kind, experiment_compute(module, kind, split), uses_torch=True)
 
 
+# A replicate seed's copy of a rule (config ``replicate_seeds``, workflow/rules/replicates.smk):
+# ``<rule>_replicate``, the seed as wildcard ``rseed`` and as the params' ``seed``.
+REPLICATE_SUFFIX = "_replicate"
+REPLICATE_WILDCARD = "rseed"
+
+
+def unit_wildcards(wildcards: dict) -> dict:
+    """A job's wildcards that name a split experiment's unit (not its replicate seed)."""
+    return {k: v for k, v in wildcards.items() if k != REPLICATE_WILDCARD}
+
+
 def experiment_of_rule(rule: str, wildcards: dict) -> str:
     """The experiment a rule runs: ``matmul`` -> matmul; a split experiment's part rule
-    ``<id>_part`` (it has the unit wildcard) -> ``<id>``."""
-    return rule.removesuffix("_part") if wildcards else rule
+    ``<id>_part`` (it has the unit wildcard) -> ``<id>``; a replicate seed's copy of either,
+    ``<rule>_replicate``, -> the same experiment."""
+    rule = rule.removesuffix(REPLICATE_SUFFIX)
+    return rule.removesuffix("_part") if unit_wildcards(wildcards) else rule
 
 
 def declaration(experiment: str) -> Any:
@@ -245,7 +258,8 @@ def run_declared(smk) -> None:
     experiment's part rule (it has the unit wildcard) runs the slice of one unit."""
     wildcards = dict(smk.wildcards.items())
     module, decl = declared(experiment_of_rule(smk.rule, wildcards))
-    run_experiment(smk, module, "experiment_part" if wildcards else "experiment", decl.split)
+    part = bool(unit_wildcards(wildcards))
+    run_experiment(smk, module, "experiment_part" if part else "experiment", decl.split)
 
 
 def join_compute(module: ModuleType, decl) -> Callable[[StepContext], StepResult]:
@@ -277,5 +291,5 @@ def join_compute(module: ModuleType, decl) -> Callable[[StepContext], StepResult
 def run_join(smk) -> None:
     """The adapter of a split experiment's join rule (named after the experiment): it imports
     the declared join module only (torch stays out when that module does not import it)."""
-    decl = declaration(smk.rule)
+    decl = declaration(experiment_of_rule(smk.rule, {}))
     run_step(smk, "experiment", join_compute(importlib.import_module(decl.join_module), decl))
