@@ -24,6 +24,16 @@ from lnpaper.manuscript.template import check_captions
 from lnpaper.pipeline import io, registry
 
 
+def replication_table(tables: dict) -> pd.DataFrame | None:
+    """The claims table when replicate seeds ran (it carries their columns), else None."""
+    from lnpaper.report.replication import replicated
+
+    if "claims" not in tables:
+        return None
+    table = pd.read_csv(tables["claims"]["csv"])
+    return table if replicated(table) else None
+
+
 def derived_tables(tables: dict[str, dict[str, str]], language: str) -> dict[str, str]:
     """Markdown of the tables the manuscript makes from another table's CSV (claims_main)."""
     from lnpaper.report.formatting import to_markdown
@@ -96,6 +106,7 @@ def render(inputs: ManuscriptInputs) -> dict:
         captions=captions,
         traces=traces,
         claims=read_claim_verdicts(p.tables["claims"]["csv"]) if "claims" in p.tables else None,
+        replication=replication_table(p.tables),
         ui=mlflow_ui(tracking, p.ui_url),
     )
     text = p.template.read_text(encoding="utf-8")

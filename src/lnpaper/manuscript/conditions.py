@@ -72,6 +72,11 @@ LISTS: dict[str, tuple[str, str, str]] = {
 }
 
 
+# lists read from the results, not the config: the claims that replicate seeds found fragile,
+# named in words with their deciding value's spread (lnpaper.report.replication.fragile_text)
+RESULT_LISTS = ("FragileClaims",)
+
+
 def list_text(name: str, config: dict, language: str) -> str:
     section, key, style = LISTS[name]
     return STYLES[style](config[section][key], language)

@@ -34,6 +34,7 @@ import pandas as pd
 
 from lnpaper.manuscript.conditions import (
     COMMENT,
+    RESULT_LISTS,
     bind_when,
     list_text,
     missing_number,
@@ -73,6 +74,8 @@ class Build:
     traces: dict[str, dict[str, str]]  # step -> {rule, config_hash, git_commit, mlflow_run_id}
     claims: dict[str, str] | None = None  # claim_id -> verdict (tables/claims.csv), if built
     ui: str = ""  # MLflow UI address + experiment ("" without tracking), see ``mlflow_ui``
+    # tables/claims.csv when replicate seeds ran (lnpaper.report.replication), else None
+    replication: pd.DataFrame | None = None
 
 
 # ---------------------------------------------------------------- provenance
@@ -241,7 +244,7 @@ def fill(template: str, build: Build, figure_ext: str = "png", source: str = "te
         return f"\n> {note('block_off', build.language, what=what)}\n"
 
     text = BLOCK.sub(block, COMMENT.sub("", template))  # comments are notes to authors
-    text = bind_claims(text, build.claims, build.language)
+    text = bind_claims(text, build.claims, build.language, build.replication)
     text = strip_quotes(bind_when(text, values_of(build.numbers)))
 
     def directive(m):
@@ -249,6 +252,11 @@ def fill(template: str, build: Build, figure_ext: str = "png", source: str = "te
         if kind == "num":
             start = max(m.string.rfind(". ", 0, m.start()) + 2, m.start() - 80)
             return _number(build, name, m.string[start : m.end() + 20])
+        if kind == "list" and name in RESULT_LISTS:
+            from lnpaper.report.replication import fragile_text
+
+            table = build.replication if build.replication is not None else pd.DataFrame()
+            return fragile_text(table, build.language)
         if kind == "list":
             return list_text(name, build.config, build.language)
         if kind == "table":
@@ -375,11 +383,21 @@ def check_claim_blocks(template: str, claims: dict[str, str]) -> list[str]:
     return errors
 
 
-def bind_claims(text: str, claims: dict[str, str] | None, language: str) -> str:
+def bind_claims(
+    text: str,
+    claims: dict[str, str] | None,
+    language: str,
+    replication: pd.DataFrame | None = None,
+) -> str:
     """Keep the variant of each claim block that matches the claims table, fill
     ``{{claim:ID}}``; raise ``ClaimMismatch`` (one line) when the text asserts another verdict.
-    Without a claims table (not built), claim blocks are dropped and inline verdicts say n/a."""
+    Without a claims table (not built), claim blocks are dropped and inline verdicts say n/a.
+    With replicate seeds (``replication``: the claims table), a fragile claim's inline verdict
+    says at how many seeds it holds, e.g. "holds (fragile: 1 of 2 seeds)"."""
     from lnpaper.report.claim_text import verdict_word
+    from lnpaper.report.replication import fragile_flag, fragility
+
+    fragile = fragility(replication) if replication is not None else {}
 
     table = claims or {}
     errors = check_claim_blocks(text, table)
@@ -393,6 +411,8 @@ def bind_claims(text: str, claims: dict[str, str] | None, language: str) -> str:
     def inline(m):
         actual = table.get(m.group(1))
         word = verdict_word(actual, language) if actual else note("number_off", language)
+        if m.group(1) in fragile:
+            word += f" ({fragile_flag(*fragile[m.group(1)], language)})"
         return f'[{word}]{{.claim data-claim="{m.group(1)}" data-verdict="{actual or ""}"}}'
 
     return CLAIM_INLINE.sub(inline, CLAIM_BLOCK.sub(block, text))

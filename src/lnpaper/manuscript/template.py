@@ -66,7 +66,7 @@ class Names:
 @functools.cache
 def known_names() -> Names:
     """The names the pipeline defines: numbers.py, the registry, the claim rules."""
-    from lnpaper.manuscript.conditions import LISTS
+    from lnpaper.manuscript.conditions import LISTS, RESULT_LISTS
     from lnpaper.report import claims  # noqa: F401  (registers the claim rules)
     from lnpaper.report.numbers import SPEC
     from lnpaper.report.verdicts import CLAIMS, VERDICTS
@@ -78,7 +78,7 @@ def known_names() -> Names:
         experiments=frozenset(registry.EXPERIMENTS),
         claims=frozenset(c.claim_id for c in CLAIMS),
         verdicts=frozenset(VERDICTS),
-        lists=frozenset(LISTS),
+        lists=frozenset([*LISTS, *RESULT_LISTS]),
     )
 
 

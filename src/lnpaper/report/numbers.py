@@ -19,6 +19,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from lnpaper.pipeline import registry
+from lnpaper.report import replication
 from lnpaper.report.quoting import (  # noqa: F401  (the numbers rule's and the tests' names)
     SPEC,
     Number,
@@ -223,6 +224,12 @@ for _verdict, _word in (
         lambda t, v=_verdict: float((t["verdict"] == v).sum())
     )
 number("ClaimsTotal", "table:claims", style="int")(lambda t: float(len(t)))
+
+# replicate seeds (config replicate_seeds): how many seeds the verdicts were computed at, and how
+# many claims keep the base seed's verdict at all of them; none of these without replicates
+number("ReplicateSeeds", "table:claims", style="int")(replication.seed_count)
+number("ClaimsReplicated", "table:claims", style="int")(replication.replicated_count)
+number("ClaimsFragile", "table:claims", style="int")(replication.fragile_count)
 
 
 # training: section 4.1.4, deep ReLU MLPs with each normalization (table normalizer_comparison,

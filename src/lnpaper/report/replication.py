@@ -85,3 +85,57 @@ def fragility(table: pd.DataFrame) -> dict[str, tuple[int, int]]:
         str(r.claim_id): (int(r.seeds_agree), int(r.seeds))
         for r in fragile_claims(table).itertuples()
     }
+
+
+def seed_count(table: pd.DataFrame) -> float:
+    """K, the seeds the verdicts were computed at; NaN without replicate seeds."""
+    return float(table["seeds"].max()) if replicated(table) and len(table) else math.nan
+
+
+def fragile_count(table: pd.DataFrame) -> float:
+    return float(len(fragile_claims(table))) if replicated(table) else math.nan
+
+
+def replicated_count(table: pd.DataFrame) -> float:
+    """Claims whose verdict is the base seed's at every seed; NaN without replicate seeds."""
+    return float(len(table) - len(fragile_claims(table))) if replicated(table) else math.nan
+
+
+# the words of the prose list of fragile claims (``fragile_text``), per language
+WORDS = {
+    "vi": {
+        "none": "không có khẳng định nào",
+        "item": "“{claim}” ({verdict} ở {k}/{n} seed; giá trị quyết định {low}–{high})",
+        "flag": "không bền: {k}/{n} seed",
+    },
+    "en": {
+        "none": "none",
+        "item": "“{claim}” ({verdict} at {k} of {n} seeds; deciding value {low} to {high})",
+        "flag": "fragile: {k} of {n} seeds",
+    },
+}
+
+
+def fragile_text(table: pd.DataFrame, language: str) -> str:
+    """The fragile claims named in words (the claims table's ``claim``, in the build's language),
+    each with the base verdict's share of seeds and its deciding value's spread across seeds."""
+    from lnpaper.report.claim_text import verdict_word
+
+    words = WORDS[language]
+    items = [
+        words["item"].format(
+            claim=str(r.claim).rstrip("."),
+            verdict=verdict_word(str(r.verdict), language),
+            k=int(r.seeds_agree),
+            n=int(r.seeds),
+            low=_value_text(float(r.value_min)),
+            high=_value_text(float(r.value_max)),
+        )
+        for r in fragile_claims(table).itertuples()
+    ]
+    return "; ".join(items) if items else words["none"]
+
+
+def fragile_flag(k: int, n: int, language: str) -> str:
+    """The note a fragile claim's verdict gets where the text states it."""
+    return WORDS[language]["flag"].format(k=k, n=n)
