@@ -95,3 +95,29 @@ def test_the_fast_yaml_loader_reads_every_yaml_file_as_pyyaml_safe_load_does():
     assert yamlfile.safe_load("a: 1e-5\nb: 1.0e-5\nc: on\nd: 2026-11-28\n") == yaml.safe_load(
         "a: 1e-5\nb: 1.0e-5\nc: on\nd: 2026-11-28\n"
     )
+
+
+@pytest.mark.parametrize(
+    "seeds, message",
+    [
+        ([43, 43], "replicate_seeds: duplicate entries in [43, 43]; allowed: a list of integer"),
+        ([43, "x"], 'replicate_seeds[1]: got "x"; allowed: integer >= 0'),
+        ([43, 1.5], "replicate_seeds[1]: got 1.5; allowed: integer >= 0"),
+        ([True], "replicate_seeds[0]: got true; allowed: integer >= 0"),
+        (43, "replicate_seeds: got 43; allowed: a list of integer >= 0, no duplicates"),
+        ([44, 42], "replicate_seeds[1]: got 42, the base seed; allowed: distinct integers >= 0"),
+    ],
+)
+def test_replicate_seeds_are_distinct_integers_other_than_the_seed(
+    default_config, schema, seeds, message
+):
+    with pytest.raises(ConfigError) as err:
+        validate({**default_config, "replicate_seeds": seeds}, schema)
+    assert str(err.value).startswith(message)
+    assert "\n" not in str(err.value)
+
+
+def test_replicate_seeds_default_to_none_and_accept_other_seeds(default_config, schema):
+    assert validate(default_config, schema)["replicate_seeds"] == []
+    cfg = validate({**default_config, "seed": 7, "replicate_seeds": [42, 43]}, schema)
+    assert cfg["replicate_seeds"] == [42, 43]

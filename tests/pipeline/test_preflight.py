@@ -92,3 +92,16 @@ def test_nonfinite_numbers_anywhere_are_refused_and_finite_ones_pass(default_con
     cfg = copy.deepcopy(default_config)
     cfg["data"]["mean"] = -1e300  # large but finite: the schema's business, not this check
     validate(cfg, schema)
+
+
+def test_each_replicate_seed_adds_its_data_experiments_and_claims_audit(default_config, schema):
+    cfg = validate(default_config, schema)
+    two = validate({**default_config, "replicate_seeds": [43, 44]}, schema)
+    # the default build: 50 jobs; a seed's data, 19 experiment jobs (12 training parts and
+    # their join among them) and its claims audit: 21 more each (snakemake -n counts 92)
+    assert preflight.seed_jobs(cfg) == 20
+    assert preflight.estimate_jobs(cfg) == 50
+    assert preflight.estimate_jobs(two) == 50 + 2 * 21
+    extra = preflight.estimate_cpu_seconds(two) - preflight.estimate_cpu_seconds(cfg)
+    compute = preflight.estimate_cpu_seconds(cfg) - preflight.JOB_OVERHEAD_CPU_S * 50
+    assert extra == pytest.approx(2 * (compute + 21 * preflight.JOB_OVERHEAD_CPU_S))

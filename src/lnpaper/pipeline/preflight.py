@@ -132,11 +132,17 @@ def step_memory_bytes(cfg: dict) -> dict[str, int]:
     return est
 
 
+def seed_jobs(cfg: dict) -> int:
+    """Jobs of one seed's data and experiments (the base seed's, and each replicate seed's)."""
+    return 1 + sum(exp.jobs(cfg.get(exp.section, {})) for exp in registry.enabled_declarations(cfg))
+
+
 def estimate_jobs(cfg: dict) -> int:
-    """Jobs a clean build runs under ``cfg`` (the Snakemake job count, target rule included)."""
-    jobs = 1  # data
-    for exp in registry.enabled_declarations(cfg):
-        jobs += exp.jobs(cfg.get(exp.section, {}))
+    """Jobs a clean build runs under ``cfg`` (the Snakemake job count, target rule included);
+    each replicate seed adds its data, experiments and claims audit."""
+    replicates = len(cfg.get("replicate_seeds", []))
+    jobs = (1 + replicates) * seed_jobs(cfg)
+    jobs += replicates if registry.claims_sources(cfg) else 0
     tables = registry.enabled_tables(cfg)
     jobs += len(tables) + len(registry.enabled_figures(cfg))
     jobs += 3  # numbers, runtime, manuscript
@@ -148,10 +154,11 @@ def estimate_cpu_seconds(cfg: dict) -> float:
     """Rough CPU seconds of a clean build: each job's start-up plus each experiment's declared
     compute (work counts times rates fitted to the default build)."""
     cpu = JOB_OVERHEAD_CPU_S * estimate_jobs(cfg)
+    seeds = 1 + len(cfg.get("replicate_seeds", []))  # every seed runs every experiment
     for exp in registry.enabled_declarations(cfg):
         section = cfg.get(exp.section, {})
         if section:
-            cpu += exp.cpu_seconds(section)
+            cpu += seeds * exp.cpu_seconds(section)
     return cpu
 
 
