@@ -9,6 +9,8 @@ value or verdict is named and the bundle fails (exit 1) without a rebuild. Other
 runs this command instead) and built with the bundle's config (tracking off: nothing is sent
 anywhere); Snakemake's progress is shown as it goes. ``verify_compare`` then compares and writes
 ``DIR/certificate.json`` and ``DIR/certificate.html``. Exit 0 when everything agrees.
+``--kernels`` and ``--seeds`` (``verify_seeds``: replicate seeds) rebuild under other kernel paths
+or seeds and report which claims are fragile.
 """
 
 from __future__ import annotations
@@ -52,6 +54,12 @@ def add_arguments(parser) -> None:
         action="store_true",
         help="rebuild under each CPU kernel path of this CPU (torch, MKL, OpenBLAS) and report "
         "which claims and numbers depend on them (stable or fragile)",
+    )
+    parser.add_argument(
+        "--seeds",
+        help="replication mode: rebuild with these replicate seeds (e.g. 43,44, config "
+        "replicate_seeds) and list per claim whether its verdict replicates; it reports, it "
+        "does not fail on a fragile claim (docs/verify.md)",
     )
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     parser.set_defaults(func=run)
@@ -183,6 +191,10 @@ def run(args) -> int:
     results = None
     if args.kernels and not integrity:
         return run_kernels(args, bundle, out, t0)
+    if getattr(args, "seeds", None) and not integrity:
+        from lnpaper.tools.verify_seeds import run_seeds
+
+        return run_seeds(args, bundle, out, t0)
     if not integrity:
         say(
             f"bundle {bundle.path} intact; rebuilding commit {bundle.json('commit')['commit'][:12]}"

@@ -38,6 +38,9 @@ RULES = {
     "differences listed, not judged (another CPU's rounding)",
     "pipeline": "the pipeline rebuilt every output from the bundle's source with another config: "
     "the paper's numbers were not checked",
+    "seeds": "replication: the data and experiments rebuilt at each replicate seed, each claim's "
+    "verdict compared with the base seed's; a claim whose verdict changes is fragile (reported, "
+    "not failed)",
 }
 
 
@@ -226,6 +229,7 @@ def certificate_html(cert: dict) -> str:
         lines.append("</ul>")
     lines += [
         *_kernels_section(cert.get("kernels")),
+        *_seeds_section(cert.get("seeds")),
         "<h2>Claims</h2>",
         _table(
             cert["claims"],
@@ -273,6 +277,29 @@ def _kernels_section(report: dict | None) -> list[str]:
     ]
     cols = [("claim_id", "claim"), ("verdicts", "verdict per kernel path"), ("state", "")]
     return ["<h2>Claims across CPU kernel paths</h2>", _table(rows, cols)]
+
+
+def _seeds_section(report: dict | None) -> list[str]:
+    """Claims that replicate, or not, across the replicate seeds of ``--seeds``."""
+    if not report:
+        return []
+    rows = [
+        {
+            **c,
+            "share": f"{c['seeds_agree']} of {c['seeds']}",
+            "state": "replicates" if c["replicates"] else "fragile",
+            "agrees": c["replicates"],
+        }
+        for c in report["claims"]
+    ]
+    cols = [
+        ("claim_id", "claim"),
+        ("verdict_by_seed", "verdict per seed"),
+        ("value_by_seed", "deciding value per seed"),
+        ("share", "base verdict at"),
+        ("state", ""),
+    ]
+    return ["<h2>Claims across seeds</h2>", _table(rows, cols)]
 
 
 def write_certificate(cert: dict, out: Path) -> tuple[Path, Path]:
