@@ -63,11 +63,10 @@ def test_the_numbers_exist_only_when_replicate_seeds_ran():
     out = compared()
     assert replication.seed_count(out) == 3
     assert replication.replicated_count(out) == 1
-    assert replication.fragile_count(out) == 2
     assert replication.fragility(out) == {"b": (2, 3), "c": (2, 3)}
     plain = table(BASE)
     assert not replication.replicated(plain)
-    for count in (replication.seed_count, replication.replicated_count, replication.fragile_count):
+    for count in (replication.seed_count, replication.replicated_count):
         assert math.isnan(count(plain))
     assert replication.fragility(plain) == {}
 

@@ -229,7 +229,6 @@ number("ClaimsTotal", "table:claims", style="int")(lambda t: float(len(t)))
 # many claims keep the base seed's verdict at all of them; none of these without replicates
 number("ReplicateSeeds", "table:claims", style="int")(replication.seed_count)
 number("ClaimsReplicated", "table:claims", style="int")(replication.replicated_count)
-number("ClaimsFragile", "table:claims", style="int")(replication.fragile_count)
 
 
 # training: section 4.1.4, deep ReLU MLPs with each normalization (table normalizer_comparison,

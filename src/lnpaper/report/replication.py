@@ -92,10 +92,6 @@ def seed_count(table: pd.DataFrame) -> float:
     return float(table["seeds"].max()) if replicated(table) and len(table) else math.nan
 
 
-def fragile_count(table: pd.DataFrame) -> float:
-    return float(len(fragile_claims(table))) if replicated(table) else math.nan
-
-
 def replicated_count(table: pd.DataFrame) -> float:
     """Claims whose verdict is the base seed's at every seed; NaN without replicate seeds."""
     return float(len(table) - len(fragile_claims(table))) if replicated(table) else math.nan

@@ -191,9 +191,7 @@ def run(args) -> int:
     results = None
     if args.kernels and not integrity:
         return run_kernels(args, bundle, out, t0)
-    if getattr(args, "seeds", None) and not integrity:
-        from lnpaper.tools.verify_seeds import run_seeds
-
+    if args.seeds and not integrity:
         return run_seeds(args, bundle, out, t0)
     if not integrity:
         say(
@@ -257,4 +255,41 @@ def run_kernels(args, bundle: Bundle, out: Path, t0: float) -> int:
     for line in [*problems, *found]:
         print(line, file=sys.stderr)
     print(f"{'FAIL' if problems else 'REPORT'} (kernels): {cert['summary']} -> {h}")
+    return DISAGREE if problems else PASS
+
+
+def run_seeds(args, bundle: Bundle, out: Path, t0: float) -> int:
+    """``--seeds``: rebuild with the replicate seeds and write the replication certificate
+    (exit status: ``verify_seeds``; 0 report written, 1 rebuild failed, 2 refused)."""
+    import pandas as pd
+
+    from lnpaper.pipeline.yamlfile import safe_load
+    from lnpaper.tools import verify_seeds as vs
+
+    work = unpack(bundle, out / "rebuild-seeds", args.config)
+    config_file = work / CONFIG_FILE
+    config = safe_load(config_file.read_text(encoding="utf-8")) or {}
+    base = int(config.get("seed", 42))
+    try:
+        seeds = vs.parse_seeds(args.seeds, base)
+    except vs.BadSeeds as err:
+        print(f"lnpaper verify: refused: {err}", file=sys.stderr)
+        return REFUSED
+    _write_yaml({**config, "replicate_seeds": seeds}, config_file)
+    problems, report = [], None
+    try:
+        results = rebuild(work, args.reuse_venv, args.cores)
+        report = vs.seeds_report(pd.read_csv(results / "tables" / "claims.csv"))
+    except (RuntimeError, ValueError, OSError) as err:
+        problems.append(f"rebuild with replicate seeds {seeds}: {err}")
+    cert = certify(bundle, None, "seeds", problems)
+    cert["rule"] = cmp.RULES["seeds"]
+    if report is not None:
+        cert["seeds"] = report
+        cert["summary"] = f"seeds {base} + {seeds}: {vs.summary(report)}"
+    cert["wall_s"] = round(time.perf_counter() - t0, 1)
+    _, h = cmp.write_certificate(cert, out)
+    for line in [*problems, *(vs.lines(report) if report else [])]:
+        print(line, file=sys.stderr)
+    print(f"{'FAIL' if problems else 'REPORT'} (seeds): {cert['summary']} -> {h}")
     return DISAGREE if problems else PASS

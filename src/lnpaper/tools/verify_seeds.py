@@ -14,10 +14,6 @@ failed; 2 when refused (a bad ``--seeds`` list, or the base seed among them).
 
 from __future__ import annotations
 
-import sys
-import time
-from pathlib import Path
-
 import pandas as pd
 
 from lnpaper.report import replication
@@ -85,38 +81,3 @@ def summary(report: dict) -> str:
         f"{report['replicated']} of {len(report['claims'])} claims replicate at all "
         f"{report['seeds']} seeds, {len(report['fragile_claims'])} fragile"
     )
-
-
-def run_seeds(args, bundle, out: Path, t0: float) -> int:
-    """Rebuild with the replicate seeds and write the replication certificate (see the module
-    docstring for the exit status)."""
-    from lnpaper.pipeline.yamlfile import safe_load
-    from lnpaper.tools import verify
-    from lnpaper.tools import verify_compare as cmp
-
-    work = verify.unpack(bundle, out / "rebuild-seeds", args.config)
-    config_file = work / verify.CONFIG_FILE
-    config = safe_load(config_file.read_text(encoding="utf-8")) or {}
-    try:
-        seeds = parse_seeds(args.seeds, int(config.get("seed", 42)))
-    except BadSeeds as err:
-        print(f"lnpaper verify: refused: {err}", file=sys.stderr)
-        return verify.REFUSED
-    verify._write_yaml({**config, "replicate_seeds": seeds}, config_file)
-    problems, report = [], None
-    try:
-        results = verify.rebuild(work, args.reuse_venv, args.cores)
-        report = seeds_report(pd.read_csv(results / "tables" / "claims.csv"))
-    except (RuntimeError, ValueError, OSError) as err:
-        problems.append(f"rebuild with replicate seeds {seeds}: {err}")
-    cert = verify.certify(bundle, None, "seeds", problems)
-    cert["rule"] = cmp.RULES["seeds"]
-    if report is not None:
-        cert["seeds"] = report
-        cert["summary"] = f"seeds {config.get('seed', 42)} + {seeds}: {summary(report)}"
-    cert["wall_s"] = round(time.perf_counter() - t0, 1)
-    _, h = cmp.write_certificate(cert, out)
-    for line in [*problems, *(lines(report) if report else [])]:
-        print(line, file=sys.stderr)
-    print(f"{'FAIL' if problems else 'REPORT'} (seeds): {cert['summary']} -> {h}")
-    return verify.DISAGREE if problems else verify.PASS
