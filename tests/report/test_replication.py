@@ -135,3 +135,16 @@ def test_a_fragile_claims_stated_verdict_says_at_how_many_seeds_it_holds():
     assert '[holds (fragile: 2 of 3 seeds)]{.claim data-claim="b"' in text
     plain = fill.bind_claims("{{claim:b}}", verdicts, "en")
     assert "fragile" not in plain
+
+
+def test_the_main_texts_claims_table_gains_k_of_k_only_with_replicate_seeds():
+    from lnpaper.report.tables import claims_summary
+
+    rows = [("a", "holds", 1.0), ("b", "holds", 0.5)]
+    base = table(rows).assign(section="5.1", value_ci_low=0.0, value_ci_high=2.0)
+    plain = claims_summary(base, "en")
+    assert "seeds_agree" not in plain.columns
+    at_43 = table([("a", "holds", 1.1), ("b", "fails", 0.6)])
+    shown = claims_summary(replication.annotate(base, 42, {43: at_43}), "en")
+    assert list(shown["seeds_agree"]) == ["2/2", "1/2"]
+    assert shown.drop(columns="seeds_agree").equals(plain)

@@ -423,7 +423,7 @@ def claims_summary(claims: pd.DataFrame, language: str) -> pd.DataFrame:
         value = claims[col] if col in claims.columns else pd.Series(np.nan, claims.index)
         return pd.to_numeric(value, errors="coerce").astype(float)
 
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "section": claims["section"].astype(str),
             "claim": claims["claim"].astype(str),
@@ -431,6 +431,10 @@ def claims_summary(claims: pd.DataFrame, language: str) -> pd.DataFrame:
             **{col: number(col) for col in ("value", "value_ci_low", "value_ci_high")},
         }
     )
+    if {"seeds_agree", "seeds"} <= set(claims.columns):  # replicate seeds ran: "k/K" per claim
+        agree = claims["seeds_agree"].astype(int).astype(str) + "/" + claims["seeds"].astype(str)
+        out["seeds_agree"] = agree.to_numpy()
+    return out
 
 
 def fmt_value(v: float) -> str:
