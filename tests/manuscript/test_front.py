@@ -101,3 +101,20 @@ def test_arxiv_source_renders_citations_authors_and_keywords():
     assert r"\bibitem[\citeproctext]{ref-original}" in tex  # cited by the abstract only
     assert "Tóm tắt (" in tex[tex.index(r"\begin{abstract}") :]
     assert "<<" not in tex and arxiv.unsettable(tex) == []
+
+
+def test_the_workflow_start_check_reads_the_front_file(tmp_path):
+    import shutil
+
+    from lnpaper.manuscript.template import TemplateError, check_manuscript
+
+    (tmp_path / "manuscript").mkdir()
+    for name in ("captions.yaml", "paper.en.md", "front.en.yaml"):
+        shutil.copy(ROOT / "manuscript" / name, tmp_path / "manuscript" / name)
+    check_manuscript(tmp_path, "en")  # as written: passes
+    front = tmp_path / "manuscript/front.en.yaml"
+    text = front.read_text(encoding="utf-8")
+    front.write_text(text.replace("{{num:Seed}}", "{{num:Sed}}"), encoding="utf-8")
+    line = text[: text.index("{{num:Seed}}")].count("\n") + 1
+    with pytest.raises(TemplateError, match=rf"^manuscript/front.en.yaml:{line}: unknown number"):
+        check_manuscript(tmp_path, "en")
