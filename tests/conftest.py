@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lnpaper.manuscript.front import prose
 from lnpaper.pipeline import io
 
 # The MLflow servers the tests start (mlflow server, mlflow ui, the team server) run no job
@@ -30,10 +31,8 @@ os.environ["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 E2E = Path(__file__).resolve().parent / "e2e"
-TEMPLATES = {
-    lang: (ROOT / f"manuscript/paper.{lang}.md").read_text(encoding="utf-8")
-    for lang in ("vi", "en")
-}
+# the bound prose of each language: the abstract of its front file, then its template
+TEMPLATES = {lang: prose(ROOT, lang) for lang in ("vi", "en")}
 
 
 # The end-to-end files that take longest, first (measured with --durations), in pairs for the

@@ -37,7 +37,7 @@ def test_pdf_pages_rendered_fit_the_page_and_the_main_text_is_short(tiny_build, 
     shutil.copytree(work / "results/manuscript", out, symlinks=True)
     md = (out / "paper.md").read_text(encoding="utf-8")
     src = out / ".test.typ"
-    src.write_text(render.typst_source(md, "vi", render.TITLE["vi"]), encoding="utf-8")
+    src.write_text(render.typst_source(md, "vi"), encoding="utf-8")
     counts = render.page_counts(src, out)
     assert 0 < counts["main"] <= 12 < counts["total"] + 12
     assert counts["total"] > counts["main"]  # a supplement follows

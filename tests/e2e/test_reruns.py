@@ -16,6 +16,7 @@ import sys
 
 import pytest
 import yaml
+from helpers_front import check_front_in_every_format
 from helpers_tex import check_arxiv
 
 from conftest import snakemake
@@ -215,4 +216,5 @@ def test_english_build_and_src_and_script_edits_rerun_what_depends_on_them(rerun
     assert build["steps"]["affine"]["reused"] is False
     # the English arXiv source compiles alone with pdflatex (last: it skips where TeX is absent)
     out = work / "results/manuscript"
+    check_front_in_every_format(out, "en")  # the English front file's title and abstract
     check_arxiv(out / "arxiv.tar.gz", out, tmp_path)

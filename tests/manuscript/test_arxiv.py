@@ -45,19 +45,30 @@ def test_links_to_a_local_ui_or_a_checkout_file_keep_their_text_only():
 
 def test_latex_source_is_a_whole_document_with_pdf_figures():
     md = (
+        "---\ntitle: Tiêu đề\nabstract: |\n  Tóm tắt với [[42](http://127.0.0.1:5000/#/x)]{.num}"
+        " và σ.\n\n  Đoạn hai.\n---\n\n"
         "# Kết quả\n\nĐộ lệch $\\sigma \\approx 1$, tức σ ≈ 1 (10⁻⁸).\n\n"
         "![Hình](figures/grad_norms.png){width=3.5in}\n\n"
         "| a | b |\n|---|---|\n| 1 | −2 |\n"
     )
-    tex, files = arxiv.latex_source(md, "vi", "Tiêu đề")
+    tex, files = arxiv.latex_source(md, "vi")
     assert files == {}  # no result table given: pandoc sets the small one
     assert tex.startswith("%") and tex.rstrip().endswith(r"\end{document}")
     assert r"\usepackage[vietnamese]{babel}" in tex
     assert arxiv.figure_names(tex) == ["figures/grad_norms.pdf"]
     assert r"\section{Kết quả}" in tex and r"\title{Tiêu đề}" in tex
+    # the metadata block's abstract, set by LaTeX as one, after the title, its run link dropped
+    abstract = tex[tex.index(r"\begin{abstract}") : tex.index(r"\end{abstract}")]
+    assert "Tóm tắt với {{42}}" in abstract and "Đoạn hai." in abstract
+    assert r"\ensuremath{\sigma}" in abstract and "127.0.0.1" not in tex
+    assert tex.index(r"\maketitle") < tex.index(r"\begin{abstract}") < tex.index(r"\section")
     assert arxiv.unsettable(tex) == []
     assert "<<" not in tex  # every template field filled
-    assert r"\usepackage[english]{babel}" in arxiv.latex_source(md, "en", "T")[0]
+    assert r"\usepackage[english]{babel}" in arxiv.latex_source(md, "en")[0]
+    # a preamble without the abstract's field (made before it) still sets the abstract
+    old = "\\begin{document}\n<<BODY>>\n\\end{document}\n"
+    kept = arxiv.latex_source(md, "vi", preamble=old)[0]
+    assert kept.index(r"\begin{abstract}") < kept.index(r"\section{Kết quả}")
 
 
 def test_result_tables_are_set_from_their_own_latex_with_their_caption():
@@ -68,7 +79,7 @@ def test_result_tables_are_set_from_their_own_latex_with_their_caption():
     df = pd.DataFrame({"gamma": [1.0, 2.0], "std": [0.99, 1.98]})
     table = {"md": to_markdown(df, "en"), "tex": to_latex(df, "en")}
     md = f"Before.\n\n{table['md'].rstrip()}\n\n: Output std per $\\gamma$ [trace]{{.trace}}\n\nAfter.\n"
-    tex, files = arxiv.latex_source(md, "en", "T", {"affine_grid": table, "absent": table})
+    tex, files = arxiv.latex_source(md, "en", {"affine_grid": table, "absent": table})
     assert list(files) == ["tables/affine_grid.tex"]  # each table once, where the paper has it
     assert files["tables/affine_grid.tex"] == arxiv.map_unicode(table["tex"])
     assert r"\input{tables/affine_grid.tex}" in tex
@@ -94,9 +105,9 @@ def test_write_arxiv_packs_the_figures_it_includes(tmp_path):
     (tmp_path / "figures/f.pdf").write_bytes(b"%PDF-1.5 f")
     (tmp_path / "figures/unused.pdf").write_bytes(b"%PDF-1.5 u")
     out = tmp_path / "arxiv.tar.gz"
-    counts = arxiv.write_arxiv("![F](figures/f.png)\n", tmp_path / "figures", "en", "T", out)
+    counts = arxiv.write_arxiv("![F](figures/f.png)\n", tmp_path / "figures", "en", out)
     assert (counts["figures"], counts["tables"]) == (1, 0)
     with tarfile.open(out) as tar:
         assert sorted(tar.getnames()) == ["figures/f.pdf", "main.tex"]
     with pytest.raises(ValueError, match="U\\+2605"):
-        arxiv.write_arxiv("a ★ b\n", tmp_path / "figures", "en", "T", out)
+        arxiv.write_arxiv("a ★ b\n", tmp_path / "figures", "en", out)

@@ -1,6 +1,7 @@
-"""Every sentence of the templates that draws a conclusion from the data is bound to a claim's
-verdict or to a comparison of measured intervals, and is listed in manuscript/conclusions.yaml:
-a conclusion typed as fixed text, or a bound one missing from the inventory, fails here."""
+"""Every sentence of the paper's prose (the abstract of the front file and the template) that
+draws a conclusion from the data is bound to a claim's verdict or to a comparison of measured
+intervals, and is listed in manuscript/conclusions.yaml: a conclusion typed as fixed text, or a
+bound one missing from the inventory, fails here."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import yaml
 from conftest import ROOT
 from lnpaper.manuscript.conditions import COMPARISONS, WHEN_BLOCK
 from lnpaper.manuscript.fill import CLAIM_BLOCK, COMMENT
+from lnpaper.manuscript.front import prose
 
 LANGUAGES = ("vi", "en")
 INVENTORY = yaml.safe_load((ROOT / "manuscript/conclusions.yaml").read_text("utf-8"))
@@ -64,8 +66,7 @@ def listed(language: str) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_conclusion_is_bound_and_listed(language):
-    text = (ROOT / f"manuscript/paper.{language}.md").read_text("utf-8")
-    found = conclusions(text, language)
+    found = conclusions(prose(ROOT, language), language)
     assert found, "the vocabulary finds the bound conclusions"
     unbound = [f"{line}: {phrase!r}" for line, phrase, binding, _ in found if binding is None]
     assert unbound == [], "conclusions typed as fixed text"
@@ -86,7 +87,7 @@ def test_every_conclusion_is_bound_and_listed(language):
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_inventory_lists_only_bindings_the_template_has(language):
-    text = body((ROOT / f"manuscript/paper.{language}.md").read_text("utf-8"), language)
+    text = body(prose(ROOT, language), language)
     present = {name for _, _, name in bound_blocks(text)}
     assert set(listed(language)) - present == set()
 

@@ -25,7 +25,7 @@ PAPER = """# Kết quả
 
 def _source(tmp_path, name, **kw):
     out = tmp_path / name / "manuscript" / "arxiv.tar.gz"
-    arxiv.write_arxiv(PAPER.format(**kw), tmp_path, "vi", "Tiêu đề", out)
+    arxiv.write_arxiv(PAPER.format(**kw), tmp_path, "vi", out)
     return out
 
 

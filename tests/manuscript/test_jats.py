@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import yaml
+
 from conftest import ROOT
 from lnpaper.manuscript.front import front_block
 from lnpaper.manuscript.jats import check, jats_xml
 
-PAPER = """# Tóm tắt
-
-Chúng tôi đo $\\sigma$ với seed [[42](http://127.0.0.1:5000/#/experiments/1/runs/abc)]{.num data-name="Seed" title="nguồn: config"}.
-
-# Kết quả
+# the filled abstract as the manuscript rule hands it to the front block
+ABSTRACT = """Chúng tôi đo $\\sigma$ với seed [[42](http://127.0.0.1:5000/#/experiments/1/runs/abc)]{.num data-name="Seed" title="nguồn: config"}."""
+PAPER = """# Kết quả
 
 Như [@ba2016] đã viết, $$y = \\frac{x - \\mu}{\\sigma}.$$
 
@@ -33,8 +33,9 @@ Như [@ba2016] đã viết, $$y = \\frac{x - \\mu}{\\sigma}.$$
 
 
 def _article():
-    md = front_block(PAPER, ROOT / "manuscript/front.vi.yaml", ROOT / "manuscript/references.bib")
-    return jats_xml(md + PAPER, "vi", "Layer Normalization")
+    front = ROOT / "manuscript/front.vi.yaml"
+    md = front_block(PAPER, front, ROOT / "manuscript/references.bib", abstract=ABSTRACT)
+    return jats_xml(md + PAPER, "vi")
 
 
 def test_front_body_and_back_are_where_a_journal_reads_them():
@@ -42,13 +43,14 @@ def test_front_body_and_back_are_where_a_journal_reads_them():
     assert check(xml, {"figures/matmul_norms.png"}) == []
     root = ET.fromstring(xml.encode())
     front = root.find("front/article-meta")
-    assert front.find("title-group/article-title").text == "Layer Normalization"
+    title = yaml.safe_load((ROOT / "manuscript/front.vi.yaml").read_text("utf-8"))["title"]
+    assert front.find("title-group/article-title").text == title  # the front file's
     assert len(front.findall("contrib-group/contrib")) == 2
     assert [k.text for k in front.findall("kwd-group/kwd")][0] == "Layer Normalization"
     abstract = ET.tostring(front.find("abstract"), encoding="unicode")
     assert "Chúng tôi đo" in abstract and ">42<" not in abstract and "42" in abstract
     body = ET.tostring(root.find("body"), encoding="unicode")
-    assert "Chúng tôi đo" not in body  # the abstract left the body
+    assert "Chúng tôi đo" not in body  # the abstract is not part of the body
     assert root.find("body/sec/title").text == "Kết quả"
     wrap = root.find(".//table-wrap")
     assert "Độ lệch chuẩn theo γ" in ET.tostring(wrap.find("caption"), encoding="unicode")

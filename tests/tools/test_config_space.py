@@ -9,6 +9,7 @@ import pytest
 
 from conftest import ROOT
 from lnpaper.manuscript.fill import CLAIM_BLOCK, COMMENT
+from lnpaper.manuscript.front import prose
 from lnpaper.pipeline import registry
 from lnpaper.pipeline.config import ConfigError, load_yaml, validate
 from lnpaper.report import claims  # noqa: F401  (registers the rules)
@@ -36,7 +37,7 @@ def claim_groups(template: str) -> list[tuple[str, set[str]]]:
 @pytest.mark.parametrize("language", ["vi", "en"])
 def test_every_claim_sentence_has_a_variant_for_every_verdict_its_rule_can_give(language):
     produces = {c.claim_id: set(c.produces) for c in CLAIMS}
-    groups = claim_groups((ROOT / f"manuscript/paper.{language}.md").read_text("utf-8"))
+    groups = claim_groups(prose(ROOT, language))  # the abstract's claims and the template's
     assert groups
     missing = [
         f"{cid}: {sorted(produces[cid] - said)}" for cid, said in groups if produces[cid] - said

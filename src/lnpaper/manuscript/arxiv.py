@@ -239,19 +239,37 @@ def _table_block(name: str, caption: str, tex: str) -> str:
 def _to_latex(markdown: str, language: str | None = None) -> str:
     """Body LaTeX of Markdown; with a ``language``, citations and the reference list rendered
     in it from the references of its metadata block (no BibTeX run needed, as arXiv prefers)."""
+    return _abstract_and_body(markdown, language)[1]
+
+
+# pandoc's template for the paper's LaTeX: the metadata block's abstract, then the body
+_ABSTRACT_END = "LNPAPERABSTRACTEND"
+_TEMPLATE = f"$if(abstract)$$abstract$$endif$\n{_ABSTRACT_END}\n$body$\n"
+
+
+def _abstract_and_body(markdown: str, language: str | None = None) -> tuple[str, str]:
+    """(abstract, body) as LaTeX, from one pandoc run: the abstract of the metadata block is
+    Markdown with citations like the body's (``_to_latex``)."""
+    import tempfile
+
     import pypandoc
 
     # wide pipe tables that stay in the text get wrapping columns (pandoc's --columns default)
     args = ["--wrap=preserve"]
     if language:
         args += ["--citeproc", "--metadata", f"lang={language}"]
-    return pypandoc.convert_text(markdown, "latex", format="markdown", extra_args=args)
+    with tempfile.TemporaryDirectory() as tmp:
+        template = Path(tmp) / "abstract-body.latex"
+        template.write_text(_TEMPLATE, encoding="utf-8")
+        args += [f"--template={template}"]
+        out = pypandoc.convert_text(markdown, "latex", format="markdown", extra_args=args)
+    abstract, _, body = out.partition(f"{_ABSTRACT_END}\n")
+    return abstract.strip(), body
 
 
 def latex_source(
     markdown: str,
     language: str,
-    title: str,
     tables: dict[str, dict[str, str]] | None = None,
     preamble: str | None = None,
 ) -> tuple[str, dict[str, str]]:
@@ -259,10 +277,12 @@ def latex_source(
     (``tables/<name>.tex``); figures are read from ``figures/<name>.pdf``. ``tables``: name ->
     {md, tex}, the Markdown the paper shows and the table's LaTeX; ``preamble``: the document
     around the body (``manuscript/arxiv.tex``, a user's to edit; its fields are ``<<BABEL>>``,
-    ``<<TITLE>>`` and ``<<BODY>>``)."""
+    ``<<TITLE>>``, ``<<AUTHOR>>``, ``<<DATE>>``, ``<<ABSTRACT>>``, ``<<KEYWORDS>>``,
+    ``<<KEYWORDS_LINE>>`` and ``<<BODY>>``). The title, authors, date, abstract and keywords are
+    those of the Markdown's metadata block (``lnpaper.manuscript.front``)."""
     markdown = re.sub(r"\(figures/([^)\s]+)\.png\)", r"(figures/\1.pdf)", markdown)
     markdown, lifted = _lift_tables(markdown, tables or {})
-    body = _to_latex(markdown, language)
+    abstract, body = _abstract_and_body(markdown, language)
     if lifted:  # the captions in one pandoc run, split again at a marker paragraph
         sep = "\n\nLNPAPERCAPTIONBREAK\n\n"
         captions = _to_latex(sep.join(c for _, c in lifted)).split("LNPAPERCAPTIONBREAK")
@@ -278,7 +298,7 @@ def latex_source(
     authors = [map_unicode(tex_escape(str(a))) for a in meta.get("author") or []]
     fields = {
         "BABEL": BABEL[language],
-        "TITLE": map_unicode(tex_escape(title)),
+        "TITLE": map_unicode(tex_escape(str(meta.get("title") or ""))),
         "AUTHOR": r" \and ".join(authors),
         "DATE": map_unicode(tex_escape(str(meta.get("date") or ""))),
         "KEYWORDS": map_unicode(tex_escape(", ".join(map(str, meta.get("keywords") or [])))),
@@ -289,6 +309,13 @@ def latex_source(
         if fields["KEYWORDS"]
         else ""
     )
+    fields["ABSTRACT"] = (
+        f"\\begin{{abstract}}\n{map_unicode(_unlink_local(abstract))}\n\\end{{abstract}}"
+        if abstract
+        else ""
+    )
+    if "<<ABSTRACT>>" not in preamble:  # a preamble made before the field: the body's start
+        body = fields["ABSTRACT"] + "\n\n" + body
     for key, value in fields.items():
         preamble = preamble.replace(f"<<{key}>>", value)
     files = {f"tables/{name}.tex": map_unicode(tables[name]["tex"]) for name, _ in lifted}
@@ -319,7 +346,6 @@ def write_arxiv(
     markdown: str,
     figures_dir: Path,
     language: str,
-    title: str,
     out_path: Path,
     tables: dict[str, dict[str, str]] | None = None,
     preamble: str | None = None,
@@ -330,7 +356,7 @@ def write_arxiv(
         n: {k: Path(f).read_text(encoding="utf-8") for k, f in t.items() if k in ("md", "tex")}
         for n, t in (tables or {}).items()
     }
-    tex, table_files = latex_source(markdown, language, title, texts, preamble)
+    tex, table_files = latex_source(markdown, language, texts, preamble)
     bad = unsettable(tex + "".join(table_files.values()))
     if bad:
         raise ValueError(

@@ -16,8 +16,9 @@ from lnpaper.manuscript.fill import (
     read_claim_verdicts,
     trace,
 )
+from lnpaper.manuscript.front import read_front
 from lnpaper.manuscript.meca import manifest_xml
-from lnpaper.manuscript.render import TITLE, render_docx, render_html, render_pdf
+from lnpaper.manuscript.render import render_docx, render_html, render_pdf
 from lnpaper.manuscript.reproduce import LAYOUT, reproduce_files
 from lnpaper.manuscript.stamp import stamp_pdf, stamp_png
 from lnpaper.manuscript.template import check_captions
@@ -112,18 +113,18 @@ def render(inputs: ManuscriptInputs) -> dict:
     text = p.template.read_text(encoding="utf-8")
     io.write_json(numbers_json(numbers, tracking, p.git), out["numbers_json"])
     html_md = fill(text, build, figure_ext="png", source=str(p.template))
-    front = _front(p, html_md)
+    front = _front(p, html_md, build)
     html_md = front + html_md
     io.write_text(html_md, out["markdown"])
     resource_dir = Path(out["markdown"]).parent
-    title = TITLE.get(p.language, TITLE["en"])
-    render_html(html_md, Path(out["html"]), resource_dir, p.language, title)
+    render_html(html_md, Path(out["html"]), resource_dir, p.language)
     pdf_md = front + fill(text, build, figure_ext="pdf", source=str(p.template))
-    pages = render_pdf(pdf_md, Path(out["pdf"]), resource_dir, p.language, title)
-    render_docx(html_md, Path(out["docx"]), resource_dir, p.language, title)
+    pages = render_pdf(pdf_md, Path(out["pdf"]), resource_dir, p.language)
+    render_docx(html_md, Path(out["docx"]), resource_dir, p.language)
+    title = str(read_front(p.front_matter).get("title") or "")
     files = _bundle_files(p, numbers, captions, fig_dir, title, html_md)
     write_bundle(Path(out["bundle"]), files)
-    arxiv = _arxiv(p, html_md, fig_dir, title) if "arxiv" in out else {}
+    arxiv = _arxiv(p, html_md, fig_dir) if "arxiv" in out else {}
     return {
         "arxiv_files": arxiv.get("files", 0),
         "numbers": len(numbers),
@@ -134,27 +135,30 @@ def render(inputs: ManuscriptInputs) -> dict:
     }
 
 
-def _jats(markdown: str, language: str, title: str, bundle: set[str]) -> bytes:
+def _jats(markdown: str, language: str, bundle: set[str]) -> bytes:
     """The article as JATS XML for bundle.zip; a structural problem stops the build by name."""
     from lnpaper.manuscript.jats import check, jats_xml
 
-    xml = jats_xml(markdown, language, title)
+    xml = jats_xml(markdown, language)
     problems = check(xml, bundle)
     if problems:
         raise ValueError(f"article.xml (JATS): {'; '.join(problems)}")
     return xml.encode("utf-8")
 
 
-def _front(p: ManuscriptInputs, filled: str) -> str:
-    """The metadata block before the filled text: authors, date, keywords, cited references."""
-    from lnpaper.manuscript.front import front_block
+def _front(p: ManuscriptInputs, filled: str, build: Build) -> str:
+    """The metadata block before the filled text: title, authors, date, the abstract filled
+    like the body (a number it lacks stops the build by name), keywords, cited references."""
+    from lnpaper.manuscript.front import abstract_markup, front_block
 
     if p.front_matter is None:
         return ""
-    return front_block(filled, p.front_matter, p.references)
+    markup = abstract_markup(Path(p.front_matter).read_text(encoding="utf-8"))
+    abstract = fill(markup, build, figure_ext="png", source=str(p.front_matter))
+    return front_block(filled, p.front_matter, p.references, abstract=abstract)
 
 
-def _arxiv(p: ManuscriptInputs, markdown: str, fig_dir: Path, title: str) -> dict:
+def _arxiv(p: ManuscriptInputs, markdown: str, fig_dir: Path) -> dict:
     """arxiv.tar.gz: the same filled text as paper.html, as a pdfLaTeX source."""
     from lnpaper.manuscript.arxiv import write_arxiv
 
@@ -162,7 +166,6 @@ def _arxiv(p: ManuscriptInputs, markdown: str, fig_dir: Path, title: str) -> dic
         markdown,
         fig_dir,
         p.language,
-        title,
         Path(p.out["arxiv"]),
         tables={t: {k: f[k] for k in ("md", "tex")} for t, f in p.tables.items()},
         preamble=p.latex_template.read_text(encoding="utf-8") if p.latex_template else None,
@@ -212,6 +215,7 @@ def _bundle_files(
             p.language,
             table_tex={t: Path(f["tex"]).read_text(encoding="utf-8") for t, f in tables.items()},
             numbers=list(numbers["name"]),
+            title=title,
         ).encode(),
         "paper.pdf": Path(out["pdf"]),
         "paper.docx": Path(out["docx"]),
@@ -224,7 +228,7 @@ def _bundle_files(
     for f in p.figures:
         for ext in ("pdf", "png"):
             files[f"figures/{f}.{ext}"] = fig_dir / f"{f}.{ext}"
-    files[LAYOUT["article"]] = _jats(markdown, p.language, title, set(files))
+    files[LAYOUT["article"]] = _jats(markdown, p.language, set(files))
     if p.reproduce is not None:  # after every other file: its digests cover them
         files.update(reproduce_files(files, git=p.git, **p.reproduce))
     files["manifest.xml"] = manifest_xml(

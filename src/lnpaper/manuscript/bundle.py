@@ -22,15 +22,17 @@ def latex_main(
     *,
     table_tex: dict[str, str],
     numbers: list[str],
+    title: str = "",
 ) -> str:
     """main.tex for XeLaTeX: the main-text tables and figures after a short results paragraph
     that uses the numbers.tex macros, then a supplement with the full tables and every macro.
 
     ``table_tex``: each table's .tex source (to_latex says there whether it is a longtable and
-    which page it is set for); ``numbers``: the macro names numbers.tex defines.
+    which page it is set for); ``numbers``: the macro names numbers.tex defines; ``title``: the
+    paper's, from its front file.
     """
     words = WORDS.get(language, WORDS["en"])
-    lines = [*_preamble(words, language), _results_paragraph(words, set(numbers)), ""]
+    lines = [*_preamble(words, title), _results_paragraph(words, set(numbers)), ""]
     # tables set on a page of their own (landscape) after the others and the figures, so the
     # first page is not left mostly empty before one
     from lnpaper.report.formatting import table_layout
@@ -110,9 +112,9 @@ def _results_paragraph(words: dict, macros: set[str]) -> str:
     return paragraph + words["list"].format()
 
 
-def _preamble(words: dict, language: str) -> list[str]:
-    """main.tex up to the results heading: packages, fonts, numbers.tex, the title."""
-    from lnpaper.manuscript.render import TITLE
+def _preamble(words: dict, title: str) -> list[str]:
+    """main.tex up to the results heading: packages, fonts, numbers.tex, the title (the front
+    file's, ``lnpaper.manuscript.front``)."""
     from lnpaper.report.formatting import tex_escape
 
     return [
@@ -135,7 +137,7 @@ def _preamble(words: dict, language: str) -> list[str]:
         f"\\renewcommand{{\\tablename}}{{{words['table']}}}",
         f"\\renewcommand{{\\figurename}}{{{words['figure']}}}",
         r"\input{numbers.tex}",
-        f"\\title{{{tex_escape(TITLE.get(language, TITLE['en']))}}}",
+        f"\\title{{{tex_escape(title)}}}",
         r"\date{}",
         r"\begin{document}",
         r"\maketitle",

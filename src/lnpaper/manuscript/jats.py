@@ -1,8 +1,8 @@
 """The article as JATS XML (Journal Article Tag Suite, the XML journals that take MECA packages
 read), written by pandoc's JATS Archiving writer from the same filled text as every other format.
 
-- front matter: the title, the authors (``contrib``), the keywords (``kwd-group``) of the
-  metadata block, and the abstract: the paper's first section, lifted out of the body;
+- front matter: the title, the authors (``contrib``), the abstract and the keywords
+  (``kwd-group``) of the metadata block (``lnpaper.manuscript.front``);
 - the body: sections, every table as ``table-wrap`` with its caption, every figure as ``fig``
   whose ``graphic`` names a file the bundle carries, equations as MathML;
 - the cited references of the metadata block as the ``ref-list`` in ``back``, each a
@@ -11,9 +11,7 @@ read), written by pandoc's JATS Archiving writer from the same filled text as ev
 
 from __future__ import annotations
 
-import re
-
-from lnpaper.manuscript.front import split_front
+from lnpaper.manuscript.front import dump_block, split_front
 
 
 def _drop_traces(text: str) -> str:
@@ -38,28 +36,17 @@ def _plain_numbers(markdown: str) -> str:
     return _drop_traces(NUMBER.sub(printed, markdown))
 
 
-def _abstract(text: str) -> tuple[str, str]:
-    """(abstract, rest): the text of the first level-1 section and the text without it."""
-    m = re.match(r"\s*# [^\n]*\n(.*?)(?=\n# )", text, flags=re.S)
-    if not m:
-        return "", text
-    return m.group(1).strip(), text[m.end() :]
-
-
-def jats_xml(markdown: str, language: str, title: str) -> str:
+def jats_xml(markdown: str, language: str) -> str:
     """The filled paper (with its metadata block) as a standalone JATS article."""
     import pypandoc
-    import yaml
 
     meta, text = split_front(markdown)
-    abstract, body = _abstract(_plain_numbers(text))
-    meta = {**meta, "title": title, "lang": language, "tags": meta.get("keywords") or []}
-    if abstract:
-        meta["abstract"] = abstract
-    # the metadata block again, now with title and abstract, so pandoc's template fills <front>
-    block = "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
+    meta = {**meta, "lang": language, "tags": meta.get("keywords") or []}
+    if meta.get("abstract"):
+        meta["abstract"] = _plain_numbers(str(meta["abstract"]))
+    # the metadata block again, its numbers plain, so pandoc's template fills <front>
     xml = pypandoc.convert_text(
-        block + "---\n\n" + body,
+        dump_block(meta) + _plain_numbers(text),
         "jats_archiving",
         format="markdown",
         extra_args=["--standalone", "--mathml", "--wrap=none", "--citeproc"],

@@ -1,4 +1,8 @@
-"""Render the filled Markdown: HTML (pandoc, self-contained) and PDF (pandoc -> Typst)."""
+"""Render the filled Markdown: HTML (pandoc, self-contained) and PDF (pandoc -> Typst).
+
+The title, authors, date, abstract and keywords come from the metadata block at the top of the
+filled Markdown (``lnpaper.manuscript.front``): pandoc's templates put them where each format
+shows them (the HTML header and ``<title>``, the Typst title block, the docx title page)."""
 
 from __future__ import annotations
 
@@ -6,9 +10,6 @@ import re
 from pathlib import Path
 
 from lnpaper.pipeline import io
-from lnpaper.report.labels import texts
-
-TITLE: dict = texts("title")  # report/text.yaml
 
 HTML_STYLE = """<style>
 body { max-width: 48em; }
@@ -30,19 +31,14 @@ TYPST_HEADER = """#set text(font: ("Libertinus Serif", "DejaVu Serif"))
 """
 
 
-def pandoc_args(language: str, title: str) -> list[str]:
+def pandoc_args(language: str, title: str = "") -> list[str]:
+    """pandoc's options for a page of ``language``; ``title`` for a page whose Markdown has no
+    title of its own (the paper's is in its metadata block)."""
     # --columns: pipe tables wider than this get fixed relative widths; we want natural widths.
     # --citeproc: [@key] citations and the reference list, from the references the paper's
     # metadata block carries (lnpaper.manuscript.front)
-    return [
-        "--standalone",
-        "--citeproc",
-        "--columns=100000",
-        "--metadata",
-        f"lang={language}",
-        "--metadata",
-        f"title={title}",
-    ]
+    args = ["--standalone", "--citeproc", "--columns=100000", "--metadata", f"lang={language}"]
+    return args + (["--metadata", f"title={title}"] if title else [])
 
 
 def _pandoc_to_file(markdown: str, to: str, path: Path, extra_args: list[str]) -> None:
@@ -69,11 +65,9 @@ def pandoc_html(
         header.unlink(missing_ok=True)
 
 
-def render_html(
-    markdown: str, html_path: Path, resource_dir: Path, language: str, title: str
-) -> None:
+def render_html(markdown: str, html_path: Path, resource_dir: Path, language: str) -> None:
     """The paper as one self-contained HTML page."""
-    args = pandoc_args(language, title) + [f"--resource-path={resource_dir}"]
+    args = pandoc_args(language) + [f"--resource-path={resource_dir}"]
     pandoc_html(markdown, html_path, HTML_STYLE, resource_dir, args)
 
 
@@ -96,7 +90,7 @@ def _typst_keywords(markdown: str) -> list[str]:
     ]
 
 
-def typst_source(markdown: str, language: str, title: str) -> str:
+def typst_source(markdown: str, language: str) -> str:
     """The Typst source of the PDF, ending with a marker that holds the last page's number."""
     import pypandoc
 
@@ -105,7 +99,7 @@ def typst_source(markdown: str, language: str, title: str) -> str:
             markdown,
             "typst",
             format="markdown",
-            extra_args=pandoc_args(language, title)
+            extra_args=pandoc_args(language)
             + ["-V", "papersize=a4", "-V", f"header-includes={TYPST_HEADER}"]
             + _typst_keywords(markdown),
         )
@@ -130,15 +124,13 @@ SUPPLEMENT_TYPST = """```{=typst}
 ```"""
 
 
-def render_pdf(
-    markdown: str, pdf_path: Path, resource_dir: Path, language: str, title: str
-) -> dict[str, int]:
+def render_pdf(markdown: str, pdf_path: Path, resource_dir: Path, language: str) -> dict[str, int]:
     """PDF through Typst (installed from PyPI by the project's own set-up); returns the page
     counts ``{"total": ..., "main": ...}`` (main: the pages before the supplement)."""
     import typst
 
     src = resource_dir / ".paper.typ"
-    src.write_text(typst_source(markdown, language, title), encoding="utf-8")
+    src.write_text(typst_source(markdown, language), encoding="utf-8")
     try:
         with io.atomic_path(pdf_path) as tmp:
             typst.compile(
@@ -166,11 +158,9 @@ def page_counts(src: Path, resource_dir: Path) -> dict[str, int]:
     return {"total": last, "main": (start[0]["value"] - 1) if start else last}
 
 
-def render_docx(
-    markdown: str, docx_path: Path, resource_dir: Path, language: str, title: str
-) -> None:
+def render_docx(markdown: str, docx_path: Path, resource_dir: Path, language: str) -> None:
     """Word file for reviewers who comment in Word: the text, the figures (PNG), every table."""
-    args = pandoc_args(language, title) + [f"--resource-path={resource_dir}"]
+    args = pandoc_args(language) + [f"--resource-path={resource_dir}"]
     _pandoc_to_file(markdown, "docx", docx_path, args)
 
 
@@ -181,9 +171,7 @@ def render_pages(
     import typst
 
     src = resource_dir / ".pages.typ"
-    src.write_text(
-        typst_source(markdown, language, TITLE.get(language, TITLE["en"])), encoding="utf-8"
-    )
+    src.write_text(typst_source(markdown, language), encoding="utf-8")
     try:
         typst.compile(
             str(src),
@@ -287,7 +275,7 @@ def table_heights(markdown: str, resource_dir: Path, language: str = "vi") -> li
     import typst
 
     src = resource_dir / ".heights.typ"
-    src.write_text(MEASURE_TABLES + typst_source(markdown, language, "t"), encoding="utf-8")
+    src.write_text(MEASURE_TABLES + typst_source(markdown, language), encoding="utf-8")
     try:
         got = typst.query(
             str(src), "<table-height>", root=str(resource_dir), font_paths=font_paths()

@@ -1,6 +1,7 @@
 """Check the manuscript's text files before anything is filled: the templates
-(``manuscript/paper.<lang>.md``), the captions (``manuscript/captions.yaml``) and the report's
-wording (``src/lnpaper/report/text.yaml``).
+(``manuscript/paper.<lang>.md``), the front files' title and abstract
+(``manuscript/front.<lang>.yaml``, the abstract written like a template), the captions
+(``manuscript/captions.yaml``) and the report's wording (``src/lnpaper/report/text.yaml``).
 
 Every placeholder and block of a template must be one the fill step knows (see ``fill``), name a
 number, table, figure, experiment or claim that exists, and be closed. A typo is an error that
@@ -373,14 +374,42 @@ def check_text_file(text: str, source: str = "src/lnpaper/report/text.yaml") -> 
     walk(root, "")
 
 
+# what every front file (manuscript/front.<lang>.yaml) must give, each a text
+FRONT_REQUIRED = ("title", "abstract")
+
+
+def front_problems(text: str, source: str) -> list[str]:
+    """What a front file lacks (``source: what``), then the abstract's template problems."""
+    from lnpaper.manuscript.front import abstract_markup
+
+    try:
+        meta = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        return [f"{source}: not YAML ({' '.join(str(err).split())})"]
+    if not isinstance(meta, dict):
+        return [f"{source}: not a mapping of fields"]
+    missing = [k for k in FRONT_REQUIRED if not isinstance(meta.get(k), str) or not meta[k].strip()]
+    if missing:
+        return [f"{source}: no {k} (a text field)" for k in missing]
+    return template_problems(abstract_markup(text), source)
+
+
+def check_front(text: str, source: str) -> None:
+    """``TemplateError`` (one line) at a front file's first problem."""
+    problems = front_problems(text, source)
+    if problems:
+        raise TemplateError(problems[0])
+
+
 def check_manuscript(root: str | Path, language: str) -> None:
-    """The template of ``language``, the captions and the report's text file of a checkout;
-    raises ``TemplateError`` (one line) at the first problem."""
+    """The template of ``language``, its front file (title, abstract), the captions and the
+    report's text file of a checkout; raises ``TemplateError`` (one line) at the first problem."""
     root = Path(root)
     text_file = Path(__file__).resolve().parents[1] / "report" / "text.yaml"
     for rel, check in (
         ("src/lnpaper/report/text.yaml", check_text_file),
         ("manuscript/captions.yaml", check_captions),
+        (f"manuscript/front.{language}.yaml", check_front),
         (f"manuscript/paper.{language}.md", check_template),
     ):
         path = text_file if rel.endswith("text.yaml") else root / rel

@@ -99,6 +99,7 @@ def build_in_process(config: dict, figures: bool = True) -> Built:
 def _paper(out: Built, cfg: dict) -> str:
     """The filled manuscript of an in-memory build (no provenance: blank traces)."""
     from lnpaper.manuscript.fill import Build, fill
+    from lnpaper.manuscript.front import prose
     from lnpaper.report import formatting
     from lnpaper.report.tables import claims_summary
 
@@ -129,4 +130,5 @@ def _paper(out: Built, cfg: dict) -> str:
             else None
         ),
     )
-    return fill((ROOT / f"manuscript/paper.{language}.md").read_text("utf-8"), build)
+    # the abstract (front file) and the template, filled as the manuscript rule fills them
+    return fill(prose(ROOT, language), build)
