@@ -95,6 +95,14 @@ def test_table_figure_caption_and_claim_texts_use_the_glossary_terms(language):
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
+def test_every_sentence_variant_of_the_templates_uses_the_glossary_terms(language):
+    """All variants, not only those a build keeps: markup and the header comment removed."""
+    text = re.sub(r"<!--.*?-->", " ", TEMPLATES[language], flags=re.S)
+    text = re.sub(r"\{\{[^{}]*\}\}", " ", text)
+    assert wording.terms(wording.visible(text), language) == []
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
 def test_verdict_words_are_the_glossarys(language):
     chosen = wording.glossary()["terms"]
     for verdict in VERDICTS:
