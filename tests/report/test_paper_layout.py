@@ -175,7 +175,7 @@ def test_claims_main_is_one_localized_line_per_claim():
     t = tables.claims_summary(claims, "vi")
     assert list(t.columns)[:4] == ["section", "claim", "verdict", "value"] and len(t) == 2
     md = formatting.to_markdown(t, "vi")
-    assert "chỉ đúng khi" in md and "chưa kết luận được" in md and "0.428" in md
+    assert "đúng có điều kiện" in md and "chưa kết luận" in md and "0.428" in md
     assert "explodes" not in md  # the English measured strings stay in the supplement
 
 

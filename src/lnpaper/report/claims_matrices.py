@@ -204,7 +204,7 @@ def after_ln(frames: dict, over: str | None = None) -> pd.DataFrame:
 @claim(
     "3.2-mean0-std1",
     "3.2, 4.1.2(a)",
-    "Sau LayerNorm: mean ≈ 0, std ≈ 1 theo chiều chuẩn hóa",
+    "Sau LayerNorm: trung bình ≈ 0, độ lệch chuẩn ≈ 1 theo chiều chuẩn hóa",
     "After LayerNorm: mean ~ 0 and std ~ 1 along the normalized dims",
     ["layernorm_stats/stats"],
     produces=("holds", "fails"),
@@ -231,7 +231,7 @@ def layernorm_output_has_mean0_std1(frames):
 @claim(
     "4.1.2a-example-mean-0.01",
     "4.1.2(a)",
-    "Ví dụ: sau LN mean = 0.01",
+    "Ví dụ: sau LN trung bình = 0.01",
     "Example: after LN the mean is 0.01",
     ["layernorm_stats/stats"],
     produces=("holds", "fails"),
@@ -247,7 +247,7 @@ def example_mean_is_one_percent(frames):
 @claim(
     "4.1.2a-example-std-1.02",
     "4.1.2(a)",
-    "Ví dụ: sau LN std = 1.02",
+    "Ví dụ: sau LN độ lệch chuẩn = 1.02",
     "Example: after LN the std is 1.02",
     ["layernorm_stats/stats"],
     produces=("holds_only_if", "fails"),
@@ -282,7 +282,7 @@ def example_std_is_unbiased_estimator(frames):
     "3.1-formula-sigma-plus-eps",
     "3.1",
     "x̂ = (x − μ)/(σ + ε)",
-    "x_hat = (x - mu) / (sigma + eps)",
+    "x̂ = (x − μ)/(σ + ε)",
     ["layernorm_stats/eps_placement"],
     produces=("holds_only_if", "fails"),
 )
@@ -390,8 +390,8 @@ def per_group_correlation_drops_slightly(frames):
 @claim(
     "5.3-gamma3-beta5",
     "4.1.3, 5.3",
-    "γ = 3, β = 5 cho mean ≈ 5, std ≈ 3",
-    "gamma = 3, beta = 5 gives mean ~ 5 and std ~ 3",
+    "γ = 3, β = 5 cho trung bình ≈ 5, độ lệch chuẩn ≈ 3",
+    "γ = 3, β = 5 gives mean ≈ 5 and std ≈ 3",
     ["affine/stats"],
     produces=ONE_TEST,
 )

@@ -133,7 +133,7 @@ def layernorm_converges_faster(frames):
 @claim(
     "4.1.4-less-oscillation",
     "4.1.4",
-    "LayerNorm giúp loss ít dao động hơn",
+    "LayerNorm giúp mất mát ít dao động hơn",
     "LayerNorm makes the loss oscillate less",
     ["training/summary"],
 )
@@ -273,7 +273,7 @@ def batchnorm_depends_on_batch(frames):
 @claim(
     "6.2-online-inference",
     "6.2",
-    "LayerNorm dùng được với batch size 1 (suy luận online), BatchNorm thì không",
+    "LayerNorm dùng được với batch cỡ 1 (suy luận trực tuyến), BatchNorm thì không",
     "LayerNorm works with batch size 1 (online inference), BatchNorm does not",
     ["batch_dependence/stats"],
     produces=("holds", "holds_only_if", "fails", "not_measured"),
