@@ -14,6 +14,7 @@ from lnpaper.manuscript.fill import (
     mlflow_ui,
     numbers_json,
     read_claim_verdicts,
+    shown_numbering,
     trace,
 )
 from lnpaper.manuscript.meca import manifest_xml
@@ -110,7 +111,9 @@ def render(inputs: ManuscriptInputs) -> dict:
     pdf_md = front + fill(text, build, figure_ext="pdf", source=str(p.template))
     pages = render_pdf(pdf_md, Path(out["pdf"]), resource_dir, p.language, title)
     render_docx(html_md, Path(out["docx"]), resource_dir, p.language, title)
-    files = _bundle_files(p, numbers, captions, fig_dir, title, html_md)
+    files = _bundle_files(
+        p, numbers, captions, fig_dir, title, html_md, shown_numbering(text, build)
+    )
     write_bundle(Path(out["bundle"]), files)
     arxiv = _arxiv(p, html_md, fig_dir, title) if "arxiv" in out else {}
     return {
@@ -186,6 +189,7 @@ def _bundle_files(
     fig_dir: Path,
     title: str,
     markdown: str,
+    numbering: dict[str, int] | None = None,
 ) -> dict[str, Path | bytes]:
     """Archive name -> file or bytes of bundle.zip: the paper, its LaTeX project, the tables'
     sources and the figures, with the MECA manifest."""
@@ -201,6 +205,7 @@ def _bundle_files(
             p.language,
             table_tex={t: Path(f["tex"]).read_text(encoding="utf-8") for t, f in tables.items()},
             numbers=list(numbers["name"]),
+            numbering=numbering,
         ).encode(),
         "paper.pdf": Path(out["pdf"]),
         "paper.docx": Path(out["docx"]),

@@ -22,15 +22,25 @@ def latex_main(
     *,
     table_tex: dict[str, str],
     numbers: list[str],
+    numbering: dict[str, int] | None = None,
 ) -> str:
     """main.tex for XeLaTeX: the main-text tables and figures after a short results paragraph
     that uses the numbers.tex macros, then a supplement with the full tables and every macro.
 
     ``table_tex``: each table's .tex source (to_latex says there whether it is a longtable and
-    which page it is set for); ``numbers``: the macro names numbers.tex defines.
+    which page it is set for); ``numbers``: the macro names numbers.tex defines; ``numbering``:
+    the paper's number of each table and figure (``fill.shown_numbering``), which the captions
+    carry as the paper's do (LaTeX's own label is switched off: its order here is not the
+    paper's).
     """
+    if numbering is not None:
+        captions = numbered_captions(captions, numbering, language)
     words = WORDS.get(language, WORDS["en"])
-    lines = [*_preamble(words, language), _results_paragraph(words, set(numbers)), ""]
+    lines = _preamble(words, language)
+    if numbering is not None:  # the captions carry the paper's own "Table 3: "
+        at = lines.index(r"\usepackage{caption}") + 1
+        lines.insert(at, r"\captionsetup{labelformat=empty,labelsep=none}")
+    lines += [_results_paragraph(words, set(numbers)), ""]
     # tables set on a page of their own (landscape) after the others and the figures, so the
     # first page is not left mostly empty before one
     from lnpaper.report.formatting import table_layout
@@ -66,6 +76,18 @@ def latex_main(
         r"\end{document}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def numbered_captions(captions: dict, numbering: dict[str, int], language: str) -> dict:
+    """The captions with the paper's "Table 3: " / "Hình 2: " in front, in ``language``."""
+    from lnpaper.manuscript.numbering import labelled
+
+    out = {}
+    for key, c in captions.items():
+        kind, _, name = key.partition(":")
+        text = c.get(language) or c.get("en") or name
+        out[key] = {language: labelled(text, kind, name, numbering, language)}
+    return out
 
 
 def _caption(captions: dict, kind: str, name: str, language: str) -> str:

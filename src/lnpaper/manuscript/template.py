@@ -34,7 +34,11 @@ FORMS = (
     "num:Name",
     "table:name",
     "figure:name",
+    "ref:table:name",
+    "ref:figure:name",
     "claim:id",
+    "claims:verdict",
+    "env:Name",
     "list:Name",
     "supplement",
     "#requires ...",
@@ -131,6 +135,16 @@ def template_problems(text: str, source: str = "template", names: Names | None =
             bad(pos, f"{shown} must stand on a line of its own")
         if kind in NAMED and name:
             whats = _unknown_name(kind, name, shown, names)
+        elif kind == "env":
+            from lnpaper.manuscript.environment import NAMES
+
+            whats = [] if name in NAMES else [f"unknown value {shown}{_guess(name, NAMES)}"]
+        elif kind == "claims":
+            ok = name in names.verdicts
+            whats = [] if ok else [f"unknown verdict in {shown}; allowed: {sorted(names.verdicts)}"]
+        elif kind == "ref":
+            what = _requirement_problem(name, names) if name.count(":") == 1 else "malformed"
+            whats = [f"{shown}: {what}; allowed: {{{{ref:table:name}}}}"] if what else []
         elif inner == "supplement":
             first = supplement_at
             whats = [f"{shown} appears twice (first on line {first})"] if first else []
@@ -157,7 +171,10 @@ def template_problems(text: str, source: str = "template", names: Names | None =
             whats = _close(open_blocks, inner[1:], shown)
         else:
             forms = ", ".join("{{" + f + "}}" for f in FORMS)
-            guess = _guess(kind, ["num", "table", "figure", "claim", "list", "supplement"])
+            guess = _guess(
+                kind,
+                ["num", "table", "figure", "ref", "claim", "claims", "env", "list", "supplement"],
+            )
             whats = [f"unknown placeholder {shown}{guess}; allowed: {forms}"]
         for what in whats:
             bad(pos, what)

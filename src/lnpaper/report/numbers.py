@@ -236,8 +236,42 @@ NORM_WORDS = {
     "dyt": "Dyt",
 }
 CONFIG_KEYS = {
-    "training": ["lr", "steps", "batch_size", "width", "datasets", "synthetic"],
-    "transformer": ["lr", "steps", "warmup_steps"],
+    "training": [
+        "lr",
+        "steps",
+        "batch_size",
+        "width",
+        "datasets",
+        "synthetic",
+        "test_fraction",
+        "loss_threshold",
+        "log_every",
+        "smooth_window",
+        "oscillation_window",
+        "groupnorm_groups",
+        "dyt_alpha",
+    ],
+    "transformer": [
+        "lr",
+        "steps",
+        "warmup_steps",
+        "d_model",
+        "heads",
+        "ffn",
+        "vocab",
+        "seq_len",
+        "batch_size",
+        "grad_seeds",
+        "final_window",
+    ],
+    "precision": ["rows", "width"],
+    "batch_dependence": [
+        "width",
+        "n_batches",
+        "warmup_batches",
+        "warmup_batch_size",
+        "groupnorm_groups",
+    ],
 }
 
 
@@ -414,10 +448,18 @@ def config_slice(config: dict) -> dict:
     out = {
         "seed": config["seed"],
         "matmul": {k: config["matmul"][k] for k in ("steps", "n_seeds")},
-        "layernorm_stats": {"eps": config["layernorm_stats"]["eps"]},
+        "layernorm_stats": {
+            k: config["layernorm_stats"][k]
+            for k in ("eps", "eps_width", "eps_rows")
+            if k in config["layernorm_stats"]
+        },
     }
     on = set(registry.enabled_experiments(config))
     for exp, keys in CONFIG_KEYS.items():
         if exp in on and exp in config:
             out[exp] = {k: config[exp][k] for k in keys if k in config[exp]}
     return out
+
+
+# the Method section's set-ups and the residual-net evidence (registered after the numbers above)
+import lnpaper.report.numbers_methods  # noqa: E402, F401

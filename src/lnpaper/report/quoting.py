@@ -210,7 +210,7 @@ def compute(sources: dict[str, pd.DataFrame], config: dict, names: list[str]) ->
     for n in (n for n in SPEC if n.name in wanted):
         data = config if n.kind == "config" else sources[n.source]
         READ.clear()
-        value, u = _evaluate(n.extract, data), float("nan")
+        value, u = _evaluate(_with_config(n.extract, config), data), float("nan")
         cell = None
         if n.kind == "table" and n.style != "int":
             if n.source not in printed:
@@ -233,6 +233,12 @@ def compute(sources: dict[str, pd.DataFrame], config: dict, names: list[str]) ->
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _with_config(get: Callable, config: dict) -> Callable:
+    """An extraction that also reads the config (``get.with_config``: an interval drawn from
+    the config's seed) as one of its source alone."""
+    return (lambda data: get(data, config)) if getattr(get, "with_config", False) else get
 
 
 def _evaluate(get: Callable, data) -> float:
