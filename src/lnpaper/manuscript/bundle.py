@@ -36,11 +36,8 @@ def latex_main(
     if numbering is not None:
         captions = numbered_captions(captions, numbering, language)
     words = WORDS.get(language, WORDS["en"])
-    lines = _preamble(words, language)
-    if numbering is not None:  # the captions carry the paper's own "Table 3: "
-        at = lines.index(r"\usepackage{caption}") + 1
-        lines.insert(at, r"\captionsetup{labelformat=empty,labelsep=none}")
-    lines += [_results_paragraph(words, set(numbers)), ""]
+    head = _preamble(words, language, numbered=numbering is not None)
+    lines = [*head, _results_paragraph(words, set(numbers)), ""]
     # tables set on a page of their own (landscape) after the others and the figures, so the
     # first page is not left mostly empty before one
     from lnpaper.report.formatting import table_layout
@@ -132,7 +129,7 @@ def _results_paragraph(words: dict, macros: set[str]) -> str:
     return paragraph + words["list"].format()
 
 
-def _preamble(words: dict, language: str) -> list[str]:
+def _preamble(words: dict, language: str, numbered: bool = False) -> list[str]:
     """main.tex up to the results heading: packages, fonts, numbers.tex, the title."""
     from lnpaper.manuscript.render import TITLE
     from lnpaper.report.formatting import tex_escape
@@ -153,6 +150,8 @@ def _preamble(words: dict, language: str) -> list[str]:
         r"\usepackage{longtable}",
         r"\usepackage{pdflscape}",
         r"\usepackage{caption}",
+        # the captions carry the paper's own "Table 3: " (numbered): no second label
+        *([r"\captionsetup{labelformat=empty,labelsep=none}"] if numbered else []),
         r"\usepackage{graphicx}",
         f"\\renewcommand{{\\tablename}}{{{words['table']}}}",
         f"\\renewcommand{{\\figurename}}{{{words['figure']}}}",

@@ -36,6 +36,7 @@ from lnpaper.report.quoting import (  # noqa: F401  (the numbers rule's and the 
     to_tex,
 )
 from lnpaper.report.summaries import (
+    DATASET_CLASSES,
     reference_dataset,
     reference_depth,
     reference_layers,
@@ -336,8 +337,8 @@ for _stem, (_col, _where, _norms) in BOUNDED.items():
             number(f"{_stem}{_word}{_end}", "table:normalizer_comparison", digits=4)(
                 _train(f"{_col}_ci_{_end.lower()}", _norm, **_where)
             )
-# scikit-learn's digits are the ten digits; the synthetic task has the classes its config sets
-DATASET_CLASSES = {"digits": 10}
+# scikit-learn's digits are the ten digits (summaries.DATASET_CLASSES); the synthetic task has
+# the classes its config sets
 
 
 def _chance(cfg) -> float:

@@ -68,7 +68,7 @@ def _digits_samples(_cfg) -> float:
 
 
 def _digits_classes(_cfg) -> float:
-    from lnpaper.report.numbers import DATASET_CLASSES
+    from lnpaper.report.summaries import DATASET_CLASSES
 
     return float(DATASET_CLASSES["digits"])
 
