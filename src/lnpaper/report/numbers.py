@@ -284,6 +284,12 @@ def _train(col: str, norm: str, deepest: bool = False, arch: str = "plain"):
     return get
 
 
+def _acc_pm(norm: str, where: dict) -> Callable:
+    """Half-width of the accuracy's interval over seeds, for "mean ± h"."""
+    low, high = (_train(f"test_accuracy_ci_{e}", norm, **where) for e in ("low", "high"))
+    return half_width(low, high)
+
+
 def _runs(t: pd.DataFrame, diverged: bool) -> float:
     """Number of runs (seeds x conditions) in a table, or of those that diverged."""
     n = t["n_seeds"].astype(float)
@@ -309,18 +315,22 @@ for _norm, _word in (("none", "None"), ("layernorm", "LayerNorm")):
     number(f"TrainGradInit{_word}", "table:normalizer_comparison", digits=1, style="sci")(
         _train("grad_norm_first_layer_init_mean", _norm)
     )
-    number(f"TrainDeepAcc{_word}", "table:normalizer_comparison")(
-        _train("test_accuracy_mean", _norm, deepest=True)
-    )
-    number(f"TrainResidualAcc{_word}", "table:normalizer_comparison")(
-        _train("test_accuracy_mean", _norm, arch="residual")
-    )
+    for _stem, _where in (
+        ("TrainDeepAcc", {"deepest": True}),
+        ("TrainResidualAcc", {"arch": "residual"}),
+    ):
+        number(
+            f"{_stem}{_word}", "table:normalizer_comparison", uncertainty=_acc_pm(_norm, _where)
+        )(_train("test_accuracy_mean", _norm, **_where))
 number("TrainDeepGradInitLayerNorm", "table:normalizer_comparison", digits=1, style="sci")(
     _train("grad_norm_first_layer_init_mean", "layernorm", deepest=True)
 )
-number("TrainDeepResidualAccNone", "table:normalizer_comparison")(
-    _train("test_accuracy_mean", "none", deepest=True, arch="residual")
-)
+_DEEP_RESIDUAL = {"deepest": True, "arch": "residual"}
+number(
+    "TrainDeepResidualAccNone",
+    "table:normalizer_comparison",
+    uncertainty=_acc_pm("none", _DEEP_RESIDUAL),
+)(_train("test_accuracy_mean", "none", **_DEEP_RESIDUAL))
 # the 95% interval bounds of the accuracies and gradients the text compares: the manuscript's
 # comparisons (lnpaper.manuscript.conditions) decide above / below / undecided from them
 BOUNDED = {  # stem -> (column, where, normalizations)
