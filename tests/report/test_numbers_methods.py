@@ -86,3 +86,11 @@ def test_set_up_numbers_read_the_config_the_build_runs(name):
     section, key, _, _ = SETUP[name]
     out = numbers.compute({}, numbers.config_slice(config), [name])
     assert out["value"].iloc[0] == pytest.approx(float(config[section][key]))
+
+
+def test_an_asymmetric_interval_prints_its_bounds_and_a_symmetric_one_a_half_width():
+    from lnpaper.report.numfmt import estimate_text
+
+    assert estimate_text(0.839, 0.731, 0.921, "x") == "0.84 [0.73, 0.92]"
+    assert estimate_text(1.683, 1.672, 1.694, "x") == "1.683 ± 0.011"
+    assert estimate_text(float("nan"), 0.1, 0.2, "x") == "x"

@@ -458,7 +458,11 @@ def config_slice(config: dict) -> dict:
     values only while it is enabled (so they drop out, and their changes rerun nothing)."""
     out = {
         "seed": config["seed"],
-        "matmul": {k: config["matmul"][k] for k in ("steps", "n_seeds")},
+        "matmul": {
+            k: config["matmul"][k]
+            for k in ("steps", "n_seeds", "near_critical_tol")
+            if k in config["matmul"]
+        },
         "layernorm_stats": {
             k: config["layernorm_stats"][k]
             for k in ("eps", "eps_width", "eps_rows")

@@ -102,7 +102,24 @@ def _level(_cfg) -> float:
     return 100.0 * inspect.signature(interval).parameters["level"].default
 
 
+def _learns_level(_cfg) -> float:
+    from lnpaper.report.claims_training import LEARNS_BELOW_CHANCE
+
+    return LEARNS_BELOW_CHANCE
+
+
+def _asymmetry(_cfg) -> float:
+    from lnpaper.report.numfmt import ASYMMETRY
+
+    return ASYMMETRY
+
+
 number("ClaimAlpha", "config", digits=2)(_alpha)
+number("IntervalAsymmetry", "config", digits=1)(_asymmetry)
+number("TransformerLearnsLevel", "config:transformer", digits=2)(_learns_level)
+number("MatmulNearCriticalTol", "config:matmul", digits=2)(
+    lambda cfg: cfg["matmul"]["near_critical_tol"]
+)
 number("IntervalLevel", "config", style="int")(_level)
 number("TrainGradBandLow", "config:training", digits=0, style="sci")(_grad_band(0))
 number("TrainGradBandHigh", "config:training", digits=0, style="sci")(_grad_band(1))
