@@ -284,10 +284,14 @@ def _train(col: str, norm: str, deepest: bool = False, arch: str = "plain"):
     return get
 
 
-def _acc_pm(norm: str, where: dict) -> Callable:
-    """Half-width of the accuracy's interval over seeds, for "mean ± h"."""
-    low, high = (_train(f"test_accuracy_ci_{e}", norm, **where) for e in ("low", "high"))
+def _pm(col: str, norm: str, where: dict) -> Callable:
+    """Half-width (and bounds) of a column's interval over seeds, for "mean ± h"."""
+    low, high = (_train(f"{col}_ci_{e}", norm, **where) for e in ("low", "high"))
     return half_width(low, high)
+
+
+def _acc_pm(norm: str, where: dict) -> Callable:
+    return _pm("test_accuracy", norm, where)
 
 
 def _runs(t: pd.DataFrame, diverged: bool) -> float:
@@ -312,9 +316,13 @@ for _norm, _word in NORM_WORDS.items():
         ),
     )(_train("test_accuracy_mean", _norm))
 for _norm, _word in (("none", "None"), ("layernorm", "LayerNorm")):
-    number(f"TrainGradInit{_word}", "table:normalizer_comparison", digits=1, style="sci")(
-        _train("grad_norm_first_layer_init_mean", _norm)
-    )
+    number(
+        f"TrainGradInit{_word}",
+        "table:normalizer_comparison",
+        digits=1,
+        style="sci",
+        uncertainty=_pm("grad_norm_first_layer_init", _norm, {}),
+    )(_train("grad_norm_first_layer_init_mean", _norm))
     for _stem, _where in (
         ("TrainDeepAcc", {"deepest": True}),
         ("TrainResidualAcc", {"arch": "residual"}),
@@ -322,9 +330,13 @@ for _norm, _word in (("none", "None"), ("layernorm", "LayerNorm")):
         number(
             f"{_stem}{_word}", "table:normalizer_comparison", uncertainty=_acc_pm(_norm, _where)
         )(_train("test_accuracy_mean", _norm, **_where))
-number("TrainDeepGradInitLayerNorm", "table:normalizer_comparison", digits=1, style="sci")(
-    _train("grad_norm_first_layer_init_mean", "layernorm", deepest=True)
-)
+number(
+    "TrainDeepGradInitLayerNorm",
+    "table:normalizer_comparison",
+    digits=1,
+    style="sci",
+    uncertainty=_pm("grad_norm_first_layer_init", "layernorm", {"deepest": True}),
+)(_train("grad_norm_first_layer_init_mean", "layernorm", deepest=True))
 _DEEP_RESIDUAL = {"deepest": True, "arch": "residual"}
 number(
     "TrainDeepResidualAccNone",
