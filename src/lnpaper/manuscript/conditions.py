@@ -151,6 +151,8 @@ COMPARISONS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     # LayerNorm's output spread at the smallest input spread run, against one: below when
     # epsilon keeps a small input from being scaled up to unit spread
     "LnEpsStdVsOne": (("LnEpsStdTorchMin", "LnEpsStdTorchMin"), ("LnLevelOne", "LnLevelOne")),
+    # the smallest sigma run against the one the text quotes: below when the sweep goes further
+    "LnEpsSigmaMinVsQuoted": (("LnEpsSigmaMin", "LnEpsSigmaMin"), ("LnEpsSigma", "LnEpsSigma")),
     "TrainResidualOscVsEven": (
         ("TrainResidualOscRatioLow", "TrainResidualOscRatioHigh"),
         ("TrainLevelEven", "TrainLevelEven"),
