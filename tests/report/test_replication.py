@@ -4,6 +4,7 @@ quotes from it, and the prose that names a fragile claim in words (both language
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -78,10 +79,11 @@ def test_a_csv_round_trip_keeps_the_fragile_claims(tmp_path):
 
 
 def claims_section(language: str) -> str:
-    """The Claims audit section of the written template, without its table line."""
+    """The Claims audit section of the written template up to its first subsection (the
+    untested claims, which refer to the table by number), without its table line."""
     text = fill.COMMENT.sub("", TEMPLATES[language])
     start = text.index(SECTION[language])
-    section = text[start : text.index("\n# ", start + 1)]
+    section = text[start : re.search(r"\n##? ", text[start + 1 :]).start() + start + 1]
     return section.replace("{{table:claims_main}}", "")
 
 

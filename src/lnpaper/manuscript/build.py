@@ -14,6 +14,7 @@ from lnpaper.manuscript.fill import (
     mlflow_ui,
     numbers_json,
     read_claim_verdicts,
+    shown_numbering,
     trace,
 )
 from lnpaper.manuscript.front import read_front
@@ -122,7 +123,9 @@ def render(inputs: ManuscriptInputs) -> dict:
     pages = render_pdf(pdf_md, Path(out["pdf"]), resource_dir, p.language)
     render_docx(html_md, Path(out["docx"]), resource_dir, p.language)
     title = str(read_front(p.front_matter).get("title") or "")
-    files = _bundle_files(p, numbers, captions, fig_dir, title, html_md)
+    files = _bundle_files(
+        p, numbers, captions, fig_dir, title, html_md, shown_numbering(text, build)
+    )
     write_bundle(Path(out["bundle"]), files)
     arxiv = _arxiv(p, html_md, fig_dir) if "arxiv" in out else {}
     return {
@@ -200,6 +203,7 @@ def _bundle_files(
     fig_dir: Path,
     title: str,
     markdown: str,
+    numbering: dict[str, int] | None = None,
 ) -> dict[str, Path | bytes]:
     """Archive name -> file or bytes of bundle.zip: the paper, its LaTeX project, the tables'
     sources and the figures, with the MECA manifest."""
@@ -216,6 +220,7 @@ def _bundle_files(
             table_tex={t: Path(f["tex"]).read_text(encoding="utf-8") for t, f in tables.items()},
             numbers=list(numbers["name"]),
             title=title,
+            numbering=numbering,
         ).encode(),
         "paper.pdf": Path(out["pdf"]),
         "paper.docx": Path(out["docx"]),

@@ -23,16 +23,22 @@ def latex_main(
     table_tex: dict[str, str],
     numbers: list[str],
     title: str = "",
+    numbering: dict[str, int] | None = None,
 ) -> str:
     """main.tex for XeLaTeX: the main-text tables and figures after a short results paragraph
     that uses the numbers.tex macros, then a supplement with the full tables and every macro.
 
     ``table_tex``: each table's .tex source (to_latex says there whether it is a longtable and
     which page it is set for); ``numbers``: the macro names numbers.tex defines; ``title``: the
-    paper's, from its front file.
+    paper's, from its front file; ``numbering``: the paper's number of each table and figure
+    (``fill.shown_numbering``), which the captions carry as the paper's do (LaTeX's own label
+    is switched off: its order here is not the paper's).
     """
+    if numbering is not None:
+        captions = numbered_captions(captions, numbering, language)
     words = WORDS.get(language, WORDS["en"])
-    lines = [*_preamble(words, title), _results_paragraph(words, set(numbers)), ""]
+    head = _preamble(words, title, numbered=numbering is not None)
+    lines = [*head, _results_paragraph(words, set(numbers)), ""]
     # tables set on a page of their own (landscape) after the others and the figures, so the
     # first page is not left mostly empty before one
     from lnpaper.report.formatting import table_layout
@@ -56,7 +62,12 @@ def latex_main(
         lines.append(f"\\section*{{{words['supplement']}}}")
         for t in supplement_tables:
             lines += _table(t, captions, language, table_tex[t])
-    lines += [
+    return "\n".join([*lines, *_macro_table(words, numbers)]) + "\n"
+
+
+def _macro_table(words: dict, numbers: list[str]) -> list[str]:
+    """The closing section of main.tex: every numbers.tex macro with its value."""
+    return [
         f"\\section*{{{words['numbers']}}}\\label{{sec:numbers}}",
         r"\begin{longtable}{ll}",
         r"\toprule",
@@ -67,7 +78,18 @@ def latex_main(
         r"\end{longtable}",
         r"\end{document}",
     ]
-    return "\n".join(lines) + "\n"
+
+
+def numbered_captions(captions: dict, numbering: dict[str, int], language: str) -> dict:
+    """The captions with the paper's "Table 3: " / "Hình 2: " in front, in ``language``."""
+    from lnpaper.manuscript.numbering import labelled
+
+    out = {}
+    for key, c in captions.items():
+        kind, _, name = key.partition(":")
+        text = c.get(language) or c.get("en") or name
+        out[key] = {language: labelled(text, kind, name, numbering, language)}
+    return out
 
 
 def _caption(captions: dict, kind: str, name: str, language: str) -> str:
@@ -112,7 +134,7 @@ def _results_paragraph(words: dict, macros: set[str]) -> str:
     return paragraph + words["list"].format()
 
 
-def _preamble(words: dict, title: str) -> list[str]:
+def _preamble(words: dict, title: str, numbered: bool = False) -> list[str]:
     """main.tex up to the results heading: packages, fonts, numbers.tex, the title (the front
     file's, ``lnpaper.manuscript.front``)."""
     from lnpaper.report.formatting import tex_escape
@@ -133,6 +155,8 @@ def _preamble(words: dict, title: str) -> list[str]:
         r"\usepackage{longtable}",
         r"\usepackage{pdflscape}",
         r"\usepackage{caption}",
+        # the captions carry the paper's own "Table 3: " (numbered): no second label
+        *([r"\captionsetup{labelformat=empty,labelsep=none}"] if numbered else []),
         r"\usepackage{graphicx}",
         f"\\renewcommand{{\\tablename}}{{{words['table']}}}",
         f"\\renewcommand{{\\figurename}}{{{words['figure']}}}",

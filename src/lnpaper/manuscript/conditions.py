@@ -63,6 +63,10 @@ LISTS: dict[str, tuple[str, str, str]] = {
     "MatmulSizes": ("matmul", "sizes", "numbers"),
     "MatmulDists": ("matmul", "b_dists", "labels"),
     "PrecisionDtypes": ("precision", "dtypes", "names"),
+    "PrecisionOffsets": ("precision", "offsets", "numbers"),
+    "BatchSizes": ("batch_dependence", "batch_sizes", "numbers"),
+    "LnEpsSigmas": ("layernorm_stats", "eps_sigmas", "numbers"),
+    "TransformerLayers": ("transformer", "layers", "numbers"),
     "LnGroupSizes": ("layernorm_stats", "group_sizes", "numbers"),
     "TrainDepths": ("training", "depths", "numbers"),
     "TrainNorms": ("training", "norms", "labels"),
@@ -141,6 +145,22 @@ COMPARISONS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "TrainResidualNoneVsChance": (
         ("TrainResidualAccNoneLow", "TrainResidualAccNoneHigh"),
         ("TrainChance", "TrainChance"),
+    ),
+    # residual nets, LayerNorm against none: how many conditions LayerNorm converges
+    # significantly later in (a count, against none), and the paired oscillation ratio of the
+    # condition with the largest lower bound against a ratio of one
+    "TrainResidualLaterVsNone": (
+        ("TrainResidualLater", "TrainResidualLater"),
+        ("TrainLevelNone", "TrainLevelNone"),
+    ),
+    # LayerNorm's output spread at the smallest input spread run, against one: below when
+    # epsilon keeps a small input from being scaled up to unit spread
+    "LnEpsStdVsOne": (("LnEpsStdTorchMin", "LnEpsStdTorchMin"), ("LnLevelOne", "LnLevelOne")),
+    # the smallest sigma run against the one the text quotes: below when the sweep goes further
+    "LnEpsSigmaMinVsQuoted": (("LnEpsSigmaMin", "LnEpsSigmaMin"), ("LnEpsSigma", "LnEpsSigma")),
+    "TrainResidualOscVsEven": (
+        ("TrainResidualOscRatioLow", "TrainResidualOscRatioHigh"),
+        ("TrainLevelEven", "TrainLevelEven"),
     ),
 }
 COMPARE_OUTCOMES = ("above", "below", "undecided", "not_measured")

@@ -13,6 +13,10 @@ The template refers to everything by name only:
 - ``{{list:Name}}``, ``{{#when ...}} ... {{/when}}``, ``{{#quote}} ... {{/quote}}``: config sets,
   sentences bound to a comparison of measured intervals, quotations of the article
   (``conditions``); a ``{{num:Name}}`` left without a value stops the fill (``MissingNumber``);
+- ``{{ref:table:x}}`` / ``{{ref:figure:x}}``: "Table 3" / "Hình 2", the number the table or
+  figure gets in order of appearance, which its caption carries too (``numbering``);
+- ``{{env:Name}}``: a value of the machine the paper was built on (``environment``);
+- ``{{claims:verdict}}``: the statements of every claim the claims table gives that verdict;
 - ``{{claim:ID}}``: the verdict the claims table gives claim ID (localized word);
 - ``{{#claim ID holds}} ... {{/claim}}``: a sentence asserting claim ID with that verdict (one
   or more verdicts separated by ``|``). Consecutive blocks of one claim are its variants: the one
@@ -41,6 +45,8 @@ from lnpaper.manuscript.conditions import (
     strip_quotes,
     values_of,
 )
+from lnpaper.manuscript.environment import fill_env
+from lnpaper.manuscript.numbering import labelled, numbering, resolve_refs
 from lnpaper.manuscript.template import TemplateError, check_template
 from lnpaper.pipeline import registry
 from lnpaper.report.labels import texts
@@ -76,6 +82,7 @@ class Build:
     ui: str = ""  # MLflow UI address + experiment ("" without tracking), see ``mlflow_ui``
     # tables/claims.csv when replicate seeds ran (lnpaper.report.replication), else None
     replication: pd.DataFrame | None = None
+    machine: dict | None = None  # the machine record (``reproduce.machine_record``): this one
 
 
 # ---------------------------------------------------------------- provenance
@@ -174,12 +181,14 @@ def requirement_met(token: str, config: dict) -> bool:
 # ---------------------------------------------------------------- filling the template
 
 
-def _caption(build: Build, kind: str, name: str) -> str:
+def _caption(build: Build, kind: str, name: str, numbers: dict[str, int] | None = None) -> str:
+    """The caption in the build's language, its number in front ("Table 3: ...")."""
     text = build.captions.get(f"{kind}:{name}", {})
-    return text.get(build.language) or text.get("en") or name
+    caption = text.get(build.language) or text.get("en") or name
+    return labelled(caption, kind, name, numbers or {}, build.language)
 
 
-def _table_block(build: Build, name: str) -> str:
+def _table_block(build: Build, name: str, numbers: dict[str, int] | None = None) -> str:
     ok, why = status("table", name, build.config)
     if why == "absent":  # check_template names it with its line first
         raise TemplateError(f"unknown table {{{{table:{name}}}}}")
@@ -190,12 +199,12 @@ def _table_block(build: Build, name: str) -> str:
     t = trace_text(tr, build.language, build.ui)
     title = _attr(hover(tr, build.language))
     return (
-        f"{build.tables[name].rstrip()}\n\n: {_caption(build, 'table', name)} "
+        f"{build.tables[name].rstrip()}\n\n: {_caption(build, 'table', name, numbers)} "
         f'[{t}]{{.trace title="{title}"}}'
     )
 
 
-def _figure_block(build: Build, name: str, ext: str) -> str:
+def _figure_block(build: Build, name: str, ext: str, numbers: dict[str, int] | None = None) -> str:
     ok, why = status("figure", name, build.config)
     if why == "absent":  # check_template names it with its line first
         raise TemplateError(f"unknown figure {{{{figure:{name}}}}}")
@@ -206,7 +215,7 @@ def _figure_block(build: Build, name: str, ext: str) -> str:
     title = _attr(hover(tr, build.language, FIGURE_SOURCE))
     code = f"{note('drawn_by', build.language)} [`{FIGURE_SOURCE}`]({FIGURE_SOURCE_LINK})"
     return (
-        f'![{_caption(build, "figure", name)} [{t} · {code}]{{.trace title="{title}"}}]'
+        f'![{_caption(build, "figure", name, numbers)} [{t} · {code}]{{.trace title="{title}"}}]'
         f'(figures/{name}.{ext}){{#fig:{name} width=3.5in title="{title}"}}'
     )
 
@@ -231,10 +240,9 @@ def _number(build: Build, name: str, context: str = "") -> str:
     return f"[[{r['text']}]({url})]{attrs}" if url else f"[{r['text']}]{attrs}"
 
 
-def fill(template: str, build: Build, figure_ext: str = "png", source: str = "template") -> str:
-    """The template with every directive replaced (see the module docstring); ``source`` names
-    the template in a ``TemplateError``."""
-    check_template(template, source)
+def resolved(template: str, build: Build) -> str:
+    """The template with its blocks resolved (requires, claim and comparison variants,
+    quotations), its directives still in place."""
 
     def block(m):
         missing = [tok for tok in m.group(1).split() if not requirement_met(tok, build.config)]
@@ -245,7 +253,23 @@ def fill(template: str, build: Build, figure_ext: str = "png", source: str = "te
 
     text = BLOCK.sub(block, COMMENT.sub("", template))  # comments are notes to authors
     text = bind_claims(text, build.claims, build.language, build.replication)
-    text = strip_quotes(bind_when(text, values_of(build.numbers)))
+    return strip_quotes(bind_when(text, values_of(build.numbers)))
+
+
+def shown_numbering(template: str, build: Build) -> dict[str, int]:
+    """``"table:x"`` / ``"figure:x"`` -> the number the paper gives it (``numbering``)."""
+    text = resolved(template, build)
+    return numbering(text, lambda kind, name: status(kind, name, build.config)[0])
+
+
+def fill(template: str, build: Build, figure_ext: str = "png", source: str = "template") -> str:
+    """The template with every directive replaced (see the module docstring); ``source`` names
+    the template in a ``TemplateError``."""
+    check_template(template, source)
+    text = resolved(template, build)
+    # tables and figures numbered as shown (main text, then supplement); references resolved
+    numbers = numbering(text, lambda kind, name: status(kind, name, build.config)[0])
+    text = fill_env(resolve_refs(text, numbers, build.language), build.machine)
 
     def directive(m):
         kind, name = m.groups()
@@ -260,8 +284,8 @@ def fill(template: str, build: Build, figure_ext: str = "png", source: str = "te
         if kind == "list":
             return list_text(name, build.config, build.language)
         if kind == "table":
-            return _table_block(build, name)
-        return _figure_block(build, name, figure_ext)
+            return _table_block(build, name, numbers)
+        return _figure_block(build, name, figure_ext, numbers)
 
     text = DIRECTIVE.sub(directive, text)
     return text.replace(SUPPLEMENT, supplement_start(build.language))
@@ -341,6 +365,8 @@ def _uncertainty(r) -> dict:
 
 CLAIM_BLOCK = re.compile(r"\{\{#claim ([^\s}]+) ([a-z_|]+)\}\}(.*?)\{\{/claim\}\}", re.S)
 CLAIM_INLINE = re.compile(r"\{\{claim:([^\s}]+)\}\}")
+# every claim of one verdict, as the article states it: the conclusion lists what held and failed
+CLAIM_LIST = re.compile(r"\{\{claims:([a-z_]+)\}\}")
 
 
 class ClaimMismatch(ValueError):
@@ -415,4 +441,21 @@ def bind_claims(
             word += f" ({fragile_flag(*fragile[m.group(1)], language)})"
         return f'[{word}]{{.claim data-claim="{m.group(1)}" data-verdict="{actual or ""}"}}'
 
-    return CLAIM_INLINE.sub(inline, CLAIM_BLOCK.sub(block, text))
+    def listed(m):
+        return claims_with(table, m.group(1), language)
+
+    return CLAIM_LIST.sub(listed, CLAIM_INLINE.sub(inline, CLAIM_BLOCK.sub(block, text)))
+
+
+def claims_with(claims: dict[str, str], verdict: str, language: str) -> str:
+    """The statements of the claims with ``verdict`` (registry order), each quoted with its
+    section of the article, joined by semicolons; the localized "none" when there is none."""
+    from lnpaper.report import claims as _rules  # noqa: F401  (registers the rules)
+    from lnpaper.report.verdicts import CLAIMS
+
+    said = [
+        f"“{c.text_vi if language == 'vi' else c.text_en}” (§{c.section})"
+        for c in CLAIMS
+        if claims.get(c.claim_id) == verdict
+    ]
+    return "; ".join(said) if said else note("no_claims", language)

@@ -27,6 +27,7 @@ TYPST_HEADER = """#set text(font: ("Libertinus Serif", "DejaVu Serif"))
 #show figure.where(kind: table): set block(breakable: true)
 #show table: set par(justify: false)
 #show figure.caption: set text(size: 8pt)
+#set figure(numbering: none)
 #show math.equation: set text(font: ("New Computer Modern Math", "DejaVu Serif"))
 """
 

@@ -35,7 +35,11 @@ FORMS = (
     "num:Name",
     "table:name",
     "figure:name",
+    "ref:table:name",
+    "ref:figure:name",
     "claim:id",
+    "claims:verdict",
+    "env:Name",
     "list:Name",
     "supplement",
     "#requires ...",
@@ -47,6 +51,7 @@ FORMS = (
     "#quote",
     "/quote",
 )
+KINDS = ["num", "table", "figure", "ref", "claim", "claims", "env", "list", "supplement"]
 # placeholders that stand on a line of their own (a table, a figure, the supplement's start)
 OWN_LINE = ("table", "figure", "supplement")
 
@@ -130,8 +135,8 @@ def template_problems(text: str, source: str = "template", names: Names | None =
         line_text = body[body.rfind("\n", 0, pos) + 1 : end if end >= 0 else len(body)]
         if kind in OWN_LINE and line_text.strip() != shown:
             bad(pos, f"{shown} must stand on a line of its own")
-        if kind in NAMED and name:
-            whats = _unknown_name(kind, name, shown, names)
+        if (kind in NAMED and name) or kind in ("env", "claims", "ref"):
+            whats = _inline_problems(kind, name, shown, names)
         elif inner == "supplement":
             first = supplement_at
             whats = [f"{shown} appears twice (first on line {first})"] if first else []
@@ -158,7 +163,7 @@ def template_problems(text: str, source: str = "template", names: Names | None =
             whats = _close(open_blocks, inner[1:], shown)
         else:
             forms = ", ".join("{{" + f + "}}" for f in FORMS)
-            guess = _guess(kind, ["num", "table", "figure", "claim", "list", "supplement"])
+            guess = _guess(kind, KINDS)
             whats = [f"unknown placeholder {shown}{guess}; allowed: {forms}"]
         for what in whats:
             bad(pos, what)
@@ -173,6 +178,22 @@ NAMED = {
     "claim": ("claim", "claims"),
     "list": ("list", "lists"),
 }
+
+
+def _inline_problems(kind: str, name: str, shown: str, names: Names) -> list[str]:
+    """Problems of a named placeholder (``{{num:Name}}``, ``{{env:Name}}``,
+    ``{{claims:verdict}}``, ``{{ref:table:name}}``...)."""
+    if kind in NAMED:
+        return _unknown_name(kind, name, shown, names)
+    if kind == "env":
+        from lnpaper.manuscript.environment import NAMES
+
+        return [] if name in NAMES else [f"unknown value {shown}{_guess(name, NAMES)}"]
+    if kind == "claims":
+        ok = name in names.verdicts
+        return [] if ok else [f"unknown verdict in {shown}; allowed: {sorted(names.verdicts)}"]
+    what = _requirement_problem(name, names) if name.count(":") == 1 else "malformed"
+    return [f"{shown}: {what}; allowed: {{{{ref:table:name}}}}"] if what else []
 
 
 def _unknown_name(kind: str, name: str, shown: str, names: Names) -> list[str]:

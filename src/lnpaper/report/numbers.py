@@ -37,6 +37,7 @@ from lnpaper.report.quoting import (  # noqa: F401  (the numbers rule's and the 
     to_tex,
 )
 from lnpaper.report.summaries import (
+    DATASET_CLASSES,
     reference_dataset,
     reference_depth,
     reference_layers,
@@ -242,8 +243,42 @@ NORM_WORDS = {
     "dyt": "Dyt",
 }
 CONFIG_KEYS = {
-    "training": ["lr", "steps", "batch_size", "width", "datasets", "synthetic"],
-    "transformer": ["lr", "steps", "warmup_steps"],
+    "training": [
+        "lr",
+        "steps",
+        "batch_size",
+        "width",
+        "datasets",
+        "synthetic",
+        "test_fraction",
+        "loss_threshold",
+        "log_every",
+        "smooth_window",
+        "oscillation_window",
+        "groupnorm_groups",
+        "dyt_alpha",
+    ],
+    "transformer": [
+        "lr",
+        "steps",
+        "warmup_steps",
+        "d_model",
+        "heads",
+        "ffn",
+        "vocab",
+        "seq_len",
+        "batch_size",
+        "grad_seeds",
+        "final_window",
+    ],
+    "precision": ["rows", "width"],
+    "batch_dependence": [
+        "width",
+        "n_batches",
+        "warmup_batches",
+        "warmup_batch_size",
+        "groupnorm_groups",
+    ],
 }
 
 
@@ -253,6 +288,16 @@ def _train(col: str, norm: str, deepest: bool = False, arch: str = "plain"):
         return pick(t, col, dataset=reference_dataset(t), arch=arch, depth=depth, norm=norm)
 
     return get
+
+
+def _pm(col: str, norm: str, where: dict) -> Callable:
+    """Half-width (and bounds) of a column's interval over seeds, for "mean ± h"."""
+    low, high = (_train(f"{col}_ci_{e}", norm, **where) for e in ("low", "high"))
+    return half_width(low, high)
+
+
+def _acc_pm(norm: str, where: dict) -> Callable:
+    return _pm("test_accuracy", norm, where)
 
 
 def _runs(t: pd.DataFrame, diverged: bool) -> float:
@@ -277,21 +322,33 @@ for _norm, _word in NORM_WORDS.items():
         ),
     )(_train("test_accuracy_mean", _norm))
 for _norm, _word in (("none", "None"), ("layernorm", "LayerNorm")):
-    number(f"TrainGradInit{_word}", "table:normalizer_comparison", digits=1, style="sci")(
-        _train("grad_norm_first_layer_init_mean", _norm)
-    )
-    number(f"TrainDeepAcc{_word}", "table:normalizer_comparison")(
-        _train("test_accuracy_mean", _norm, deepest=True)
-    )
-    number(f"TrainResidualAcc{_word}", "table:normalizer_comparison")(
-        _train("test_accuracy_mean", _norm, arch="residual")
-    )
-number("TrainDeepGradInitLayerNorm", "table:normalizer_comparison", digits=1, style="sci")(
-    _train("grad_norm_first_layer_init_mean", "layernorm", deepest=True)
-)
-number("TrainDeepResidualAccNone", "table:normalizer_comparison")(
-    _train("test_accuracy_mean", "none", deepest=True, arch="residual")
-)
+    number(
+        f"TrainGradInit{_word}",
+        "table:normalizer_comparison",
+        digits=1,
+        style="sci",
+        uncertainty=_pm("grad_norm_first_layer_init", _norm, {}),
+    )(_train("grad_norm_first_layer_init_mean", _norm))
+    for _stem, _where in (
+        ("TrainDeepAcc", {"deepest": True}),
+        ("TrainResidualAcc", {"arch": "residual"}),
+    ):
+        number(
+            f"{_stem}{_word}", "table:normalizer_comparison", uncertainty=_acc_pm(_norm, _where)
+        )(_train("test_accuracy_mean", _norm, **_where))
+number(
+    "TrainDeepGradInitLayerNorm",
+    "table:normalizer_comparison",
+    digits=1,
+    style="sci",
+    uncertainty=_pm("grad_norm_first_layer_init", "layernorm", {"deepest": True}),
+)(_train("grad_norm_first_layer_init_mean", "layernorm", deepest=True))
+_DEEP_RESIDUAL = {"deepest": True, "arch": "residual"}
+number(
+    "TrainDeepResidualAccNone",
+    "table:normalizer_comparison",
+    uncertainty=_acc_pm("none", _DEEP_RESIDUAL),
+)(_train("test_accuracy_mean", "none", **_DEEP_RESIDUAL))
 # the 95% interval bounds of the accuracies and gradients the text compares: the manuscript's
 # comparisons (lnpaper.manuscript.conditions) decide above / below / undecided from them
 BOUNDED = {  # stem -> (column, where, normalizations)
@@ -308,8 +365,8 @@ for _stem, (_col, _where, _norms) in BOUNDED.items():
             number(f"{_stem}{_word}{_end}", "table:normalizer_comparison", digits=4)(
                 _train(f"{_col}_ci_{_end.lower()}", _norm, **_where)
             )
-# scikit-learn's digits are the ten digits; the synthetic task has the classes its config sets
-DATASET_CLASSES = {"digits": 10}
+# scikit-learn's digits are the ten digits (summaries.DATASET_CLASSES); the synthetic task has
+# the classes its config sets
 
 
 def _chance(cfg) -> float:
@@ -419,11 +476,23 @@ def config_slice(config: dict) -> dict:
     values only while it is enabled (so they drop out, and their changes rerun nothing)."""
     out = {
         "seed": config["seed"],
-        "matmul": {k: config["matmul"][k] for k in ("steps", "n_seeds")},
-        "layernorm_stats": {"eps": config["layernorm_stats"]["eps"]},
+        "matmul": {
+            k: config["matmul"][k]
+            for k in ("steps", "n_seeds", "near_critical_tol")
+            if k in config["matmul"]
+        },
+        "layernorm_stats": {
+            k: config["layernorm_stats"][k]
+            for k in ("eps", "eps_width", "eps_rows")
+            if k in config["layernorm_stats"]
+        },
     }
     on = set(registry.enabled_experiments(config))
     for exp, keys in CONFIG_KEYS.items():
         if exp in on and exp in config:
             out[exp] = {k: config[exp][k] for k in keys if k in config[exp]}
     return out
+
+
+# the Method section's set-ups and the residual-net evidence (registered after the numbers above)
+import lnpaper.report.numbers_methods  # noqa: E402, F401

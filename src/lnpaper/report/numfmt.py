@@ -126,6 +126,23 @@ def pm_text(value: float, u: float, fallback: str) -> str:
     return f"{fmt_fixed(value, dec)} ± {fmt_fixed(u, dec)}"
 
 
+# an interval whose two sides differ by more than this fraction of its half-width is printed as
+# "value [lo, hi]": "value ± h" would misstate one side
+ASYMMETRY = 0.2
+
+
+def estimate_text(value: float, lo: float, hi: float, fallback: str) -> str:
+    """``value ± h`` for an interval about symmetric around the value, ``value [lo, hi]`` for an
+    asymmetric one, at the decimals the half-width sets; ``fallback`` when it sets none."""
+    u = (hi - lo) / 2.0
+    dec = decimals_for(u)
+    if dec is None or not all(math.isfinite(x) for x in (value, lo, hi)):
+        return fallback
+    if abs((hi - value) - (value - lo)) <= ASYMMETRY * u:
+        return pm_text(value, u, fallback)
+    return f"{fmt_fixed(value, dec)} {fmt_ci(lo, hi, dec)}"
+
+
 def fmt_pm(mean: float, lo: float, hi: float) -> str:
     """``1.691 ± 0.007``: the estimate and the half-width of its interval, digits following it."""
     return pm_text(mean, half_width(lo, hi), fmt(mean))

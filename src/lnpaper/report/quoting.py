@@ -15,7 +15,7 @@ import pandas as pd
 
 from lnpaper.pipeline import paths, registry
 from lnpaper.report.formatting import printed_frame
-from lnpaper.report.numfmt import pm_text, quoted_text, tex_of
+from lnpaper.report.numfmt import estimate_text, pm_text, quoted_text, tex_of
 from lnpaper.report.uncertainty import columns as uncertainty_columns
 
 
@@ -89,8 +89,14 @@ def pick(df: pd.DataFrame, col: str, **where) -> float:
 
 
 def half_width(get_low: Callable, get_high: Callable) -> Callable:
-    """Half the width of a 95% interval, for "value ± u"."""
-    return lambda t: (get_high(t) - get_low(t)) / 2.0
+    """Half the width of a 95% interval, for "value ± u"; it keeps the interval's bounds
+    (``bounds``), so an asymmetric interval prints as "value [lo, hi]"."""
+
+    def get(t):
+        return (get_high(t) - get_low(t)) / 2.0
+
+    get.bounds = (get_low, get_high)
+    return get
 
 
 # ---------------------------------------------------------------- availability and sources
@@ -164,12 +170,22 @@ def table_cell(frame: pd.DataFrame, value: float, read: list) -> tuple[str, int]
     return None
 
 
-def quote(n: Number, value: float, u: float, cell: tuple[str, int] | None, printed) -> dict:
+def quote(
+    n: Number,
+    value: float,
+    u: float,
+    cell: tuple[str, int] | None,
+    printed,
+    bounds: tuple[float, float] | None = None,
+) -> dict:
     """Text, TeX and table cell of one number. A table cell prints as the table prints it
     (``printed``: the table's ``formatting.printed_frame``); with an uncertainty, "value ± u" at
-    the decimals u sets (the digits the table gives the estimate beside its interval)."""
+    the decimals u sets (the digits the table gives the estimate beside its interval), or
+    "value [lo, hi]" when the interval (``bounds``) is asymmetric (``numfmt.estimate_text``)."""
     text = format_text(value, n) if cell is None else printed[cell[0]].iloc[cell[1]]
-    if n.uncertainty is not None:
+    if n.uncertainty is not None and bounds is not None:
+        text = estimate_text(value, *bounds, text)
+    elif n.uncertainty is not None:
         text = pm_text(value, u, text)
     return {
         "text": text,
@@ -210,7 +226,7 @@ def compute(sources: dict[str, pd.DataFrame], config: dict, names: list[str]) ->
     for n in (n for n in SPEC if n.name in wanted):
         data = config if n.kind == "config" else sources[n.source]
         READ.clear()
-        value, u = _evaluate(n.extract, data), float("nan")
+        value, u = _evaluate(_with_config(n.extract, config), data), float("nan")
         cell = None
         if n.kind == "table" and n.style != "int":
             if n.source not in printed:
@@ -220,7 +236,7 @@ def compute(sources: dict[str, pd.DataFrame], config: dict, names: list[str]) ->
                 cell = None  # an interval bound: the table prints it inside its "±" column
         if n.uncertainty is not None:
             u = _evaluate(n.uncertainty, data)
-        quoted = quote(n, value, u, cell, printed.get(n.source))
+        quoted = quote(n, value, u, cell, printed.get(n.source), _bounds(n, data))
         rows.append(
             {
                 "name": n.name,
@@ -233,6 +249,18 @@ def compute(sources: dict[str, pd.DataFrame], config: dict, names: list[str]) ->
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _bounds(n: Number, data) -> tuple[float, float] | None:
+    """The interval of a number whose uncertainty keeps its bounds (``half_width``)."""
+    bounds = getattr(n.uncertainty, "bounds", None)
+    return None if bounds is None else (_evaluate(bounds[0], data), _evaluate(bounds[1], data))
+
+
+def _with_config(get: Callable, config: dict) -> Callable:
+    """An extraction that also reads the config (``get.with_config``: an interval drawn from
+    the config's seed) as one of its source alone."""
+    return (lambda data: get(data, config)) if getattr(get, "with_config", False) else get
 
 
 def _evaluate(get: Callable, data) -> float:

@@ -114,6 +114,8 @@ def transformer_grad_profile(grads: pd.DataFrame, param: str = "ffn_w2") -> pd.D
 # The paper's own setting; when a config does not run it, the text, the figures and the claims
 # all quote the run closest to it (ties: the larger), chosen here and nowhere else.
 PAPER_N = 30  # Table 5.1: 30x30 matrices
+# classes of the data sets whose size is fixed: scikit-learn's digits are the ten digits
+DATASET_CLASSES = {"digits": 10}
 PAPER_DEPTH = 20  # the deep plain MLP of section 4.1.4 as the science notes measure it
 PAPER_LAYERS = 12  # Post-LN vs Pre-LN at 12 layers (Xiong et al. 2020)
 PAPER_DATASET = "digits"  # the real data set that ships offline
