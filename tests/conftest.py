@@ -212,6 +212,32 @@ def lean_build(request, tmp_path_factory):
     return shared_build(request.config, tmp_path_factory, "lean", "--configfile", "lean.yaml")
 
 
+@pytest.fixture(scope="session")
+def migrated_mlflow_db(tmp_path_factory) -> Path:
+    """An empty MLflow SQLite store (schema migrated, MLflow's Default experiment), made once per
+    worker. A brand-new file costs MLflow's schema migrations: about 1.4 CPU-s and dozens of
+    synced writes (seconds of wall time on a busy disk), where logging a build into an existing
+    store takes 0.1 s. Tests of how a store is created (the parallel migration race in
+    tests/e2e/test_tracking_stress.py, every build's tracking step) start from no file."""
+    from mlflow.tracking import MlflowClient
+
+    db = tmp_path_factory.mktemp("mlflow-template") / "m.db"
+    MlflowClient(tracking_uri=f"sqlite:///{db}").search_experiments()
+    return db
+
+
+def copy_mlflow_store(template: Path, db: Path) -> str:
+    """A copy of the migrated empty store at ``db``; its URI."""
+    shutil.copyfile(template, db)
+    return f"sqlite:///{db}"
+
+
+@pytest.fixture
+def mlflow_store(migrated_mlflow_db, tmp_path) -> str:
+    """The URI of an empty, migrated MLflow store of the test's own (``tmp_path/m.db``)."""
+    return copy_mlflow_store(migrated_mlflow_db, tmp_path / "m.db")
+
+
 def active_runs(uri: str, experiment: str = "e") -> list:
     from mlflow.tracking import MlflowClient
 
