@@ -46,6 +46,7 @@ LONG_FIRST = (
     "test_paper_outputs.py",  # tiny
     "test_secrets.py",  # its own lean build
     "test_kill_resume.py",  # lean
+    "test_verify_rebuild.py",  # tiny and lean, rebuilt from their bundles: the most CPU of all
     "test_claims_seed.py",  # its own
     "test_reruns.py",  # lean
     "test_tracking_stress.py",  # its own
@@ -54,6 +55,7 @@ LONG_FIRST = (
     "test_add_experiment.py",  # lean
     "test_tracking_server.py",  # tiny
     "test_bad_inputs_snakemake.py",  # lean
+    "test_results_cache.py",  # its own
     "test_manuscript_build.py",  # tiny
     "test_config_space_builds.py",  # in process
     "test_slurm.py",  # tiny
