@@ -32,8 +32,13 @@ UV_SOURCES := $(SOURCES) $(if $(LOCAL_TORCH),,--index-strategy unsafe-best-match
 # compile torch, pandas and snakemake from source again (import 3 s -> 9 s). uv's
 # --compile-bytecode compiles all 30 000 modules (60 CPU-s); importing what the pipeline and the
 # tests use once, with writing allowed, compiles only those (20 CPU-s), and later processes read it.
+# The second line is what the `snakemake` command itself imports beyond snakemake.api (its
+# command line, profiles, the report plugin's docutils and jinja2): without it every Snakemake
+# start, a no-change rerun included, compiles about 100 modules again (0.3 CPU-s of about 2.5).
 WARM_IMPORTS := torch, pandas, pyarrow.parquet, numpy, scipy.stats, matplotlib.pyplot, sklearn, \
-	mlflow.tracking, snakemake.api, jsonschema, yaml, filelock, pytest
+	mlflow.tracking, snakemake.api, jsonschema, yaml, filelock, pytest, \
+	snakemake.cli, snakemake.profiles, snakemake.storage, snakemake.report.html_reporter, \
+	smart_open, yte, platformdirs, argparse_dataclass
 TORCH_HELP := could not install the locked dependencies. If torch==$(TORCH_PIN) is what is \
 missing: it is the CPU wheel, found $(if $(LOCAL_TORCH),at $(LOCAL_TORCH),neither in FIND_LINKS \
 ($(or $(FIND_LINKS),unset)) nor at TORCH_INDEX=$(TORCH_INDEX)); point TORCH_INDEX at a reachable \

@@ -45,6 +45,7 @@ LONG_FIRST = (
     "test_paper_outputs.py",  # tiny
     "test_secrets.py",  # its own lean build
     "test_kill_resume.py",  # lean
+    "test_verify_rebuild.py",  # tiny and lean, rebuilt from their bundles: the most CPU of all
     "test_claims_seed.py",  # its own
     "test_reruns.py",  # lean
     "test_tracking_stress.py",  # its own
@@ -53,6 +54,7 @@ LONG_FIRST = (
     "test_add_experiment.py",  # lean
     "test_tracking_server.py",  # tiny
     "test_bad_inputs_snakemake.py",  # lean
+    "test_results_cache.py",  # its own
     "test_manuscript_build.py",  # tiny
     "test_config_space_builds.py",  # in process
     "test_slurm.py",  # tiny
@@ -209,6 +211,32 @@ def lean_build(request, tmp_path_factory):
     off), made as ``tiny_build`` is, for the tests that look at how a build runs rather than at
     what those experiments compute."""
     return shared_build(request.config, tmp_path_factory, "lean", "--configfile", "lean.yaml")
+
+
+@pytest.fixture(scope="session")
+def migrated_mlflow_db(tmp_path_factory) -> Path:
+    """An empty MLflow SQLite store (schema migrated, MLflow's Default experiment), made once per
+    worker. A brand-new file costs MLflow's schema migrations: about 1.4 CPU-s and dozens of
+    synced writes (seconds of wall time on a busy disk), where logging a build into an existing
+    store takes 0.1 s. Tests of how a store is created (the parallel migration race in
+    tests/e2e/test_tracking_stress.py, every build's tracking step) start from no file."""
+    from mlflow.tracking import MlflowClient
+
+    db = tmp_path_factory.mktemp("mlflow-template") / "m.db"
+    MlflowClient(tracking_uri=f"sqlite:///{db}").search_experiments()
+    return db
+
+
+def copy_mlflow_store(template: Path, db: Path) -> str:
+    """A copy of the migrated empty store at ``db``; its URI."""
+    shutil.copyfile(template, db)
+    return f"sqlite:///{db}"
+
+
+@pytest.fixture
+def mlflow_store(migrated_mlflow_db, tmp_path) -> str:
+    """The URI of an empty, migrated MLflow store of the test's own (``tmp_path/m.db``)."""
+    return copy_mlflow_store(migrated_mlflow_db, tmp_path / "m.db")
 
 
 def active_runs(uri: str, experiment: str = "e") -> list:

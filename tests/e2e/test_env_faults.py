@@ -16,7 +16,7 @@ import sqlite3
 import pytest
 import yaml
 
-from conftest import snakemake
+from conftest import copy_mlflow_store, snakemake
 from lnpaper.tracking import store
 from reliability_kit import digest, mount_available, read_only, tiny_disk, tree_digest
 
@@ -27,9 +27,9 @@ needs_mount = pytest.mark.skipif(not mount_available(), reason="needs mount righ
 
 
 @pytest.mark.slow
-def test_store_locked_by_sqlite_transaction_names_the_remedy(tmp_path):
+def test_store_locked_by_sqlite_transaction_names_the_remedy(tmp_path, migrated_mlflow_db):
     db = tmp_path / "mlflow.db"
-    uri = f"sqlite:///{db}"
+    uri = copy_mlflow_store(migrated_mlflow_db, db)
     store.log_build([], uri, "e", {"config_hash": "x"})
     con = sqlite3.connect(db, isolation_level=None)
     con.execute("BEGIN EXCLUSIVE")  # e.g. a sqlite3 shell or a writing `mlflow ui`

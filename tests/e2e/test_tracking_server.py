@@ -13,16 +13,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import copy_workflow, free_port, snakemake
+from conftest import copy_mlflow_store, copy_workflow, free_port, snakemake
 from lnpaper.tracking.store import TrackingError, check_server
 
 
 @pytest.fixture
-def mlflow_server(tmp_path):
+def mlflow_server(tmp_path, migrated_mlflow_db):
     port = free_port()
     mlflow = str(Path(sys.executable).with_name("mlflow"))
     store = tmp_path / "server"
     store.mkdir()
+    # a migrated empty store: the server skips MLflow's schema migrations, seconds of synced
+    # writes that on a loaded machine pushed its start past the deadline below
+    copy_mlflow_store(migrated_mlflow_db, store / "mlflow.db")
     proc = subprocess.Popen(
         [
             mlflow,

@@ -94,14 +94,14 @@ def test_diff_html_embeds_the_newer_papers_figures(tmp_path):
     assert 'src="data:image/png;base64,' in page and 'src="figures/' not in page
 
 
-def test_diff_of_the_last_two_mlflow_builds(tmp_path):
+def test_diff_of_the_last_two_mlflow_builds(tmp_path, mlflow_store):
     """``lnpaper diff`` with no arguments: the two latest builds in MLflow, read back from the
     artifacts of their numbers and table runs."""
     from lnpaper.pipeline import io
     from lnpaper.tools.cli import main
     from lnpaper.tracking.store import log_build
 
-    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    uri = mlflow_store
 
     def build(k: int, value: float, cell: str) -> list[str]:
         d = tmp_path / f"b{k}"

@@ -106,7 +106,9 @@ def test_error_messages_name_the_server_without_credentials():
     assert not any(f.decode() in message for f in forms(PASSWORD))
 
 
-def test_step_runs_name_no_host_interpreter_or_folder_of_the_machine(tmp_path, monkeypatch):
+def test_step_runs_name_no_host_interpreter_or_folder_of_the_machine(
+    tmp_path, monkeypatch, mlflow_store
+):
     from mlflow.tracking import MlflowClient
 
     from conftest import fake_manifest
@@ -121,7 +123,7 @@ def test_step_runs_name_no_host_interpreter_or_folder_of_the_machine(tmp_path, m
     manifest["inputs"] = {"data": {"path": "results/in.parquet", "sha256": "0" * 64}}
     manifest["host"] = {"host": HOST, "executable": f"/home/{WHO}/venv/bin/python", "cpu": "c"}
     io.write_json(manifest, path)
-    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    uri = mlflow_store
     summary = log_build([path], uri, "e", {"config_hash": "h"})
     run = MlflowClient(uri).get_run(summary["steps"]["s1"]["run_id"])
     assert run.data.tags["host.cpu"] == "c"  # the machine's kind stays

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from conftest import copy_mlflow_store
 from lnpaper.pipeline import io
 from lnpaper.tracking.compare import (
     builds_table,
@@ -89,11 +90,11 @@ SUMMARIES: dict[str, dict] = {}  # build run id -> what log_build returned (buil
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
+def store(tmp_path_factory, migrated_mlflow_db):
     """Three builds: a γ edit (a metric and a verdict change), then a rebuild with only a
     different timing."""
     tmp = tmp_path_factory.mktemp("store")
-    uri = f"sqlite:///{tmp / 'm.db'}"
+    uri = copy_mlflow_store(migrated_mlflow_db, tmp / "m.db")
     first = build(tmp, uri, "[1, 2, 3]", 1.0, "holds", 1.0)
     second = build(tmp, uri, "[1, 2, 4]", 2.0, "fails", 1.0)
     third = build(tmp, uri, "[1, 2, 4]", 2.0, "fails", 3.0)

@@ -33,8 +33,8 @@ def test_build_id_is_kept_with_the_results_and_a_copy_is_another_build(tmp_path)
 # ---- one build's runs, on a local store -------------------------------------------------------
 
 
-def test_relogging_the_same_results_updates_the_build_in_place(tmp_path):
-    uri = f"sqlite:///{tmp_path / 'm.db'}"
+def test_relogging_the_same_results_updates_the_build_in_place(tmp_path, mlflow_store):
+    uri = mlflow_store
     ident = build_identity(tmp_path / "results/tracking/build_id.json")
     manifests = [fake_manifest(tmp_path, "s1", 1.0, series=True), fake_manifest(tmp_path, "s2", 2)]
     first = store.log_build(manifests, uri, "e", {"config_hash": "c"}, identity=ident)
@@ -49,8 +49,8 @@ def test_relogging_the_same_results_updates_the_build_in_place(tmp_path):
     assert {r.data.tags["lnpaper.build_id"] for r in after} == {ident["build_id"]}
 
 
-def test_a_step_that_ran_again_is_a_new_build_run_of_the_same_folder(tmp_path):
-    uri = f"sqlite:///{tmp_path / 'm.db'}"
+def test_a_step_that_ran_again_is_a_new_build_run_of_the_same_folder(tmp_path, mlflow_store):
+    uri = mlflow_store
     ident = build_identity(tmp_path / "results/tracking/build_id.json")
     manifests = [fake_manifest(tmp_path, "s1", 1.0), fake_manifest(tmp_path, "s2", 2.0)]
     first = store.log_build(manifests, uri, "e", {"config_hash": "c"}, identity=ident)
@@ -62,10 +62,10 @@ def test_a_step_that_ran_again_is_a_new_build_run_of_the_same_folder(tmp_path):
     assert kinds(active_runs(uri)) == ["build", "build", "step", "step", "step"]
 
 
-def test_another_results_folder_is_another_build_with_a_tree_of_its_own(tmp_path):
+def test_another_results_folder_is_another_build_with_a_tree_of_its_own(tmp_path, mlflow_store):
     """Byte-identical manifests (results copied between clones) are not reused across builds
     that do not descend from each other: each build's tree is complete on its own."""
-    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    uri = mlflow_store
     manifests = [fake_manifest(tmp_path, "s1", 1.0, series=True)]
     a = build_identity(tmp_path / "a/tracking/build_id.json")
     b = build_identity(tmp_path / "b/tracking/build_id.json")
@@ -89,10 +89,12 @@ def test_another_results_folder_is_another_build_with_a_tree_of_its_own(tmp_path
     assert s2["build_run_id"] not in (sa["build_run_id"], sb["build_run_id"])
 
 
-def test_an_interrupted_build_is_completed_in_place_without_duplicates(tmp_path, monkeypatch):
+def test_an_interrupted_build_is_completed_in_place_without_duplicates(
+    tmp_path, monkeypatch, mlflow_store
+):
     from mlflow.exceptions import MlflowException
 
-    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    uri = mlflow_store
     ident = build_identity(tmp_path / "results/tracking/build_id.json")
     manifests = [fake_manifest(tmp_path, "s1", 1.0), fake_manifest(tmp_path, "s2", 2.0, True)]
     real = store._log_conditions
@@ -119,10 +121,10 @@ def test_an_interrupted_build_is_completed_in_place_without_duplicates(tmp_path,
     assert not any(s["reused"] for s in done["steps"].values())
 
 
-def test_only_the_runs_of_the_build_being_logged_are_marked_killed(tmp_path):
+def test_only_the_runs_of_the_build_being_logged_are_marked_killed(tmp_path, mlflow_store):
     from mlflow.tracking import MlflowClient
 
-    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    uri = mlflow_store
     mine = build_identity(tmp_path / "mine/tracking/build_id.json")
     theirs = build_identity(tmp_path / "theirs/tracking/build_id.json")
     manifests = [fake_manifest(tmp_path, "s1", 1.0)]

@@ -14,10 +14,10 @@ from lnpaper.tracking.compare import diff_rows, markdown
 from lnpaper.tracking.store import TrackingError, check_server, log_build
 
 
-def test_unchanged_manifests_are_reused_and_changed_ones_logged(tmp_path):
+def test_unchanged_manifests_are_reused_and_changed_ones_logged(tmp_path, mlflow_store):
     from mlflow.tracking import MlflowClient
 
-    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    uri = mlflow_store
     paths = [fake_manifest(tmp_path, "s1", 1.0, series=True), fake_manifest(tmp_path, "s2", 2.0)]
     first = log_build(paths, uri, "e", {"config_hash": "c1"})
     assert not any(s["reused"] for s in first["steps"].values())
@@ -59,10 +59,10 @@ def test_batches_pack_each_run_into_as_few_log_batch_calls_as_mlflow_allows():
     assert list(batches()) == []
 
 
-def test_stale_running_runs_are_marked_killed(tmp_path):
+def test_stale_running_runs_are_marked_killed(tmp_path, mlflow_store):
     from mlflow.tracking import MlflowClient
 
-    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    uri = mlflow_store
     log_build([fake_manifest(tmp_path, "s1", 1.0)], uri, "e", {})
     client = MlflowClient(uri)
     exp = client.get_experiment_by_name("e")
@@ -72,12 +72,14 @@ def test_stale_running_runs_are_marked_killed(tmp_path):
     assert client.get_run(orphan.info.run_id).info.status == "KILLED"
 
 
-def test_experiment_opens_as_model_development_and_inputs_log_without_warnings(tmp_path):
+def test_experiment_opens_as_model_development_and_inputs_log_without_warnings(
+    tmp_path, mlflow_store
+):
     import warnings
 
     from mlflow.tracking import MlflowClient
 
-    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    uri = mlflow_store
     data = tmp_path / "in.parquet"
     data.write_bytes(b"x")
     path = fake_manifest(tmp_path, "s1", 1.0)

@@ -9,7 +9,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from lnpaper.pipeline import paths, registry
-from lnpaper.pipeline.config import ConfigError, load_yaml, validate
+from lnpaper.pipeline.config import ConfigError, load_yaml
+from lnpaper.pipeline.validated import CACHE as VALIDATED_CACHE, validate_remembered
 from lnpaper.pipeline.deps import module_files, script_files, use_cache
 from lnpaper.pipeline.overrides import merge, typed_overrides
 from lnpaper.pipeline.step import REPLICATE_SUFFIX, REPLICATE_WILDCARD, flat_paths
@@ -33,9 +34,12 @@ if workflow.is_main_process:
 try:
     # --config values read as config.yaml reads them, then validated like the file
     config = merge(config, typed_overrides(workflow.config_settings.config_args))
-    config = validate(
+    # checked once per config, schema and checking code (lnpaper.pipeline.validated)
+    config = validate_remembered(
         config,
         load_yaml(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"),
+        VALIDATED_CACHE,
+        root=workflow.basedir,
     )
 except ConfigError as err:
     # one line, no traceback, before any job starts or any output is touched
