@@ -49,7 +49,9 @@ def test_fill_replaces_numbers_tables_figures_and_drops_disabled_parts():
     )
     out = fill.fill(tpl, template_build(ALL_ON))
     assert 'Seed [42]{.num data-name="Seed" title="' in out
-    assert "| a |" in out and ": Lưới γ, β [Nguồn gốc: `x`" in out and "MLflow `r1`" in out
+    # the main text's caption names no step, hash or commit; its hover title does
+    assert "| a |" in out and ": Lưới γ, β [Nguồn gốc]{.trace title=" in out
+    assert "`x`" not in out and "commit: deadbeef" in out
     assert "](figures/affine_grid.png){#fig:affine_grid width=3.5in title=" in out
     assert 'kept [5]{.num data-name="AffineSeeds"' in out and "Nothing" not in out
 

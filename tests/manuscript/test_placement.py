@@ -71,7 +71,13 @@ def test_numbers_and_figures_link_their_mlflow_run_and_the_drawing_code():
     title = re.search(r'\.num data-name="Seed" title="([^"]*)"', out).group(1)
     assert "config.yaml" in title and "numbers" in title and "c0ffeec0ffee" in title
     assert "r" * 32 in title
-    assert f"runs/{'f' * 32})" in out and "](../../src/lnpaper/report/figures.py)" in out
+    # the main text's caption links the run and names no identifier; its hover title names the
+    # step and the drawing code, which the supplement's caption links
+    assert f"[MLflow](http://127.0.0.1:5000/#/experiments/7/runs/{'f' * 32})" in out
+    assert "figure_affine_grid" not in re.sub(r'title="[^"]*"', "", out)
+    assert 'title="' in out and "src/lnpaper/report/figures.py" in out.split('title="', 2)[2]
+    later = fill.fill("{{supplement}}\n\n{{figure:affine_grid}}", provenance_build(tracking))
+    assert "](../../src/lnpaper/report/figures.py)" in later and "`figure_affine_grid`" in later
     assert (ROOT / "results/manuscript" / fill.FIGURE_SOURCE_LINK).resolve() == (
         ROOT / "src/lnpaper/report/figures.py"
     )

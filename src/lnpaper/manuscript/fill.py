@@ -188,7 +188,16 @@ def _caption(build: Build, kind: str, name: str, numbers: dict[str, int] | None 
     return labelled(caption, kind, name, numbers or {}, build.language)
 
 
-def _table_block(build: Build, name: str, numbers: dict[str, int] | None = None) -> str:
+def trace_short(t: dict[str, str], language: str, ui: str = "") -> str:
+    """The trace a caption of the main text shows: a link to the run, no identifiers (its
+    step, config hash and commit are in the hover title, and in full in the supplement)."""
+    url = run_url(ui, t["mlflow_run_id"])
+    return f"{note('trace', language)}: [MLflow]({url})" if url else note("trace", language)
+
+
+def _table_block(
+    build: Build, name: str, numbers: dict[str, int] | None = None, main: bool = False
+) -> str:
     ok, why = status("table", name, build.config)
     if why == "absent":  # check_template names it with its line first
         raise TemplateError(f"unknown table {{{{table:{name}}}}}")
@@ -196,7 +205,7 @@ def _table_block(build: Build, name: str, numbers: dict[str, int] | None = None)
         return f"> {note('table_off', build.language, name=name, exps=why)}"
     step = f"table_{registry.DERIVED_TABLES.get(name, name)}"
     tr = build.traces[step]
-    t = trace_text(tr, build.language, build.ui)
+    t = (trace_short if main else trace_text)(tr, build.language, build.ui)
     title = _attr(hover(tr, build.language))
     return (
         f"{build.tables[name].rstrip()}\n\n: {_caption(build, 'table', name, numbers)} "
@@ -204,15 +213,23 @@ def _table_block(build: Build, name: str, numbers: dict[str, int] | None = None)
     )
 
 
-def _figure_block(build: Build, name: str, ext: str, numbers: dict[str, int] | None = None) -> str:
+def _figure_block(
+    build: Build, name: str, ext: str, numbers: dict[str, int] | None = None, main: bool = False
+) -> str:
     ok, why = status("figure", name, build.config)
     if why == "absent":  # check_template names it with its line first
         raise TemplateError(f"unknown figure {{{{figure:{name}}}}}")
     if not ok:
         return f"> {note('figure_off', build.language, name=name, exps=why)}"
     tr = build.traces[f"figure_{name}"]
-    t = trace_text(tr, build.language, build.ui)
     title = _attr(hover(tr, build.language, FIGURE_SOURCE))
+    if main:  # the main text shows no identifiers: the code is named in the hover title
+        short = trace_short(tr, build.language, build.ui)
+        return (
+            f'![{_caption(build, "figure", name, numbers)} [{short}]{{.trace title="{title}"}}]'
+            f'(figures/{name}.{ext}){{#fig:{name} width=3.5in title="{title}"}}'
+        )
+    t = trace_text(tr, build.language, build.ui)
     code = f"{note('drawn_by', build.language)} [`{FIGURE_SOURCE}`]({FIGURE_SOURCE_LINK})"
     return (
         f'![{_caption(build, "figure", name, numbers)} [{t} · {code}]{{.trace title="{title}"}}]'
@@ -283,9 +300,10 @@ def fill(template: str, build: Build, figure_ext: str = "png", source: str = "te
             return fragile_text(table, build.language)
         if kind == "list":
             return list_text(name, build.config, build.language)
+        main = SUPPLEMENT not in m.string[: m.start()]
         if kind == "table":
-            return _table_block(build, name, numbers)
-        return _figure_block(build, name, figure_ext, numbers)
+            return _table_block(build, name, numbers, main)
+        return _figure_block(build, name, figure_ext, numbers, main)
 
     text = DIRECTIVE.sub(directive, text)
     return text.replace(SUPPLEMENT, supplement_start(build.language))

@@ -149,7 +149,10 @@ def fmt_pm(mean: float, lo: float, hi: float) -> str:
 
 
 def fmt_ci(lo: float, hi: float, decimals: int | None = None) -> str:
-    """``[1.684, 1.698]`` with digits that resolve the interval's width."""
+    """``[1.684, 1.698]`` with digits that resolve the interval's width; a single dash where
+    there is no interval (both bounds missing), as for any empty cell."""
+    if not (np.isfinite(float(lo)) or np.isfinite(float(hi))):
+        return fmt_fixed(float("nan"), 0)
     if decimals is None:
         decimals = decimals_for(half_width(lo, hi))
     return f"[{fmt_fixed(lo, decimals)}, {fmt_fixed(hi, decimals)}]"
