@@ -119,7 +119,7 @@ def render(inputs: ManuscriptInputs) -> dict:
     io.write_text(html_md, out["markdown"])
     resource_dir = Path(out["markdown"]).parent
     render_html(html_md, Path(out["html"]), resource_dir, p.language)
-    pdf_md = front + fill(text, build, figure_ext="pdf", source=str(p.template))
+    pdf_md = front + fill(text, build, figure_ext="pdf", source=str(p.template), typst=True)
     pages = render_pdf(pdf_md, Path(out["pdf"]), resource_dir, p.language)
     render_docx(html_md, Path(out["docx"]), resource_dir, p.language)
     title = str(read_front(p.front_matter).get("title") or "")

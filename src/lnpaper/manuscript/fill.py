@@ -279,9 +279,16 @@ def shown_numbering(template: str, build: Build) -> dict[str, int]:
     return numbering(text, lambda kind, name: status(kind, name, build.config)[0])
 
 
-def fill(template: str, build: Build, figure_ext: str = "png", source: str = "template") -> str:
+def fill(
+    template: str,
+    build: Build,
+    figure_ext: str = "png",
+    source: str = "template",
+    typst: bool = False,
+) -> str:
     """The template with every directive replaced (see the module docstring); ``source`` names
-    the template in a ``TemplateError``."""
+    the template in a ``TemplateError``; ``typst``: the text is for the Typst PDF, whose
+    supplement starts with a raw Typst block (page layout), which no other format shows."""
     check_template(template, source)
     text = resolved(template, build)
     # tables and figures numbered as shown (main text, then supplement); references resolved
@@ -306,16 +313,16 @@ def fill(template: str, build: Build, figure_ext: str = "png", source: str = "te
         return _figure_block(build, name, figure_ext, numbers, main)
 
     text = DIRECTIVE.sub(directive, text)
-    return text.replace(SUPPLEMENT, supplement_start(build.language))
+    return text.replace(SUPPLEMENT, supplement_start(build.language, typst))
 
 
-def supplement_start(language: str) -> str:
-    """The supplement's heading, after a Typst block that starts it on a new landscape page."""
+def supplement_start(language: str, typst: bool = False) -> str:
+    """The supplement's heading; for the Typst PDF after a block that starts it on a new
+    landscape page."""
     from lnpaper.manuscript.render import SUPPLEMENT_TYPST
 
-    return (
-        f"{SUPPLEMENT_TYPST}\n\n# {note('supplement', language)} {{#supplement-start .unnumbered}}"
-    )
+    heading = f"# {note('supplement', language)} {{#supplement-start .unnumbered}}"
+    return f"{SUPPLEMENT_TYPST}\n\n{heading}" if typst else heading
 
 
 def referenced(template: str, kind: str) -> list[str]:
