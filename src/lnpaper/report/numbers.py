@@ -230,6 +230,10 @@ number("ClaimsTotal", "table:claims", style="int")(lambda t: float(len(t)))
 # many claims keep the base seed's verdict at all of them; none of these without replicates
 number("ReplicateSeeds", "table:claims", style="int")(replication.seed_count)
 number("ClaimsReplicated", "table:claims", style="int")(replication.replicated_count)
+# kernel replicates (config replicate_kernels): how many kernel paths (this machine's own
+# included) and how many claims keep one verdict under all of them; none without them
+number("ReplicateKernels", "table:claims", style="int")(replication.kernel_count)
+number("ClaimsKernelStable", "table:claims", style="int")(replication.kernel_stable_count)
 
 
 # training: section 4.1.4, deep ReLU MLPs with each normalization (table normalizer_comparison,
