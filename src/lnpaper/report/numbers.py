@@ -226,12 +226,10 @@ for _verdict, _word in (
     )
 number("ClaimsTotal", "table:claims", style="int")(lambda t: float(len(t)))
 
-# replicate seeds (config replicate_seeds): how many seeds the verdicts were computed at, and how
-# many claims keep the base seed's verdict at all of them; none of these without replicates
+# replicates (config replicate_seeds, replicate_kernels): how many seeds (kernel paths) the
+# verdicts were computed at, and how many claims keep one verdict at all; none without them
 number("ReplicateSeeds", "table:claims", style="int")(replication.seed_count)
 number("ClaimsReplicated", "table:claims", style="int")(replication.replicated_count)
-# kernel replicates (config replicate_kernels): how many kernel paths (this machine's own
-# included) and how many claims keep one verdict under all of them; none without them
 number("ReplicateKernels", "table:claims", style="int")(replication.kernel_count)
 number("ClaimsKernelStable", "table:claims", style="int")(replication.kernel_stable_count)
 
