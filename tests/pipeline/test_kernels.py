@@ -57,3 +57,16 @@ def test_the_config_check_refuses_a_path_the_cpu_lacks(default_config, schema, m
         validate({**default_config, "replicate_kernels": ["avx512"]}, schema)
     with pytest.raises(ConfigError, match="replicate_kernels: duplicate entries"):
         validate({**default_config, "replicate_kernels": ["avx2", "avx2"]}, schema)
+
+
+def test_a_remembered_config_check_is_not_reused_on_a_cpu_with_other_paths(
+    default_config, schema, monkeypatch
+):
+    from lnpaper.pipeline.validated import validation_key
+
+    cfg = {**default_config, "replicate_kernels": ["avx2"]}
+    monkeypatch.setattr(kernels, "cpu_flags", lambda: {"avx2"})
+    on_avx2 = validation_key(cfg, schema)
+    assert validation_key(cfg, schema) == on_avx2
+    monkeypatch.setattr(kernels, "cpu_flags", lambda: set())
+    assert validation_key(cfg, schema) != on_avx2
