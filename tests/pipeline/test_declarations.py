@@ -37,8 +37,10 @@ def test_a_split_experiment_runs_a_part_per_unit_and_a_join():
 
 def test_a_replicate_seeds_copy_of_a_rule_runs_the_same_experiment():
     # the replicate's wildcard is its seed, not a unit: a whole experiment stays whole
-    assert experiment_of_rule("toy_replicate", {"rseed": "43"}) == "toy"
-    assert experiment_of_rule("toy_part_replicate", {"rseed": "43", "unit": "x"}) == "toy"
+    assert experiment_of_rule("toy_replicate", {"replicate": "seed43"}) == "toy"
+    assert (
+        experiment_of_rule("toy_part_replicate", {"replicate": "kernel-avx2", "unit": "x"}) == "toy"
+    )
     assert experiment_of_rule("toy_replicate", {}) == "toy"  # a join, named by its rule
 
 

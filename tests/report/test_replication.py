@@ -1,5 +1,6 @@
-"""Replicate seeds: the k-of-K comparison of claim verdicts across seeds, the numbers the paper
-quotes from it, and the prose that names a fragile claim in words (both languages)."""
+"""Replicates: the k-of-K comparison of claim verdicts across seeds and across CPU kernel paths,
+the numbers the paper quotes from it, and the prose that names a fragile claim in words (both
+languages)."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def test_the_numbers_exist_only_when_replicate_seeds_ran():
     out = compared()
     assert replication.seed_count(out) == 3
     assert replication.replicated_count(out) == 1
-    assert replication.fragility(out) == {"b": (2, 3), "c": (2, 3)}
+    assert replication.fragility(out) == {"b": [("seeds", 2, 3)], "c": [("seeds", 2, 3)]}
     plain = table(BASE)
     assert not replication.replicated(plain)
     for count in (replication.seed_count, replication.replicated_count):
@@ -75,7 +76,10 @@ def test_the_numbers_exist_only_when_replicate_seeds_ran():
 def test_a_csv_round_trip_keeps_the_fragile_claims(tmp_path):
     path = tmp_path / "claims.csv"
     compared().to_csv(path, index=False)
-    assert replication.fragility(pd.read_csv(path)) == {"b": (2, 3), "c": (2, 3)}
+    assert replication.fragility(pd.read_csv(path)) == {
+        "b": [("seeds", 2, 3)],
+        "c": [("seeds", 2, 3)],
+    }
 
 
 def claims_section(language: str) -> str:
@@ -96,6 +100,8 @@ def filled(language: str, claims: pd.DataFrame | None) -> str:
     if claims is not None:
         values["ReplicateSeeds"] = replication.seed_count(claims)
         values["ClaimsReplicated"] = replication.replicated_count(claims)
+        values["ReplicateKernels"] = replication.kernel_count(claims)
+        values["ClaimsKernelStable"] = replication.kernel_stable_count(claims)
     numbers = pd.DataFrame({"name": list(values), "value": list(values.values())}).assign(
         text=lambda d: d["value"].map(lambda v: f"{v:g}")
     )
@@ -150,3 +156,62 @@ def test_the_main_texts_claims_table_gains_k_of_k_only_with_replicate_seeds():
     shown = claims_summary(replication.annotate(base, 42, {43: at_43}), "en")
     assert list(shown["seeds_agree"]) == ["2/2", "1/2"]
     assert shown.drop(columns="seeds_agree").equals(plain)
+
+
+def across_kernels(language="en", seeds=False) -> pd.DataFrame:
+    """The base build (native kernels) and the default path's replicate, where claim b turns
+    inconclusive; with ``seeds``, seed 43's replicate too, where every verdict is the base's."""
+    named = {"kernel-default": table([("a", "holds", 1.0), ("b", "inconclusive", 0.45)])}
+    if seeds:
+        named["seed43"] = table(BASE)
+    return replication.annotate_replicates(table(BASE, language), 42, named)
+
+
+def test_kernel_paths_are_compared_like_seeds_with_columns_of_their_own():
+    out = across_kernels().set_index("claim_id")
+    assert list(out["kernels"]) == [2, 2, 2]
+    assert list(out["kernels_agree"]) == [2, 1, 1]  # c: the default path's audit lacks it
+    assert list(out["kernel_fragile"]) == [False, True, True]
+    assert out.loc["b", "verdict_by_kernel"] == "native: holds; default: inconclusive"
+    assert out.loc["b", "value_by_kernel"] == "native: 0.5; default: 0.45"
+    assert not replication.replicated(out)  # no seed replicate ran: no seed columns
+    assert replication.kernel_paths_of(out.reset_index()) == ["default"]
+    assert (replication.kernel_count(out), replication.kernel_stable_count(out)) == (2, 1)
+    both = across_kernels(seeds=True)
+    assert replication.replicated(both) and replication.kernel_replicated(both)
+    assert list(both["seeds_agree"]) == [2, 2, 2]
+    assert replication.fragility(both) == {"b": [("kernels", 1, 2)], "c": [("kernels", 1, 2)]}
+    plain = table(BASE)
+    assert math.isnan(replication.kernel_count(plain)) and replication.kernel_paths_of(plain) == []
+
+
+def test_a_claims_flag_says_whether_seeds_or_kernel_paths_change_it():
+    out = replication.annotate_replicates(
+        table(BASE),
+        42,
+        {"seed43": table([("a", "fails", 1.0), *BASE[1:]]), "kernel-avx2": table(BASE[1:])},
+    )
+    verdicts = dict(zip(out["claim_id"], out["verdict"]))
+    text = fill.bind_claims("{{claim:a}} {{claim:b}}", verdicts, "en", out)
+    assert "[holds (fragile: 1 of 2 seeds; fragile: 1 of 2 CPU kernel paths)]" in text
+    assert '[holds]{.claim data-claim="b"' in text
+    vi = fill.bind_claims("{{claim:a}}", verdicts, "vi", out)
+    assert "không bền: 1/2 seed; không bền: 1/2 nhánh kernel CPU" in vi
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_the_paper_names_the_kernel_paths_and_the_claims_they_change(language):
+    text = filled(language, across_kernels(language))
+    assert "replicate_kernels" in text and "`default`" in text
+    assert "[2]" in text and "[1]" in text  # 2 kernel paths, 1 claim stable under both
+    assert f"“{CLAIM_TEXT[language]} (b)”" in text and f"“{CLAIM_TEXT[language]} (a)”" not in text
+    assert "default: " in text  # each path's verdict, named
+    assert "replicate_seeds" not in text  # the seed sentence is the one-seed variant
+    assert "[42]" in text
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_without_kernel_replicates_the_section_has_no_kernel_sentence(language):
+    for claims in (None, compared(language)):
+        text = filled(language, claims)
+        assert "replicate_kernels" not in text and "kernel" not in text.lower()

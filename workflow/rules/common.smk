@@ -9,6 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from lnpaper.pipeline import paths, registry
+from lnpaper.pipeline.kernels import REPLICATE_PATTERN, parse_replicate, replicates
 from lnpaper.pipeline.config import ConfigError, load_yaml
 from lnpaper.pipeline.validated import CACHE as VALIDATED_CACHE, validate_remembered
 from lnpaper.pipeline.deps import module_files, script_files, use_cache
@@ -124,8 +125,9 @@ wildcard_constraints:
     figure="[a-z_]+",
     # a split experiment's unit: its config values joined by "-" (lnpaper.experiments.spec)
     unit=r"[a-z0-9_]+(?:-[a-z0-9_]+)*",
-    # a replicate seed (config replicate_seeds; rules/replicates.smk)
-    rseed=r"[0-9]+",
+    # a replicate: seed<k> or kernel-<path> (config replicate_seeds, replicate_kernels;
+    # rules/replicates.smk, lnpaper.pipeline.kernels)
+    replicate=REPLICATE_PATTERN,
 
 
 def src(script):
@@ -149,13 +151,17 @@ def experiment_outputs(experiment, root=paths.RESULTS):
 
 class Variant:
     """A copy of the data and experiment rules: the base build (rule names as declared, files
-    under results/, the config's seed) or, with config ``replicate_seeds``, a replicate seed's
-    (rule ``<name>_replicate``, files under results/replicates/seed{rseed}/, the seed from the
-    wildcard ``rseed``). Both are generated from the same declarations: the scripts, params and
-    results cache are the same, only the seed and the folder differ."""
+    under results/, the config's seed) or, with config ``replicate_seeds`` or
+    ``replicate_kernels``, a replicate's (rule ``<name>_replicate``, files under
+    results/replicates/{replicate}/, the seed and the kernel variables parsed from the wildcard
+    ``replicate``: seed43, kernel-avx2). Both are generated from the same declarations: the
+    scripts, params and results cache are the same, only the seed, the kernel variables and the
+    folder differ. ``kernel_env`` is None for the base build (its params have no such key).
+    """
 
-    def __init__(self, suffix, root, seed):
+    def __init__(self, suffix, root, seed, kernel_env=None):
         self.suffix, self.root, self.seed = suffix, root, seed
+        self.kernel_env = kernel_env
 
     def name(self, rule):
         return rule + self.suffix
@@ -167,15 +173,33 @@ class Variant:
         )
 
 
+def replicate_of(wildcards):
+    """The replicate a job belongs to (its seed and kernel variables)."""
+    return parse_replicate(wildcards[REPLICATE_WILDCARD], config["seed"])
+
+
 BASE = Variant("", paths.RESULTS, config["seed"])
 REPLICATE = Variant(
     REPLICATE_SUFFIX,
     paths.replicate_root(f"{{{REPLICATE_WILDCARD}}}"),
-    lambda wildcards: int(wildcards[REPLICATE_WILDCARD]),
+    lambda wildcards: replicate_of(wildcards).seed,
+    # the variables are a param: the results cache keys its entries by the params, so each
+    # kernel path has its own entries
+    lambda wildcards: replicate_of(wildcards).env,
 )
-# the replicate rules exist only when seeds are asked for: the default build's rules and DAG
-# are the one-seed build's
-VARIANTS = [BASE, REPLICATE] if config["replicate_seeds"] else [BASE]
+# the replicate rules exist only when replicates are asked for: the default build's rules and
+# DAG are the one-seed build's
+VARIANTS = [BASE, REPLICATE] if replicates(config) else [BASE]
+
+
+def variant_params(variant):
+    """The params a variant adds to each of its data and experiment rules: the seed, and the
+    kernel variables of a replicate (none for the base build, whose params stay as they were).
+    """
+    params = {"seed": variant.seed}
+    if variant.kernel_env is not None:
+        params["kernel_env"] = variant.kernel_env
+    return params
 
 
 def cache_params():
@@ -225,7 +249,7 @@ def experiment_params(exp, variant=BASE):
     """An experiment rule's params: its config section, the seed, and the device if it uses one.
     The seed keys the results cache (a replicate's seed is a param, not only a wildcard).
     """
-    params = {exp.section: config[exp.section], "seed": variant.seed}
+    params = {exp.section: config[exp.section], **variant_params(variant)}
     if exp.uses_device:
         params["device"] = config["device"]
     return params
@@ -290,14 +314,14 @@ def figure_params(wildcards):
 
 
 def claims_files(wildcards):
-    """The claims table's experiment outputs; with replicate seeds, also each seed's claims
-    audit (``replicates``: seed -> its claims.csv), which the table compares its verdicts with.
+    """The claims table's experiment outputs; with replicates, also each replicate's claims
+    audit (``replicates``: name -> its claims.csv), which the table compares its verdicts with.
     """
     files = sources_files(registry.claims_sources(config))
-    if config["replicate_seeds"]:
+    if replicates(config):
         files["replicates"] = {
-            str(seed): paths.table_file("claims", "csv", paths.replicate_root(seed))
-            for seed in config["replicate_seeds"]
+            name: paths.table_file("claims", "csv", paths.replicate_root(name))
+            for name in replicates(config)
         }
     return files
 
@@ -307,14 +331,14 @@ def claims_params(wildcards):
 
 
 def replicate_claims_files(wildcards):
-    """One replicate seed's experiment outputs that its claims audit reads."""
+    """One replicate's experiment outputs that its claims audit reads."""
     root = REPLICATE.root_of(wildcards)
     return {s: paths.experiment_file(s, root) for s in registry.claims_sources(config)}
 
 
 def replicate_claims_params(wildcards):
-    """The claims step's config at a replicate seed: its bootstrap intervals draw from it."""
-    return {**claims_params(wildcards), "seed": int(wildcards[REPLICATE_WILDCARD])}
+    """The claims step's config at a replicate's seed: its bootstrap intervals draw from it."""
+    return {**claims_params(wildcards), "seed": replicate_of(wildcards).seed}
 
 
 def step_manifests():

@@ -1,5 +1,5 @@
 # Stage 1: the seeded synthetic matrices (served by the results cache, as the experiments); one
-# copy per replicate seed with config replicate_seeds (common.smk: VARIANTS).
+# copy per replicate with config replicate_seeds or replicate_kernels (common.smk: VARIANTS).
 
 
 for _v in VARIANTS:
@@ -19,7 +19,7 @@ for _v in VARIANTS:
             "../../environment.yml"
         params:
             **cache_params(),
+            **variant_params(_v),
             data=config["data"],
-            seed=_v.seed,
         script:
             "../scripts/data.py"

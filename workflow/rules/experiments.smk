@@ -5,8 +5,9 @@
 # Every rule here is served by the results cache (`cache:`, common.smk): no `benchmark:` (Snakemake
 # refuses both on one rule), the job times itself into its manifest.
 
-# With config replicate_seeds, each rule has a copy per replicate seed (`<rule>_replicate`,
-# wildcard `rseed`, files under results/replicates/seed<k>/; common.smk: VARIANTS).
+# With config replicate_seeds or replicate_kernels, each rule has a copy per replicate
+# (`<rule>_replicate`, wildcard `replicate`: seed<k> or kernel-<path>, files under
+# results/replicates/<replicate>/; common.smk: VARIANTS).
 
 
 for _v in VARIANTS:

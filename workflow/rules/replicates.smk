@@ -1,11 +1,12 @@
-# Replicate seeds (config replicate_seeds): each seed's data and experiments run as copies of
-# their rules (data.smk, experiments.smk: `<rule>_replicate`, wildcard `rseed`); here, each
-# seed's claims audit, with the claim rules of the base build's. The base claims table
-# (aggregate.smk) then says per claim at how many seeds its verdict is the base seed's
-# (lnpaper.report.replication). Without replicate seeds none of these rules exists.
+# Replicates (config replicate_seeds, replicate_kernels): each replicate's data and experiments
+# run as copies of their rules (data.smk, experiments.smk: `<rule>_replicate`, wildcard
+# `replicate`: seed<k> or kernel-<path>); here, each replicate's claims audit, with the claim
+# rules of the base build's. The base claims table (aggregate.smk) then says per claim at how
+# many seeds and under which kernel paths its verdict is the base build's
+# (lnpaper.report.replication). Without replicates none of these rules exists.
 
 
-if config["replicate_seeds"]:
+if replicates(config):
 
     rule claims_replicate:
         input:

@@ -1,6 +1,6 @@
 """Adapter: rule claims -> lnpaper.report.claims (the claims audit table, csv/md/tex); with
-replicate seeds, the table gains their comparison (lnpaper.report.replication). The replicate
-seeds' own audits (rule claims_replicate) run this adapter too, without ``replicates``."""
+replicates (seeds, kernel paths), the table gains their comparison (lnpaper.report.replication).
+The replicates' own audits (rule claims_replicate) run this adapter too, without ``replicates``."""
 
 import pandas as pd
 
@@ -17,9 +17,11 @@ def compute(ctx: StepContext) -> StepResult:
     df = claims.evaluate_all(frames, cfg)
     metrics = {}
     if "replicates" in ctx.inputs:
-        seeds = {int(s): pd.read_csv(path) for s, path in ctx.inputs["replicates"].items()}
-        df = replication.annotate(df, cfg.seed, seeds)
-        metrics["fragile"] = int(df["fragile"].sum())
+        named = {name: pd.read_csv(path) for name, path in ctx.inputs["replicates"].items()}
+        df = replication.annotate_replicates(df, cfg.seed, named)
+        for column in ("fragile", "kernel_fragile"):
+            if column in df.columns:
+                metrics[column] = int(df[column].sum())
     out = ctx.outputs
     formatting.write_table(df, out["csv"], out["md"], out["tex"], cfg.language)
     counts = df["verdict"].value_counts()

@@ -27,13 +27,14 @@ from lnpaper.pipeline import io, registry
 
 
 def replication_table(tables: dict) -> pd.DataFrame | None:
-    """The claims table when replicate seeds ran (it carries their columns), else None."""
-    from lnpaper.report.replication import replicated
+    """The claims table when replicates (seeds, kernel paths) ran (it carries their columns),
+    else None."""
+    from lnpaper.report.replication import kernel_replicated, replicated
 
     if "claims" not in tables:
         return None
     table = pd.read_csv(tables["claims"]["csv"])
-    return table if replicated(table) else None
+    return table if replicated(table) or kernel_replicated(table) else None
 
 
 def derived_tables(tables: dict[str, dict[str, str]], language: str) -> dict[str, str]:

@@ -76,9 +76,10 @@ LISTS: dict[str, tuple[str, str, str]] = {
 }
 
 
-# lists read from the results, not the config: the claims that replicate seeds found fragile,
-# named in words with their deciding value's spread (lnpaper.report.replication.fragile_text)
-RESULT_LISTS = ("FragileClaims",)
+# lists read from the results, not the config (lnpaper.report.replication): the claims that
+# replicate seeds found fragile, named in words with their deciding value's spread; the kernel
+# paths the verdicts were recomputed under; the claims fragile across them, with each verdict
+RESULT_LISTS = ("FragileClaims", "KernelPaths", "KernelFragileClaims")
 
 
 def list_text(name: str, config: dict, language: str) -> str:

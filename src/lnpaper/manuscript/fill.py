@@ -80,7 +80,7 @@ class Build:
     traces: dict[str, dict[str, str]]  # step -> {rule, config_hash, git_commit, mlflow_run_id}
     claims: dict[str, str] | None = None  # claim_id -> verdict (tables/claims.csv), if built
     ui: str = ""  # MLflow UI address + experiment ("" without tracking), see ``mlflow_ui``
-    # tables/claims.csv when replicate seeds ran (lnpaper.report.replication), else None
+    # tables/claims.csv when replicates ran (lnpaper.report.replication), else None
     replication: pd.DataFrame | None = None
     machine: dict | None = None  # the machine record (``reproduce.machine_record``): this one
 
@@ -301,10 +301,15 @@ def fill(
             start = max(m.string.rfind(". ", 0, m.start()) + 2, m.start() - 80)
             return _number(build, name, m.string[start : m.end() + 20])
         if kind == "list" and name in RESULT_LISTS:
-            from lnpaper.report.replication import fragile_text
+            from lnpaper.report import replication
 
             table = build.replication if build.replication is not None else pd.DataFrame()
-            return fragile_text(table, build.language)
+            text_of = {
+                "FragileClaims": replication.fragile_text,
+                "KernelPaths": replication.kernel_paths_text,
+                "KernelFragileClaims": replication.kernel_fragile_text,
+            }[name]
+            return text_of(table, build.language)
         if kind == "list":
             return list_text(name, build.config, build.language)
         main = SUPPLEMENT not in m.string[: m.start()]
@@ -443,8 +448,9 @@ def bind_claims(
     """Keep the variant of each claim block that matches the claims table, fill
     ``{{claim:ID}}``; raise ``ClaimMismatch`` (one line) when the text asserts another verdict.
     Without a claims table (not built), claim blocks are dropped and inline verdicts say n/a.
-    With replicate seeds (``replication``: the claims table), a fragile claim's inline verdict
-    says at how many seeds it holds, e.g. "holds (fragile: 1 of 2 seeds)"."""
+    With replicates (``replication``: the claims table), a fragile claim's inline verdict says
+    what it is fragile to, e.g. "holds (fragile: 1 of 2 seeds)", "holds (fragile: 1 of 2 CPU
+    kernel paths)"."""
     from lnpaper.report.claim_text import verdict_word
     from lnpaper.report.replication import fragile_flag, fragility
 
@@ -463,7 +469,7 @@ def bind_claims(
         actual = table.get(m.group(1))
         word = verdict_word(actual, language) if actual else note("number_off", language)
         if m.group(1) in fragile:
-            word += f" ({fragile_flag(*fragile[m.group(1)], language)})"
+            word += f" ({fragile_flag(fragile[m.group(1)], language)})"
         return f'[{word}]{{.claim data-claim="{m.group(1)}" data-verdict="{actual or ""}"}}'
 
     def listed(m):

@@ -249,6 +249,16 @@ def _shapes_have_two_entries_per_std(cfg: dict) -> str | None:
 
 
 @semantic_check
+def _replicate_kernels_run_on_this_cpu(cfg: dict) -> str | None:
+    """A kernel path is named in lnpaper.pipeline.kernels.PATHS and runs on this CPU: a path it
+    lacks (avx512 on an AVX2 machine) would fall back to another path, not measure its own."""
+    from lnpaper.pipeline.kernels import kernel_paths, kernels_problem
+
+    names = cfg.get("replicate_kernels", [])
+    return kernels_problem(names, kernel_paths()) if names else None
+
+
+@semantic_check
 def _replicate_seeds_differ_from_seed(cfg: dict) -> str | None:
     """A replicate of the base seed would be the base build again, not a second measurement."""
     seeds = cfg.get("replicate_seeds", [])

@@ -18,15 +18,16 @@ DEPS_CACHE = ".snakemake/lnpaper/deps-cache.json"
 BUILD_LOCK = ".snakemake/lnpaper/build.lock"
 
 
-# A replicate seed's build (config ``replicate_seeds``): its data, experiments, claims audit,
-# manifests and logs, laid out under results/replicates/seed<k>/ as the base build's are under
-# results/ (``root`` of the functions below). ``seed`` may be the rule's wildcard, "{rseed}".
+# A replicate's build (config ``replicate_seeds``, ``replicate_kernels``; its names in
+# lnpaper.pipeline.kernels): its data, experiments, claims audit, manifests and logs, laid out
+# under results/replicates/<name>/ as the base build's are under results/ (``root`` of the
+# functions below). ``name`` may be the rule's wildcard, "{replicate}".
 REPLICATES = f"{RESULTS}/replicates"
 
 
-def replicate_root(seed: int | str) -> str:
-    """43 -> results/replicates/seed43: the ``root`` of one replicate seed's files."""
-    return f"{REPLICATES}/seed{seed}"
+def replicate_root(name: str) -> str:
+    """seed43 -> results/replicates/seed43: the ``root`` of one replicate's files."""
+    return f"{REPLICATES}/{name}"
 
 
 def data_file(root: str = RESULTS) -> str:

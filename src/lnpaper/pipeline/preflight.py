@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lnpaper.experiments.spec import PROCESS_BASE_BYTES
 from lnpaper.pipeline import registry
+from lnpaper.pipeline.kernels import replicates as replicates_of
 
 MIN_FREE_MB = float(os.environ.get("LNPAPER_MIN_FREE_MB", "50"))  # a full build writes ~20 MB
 
@@ -133,14 +134,14 @@ def step_memory_bytes(cfg: dict) -> dict[str, int]:
 
 
 def seed_jobs(cfg: dict) -> int:
-    """Jobs of one seed's data and experiments (the base seed's, and each replicate seed's)."""
+    """Jobs of one seed's data and experiments (the base build's, and each replicate's)."""
     return 1 + sum(exp.jobs(cfg.get(exp.section, {})) for exp in registry.enabled_declarations(cfg))
 
 
 def estimate_jobs(cfg: dict) -> int:
     """Jobs a clean build runs under ``cfg`` (the Snakemake job count, target rule included);
-    each replicate seed adds its data, experiments and claims audit."""
-    replicates = len(cfg.get("replicate_seeds", []))
+    each replicate (seed or kernel path) adds its data, experiments and claims audit."""
+    replicates = len(replicates_of(cfg))
     jobs = (1 + replicates) * seed_jobs(cfg)
     jobs += replicates if registry.claims_sources(cfg) else 0
     tables = registry.enabled_tables(cfg)
@@ -154,7 +155,7 @@ def estimate_cpu_seconds(cfg: dict) -> float:
     """Rough CPU seconds of a clean build: each job's start-up plus each experiment's declared
     compute (work counts times rates fitted to the default build)."""
     cpu = JOB_OVERHEAD_CPU_S * estimate_jobs(cfg)
-    seeds = 1 + len(cfg.get("replicate_seeds", []))  # every seed runs every experiment
+    seeds = 1 + len(replicates_of(cfg))  # every replicate runs every experiment
     for exp in registry.enabled_declarations(cfg):
         section = cfg.get(exp.section, {})
         if section:

@@ -173,6 +173,8 @@ def execute(
     }
     extra = {
         **({"device_used": ctx.device} if kind.startswith("experiment") else {}),
+        # a kernel replicate's job: the kernel path torch ran, as it reports it
+        **({"cpu_capability": cpu_capability()} if "kernel_env" in ctx.params else {}),
         **result.extra,
     }
     doc = build_manifest(
@@ -180,6 +182,13 @@ def execute(
     )
     io.write_json(doc, manifest)
     log.info("step %s: done in %.2f s", ctx.step, timing["wall_s"])
+
+
+def cpu_capability() -> str:
+    """The CPU kernel path torch dispatches to ("DEFAULT", "AVX2", "AVX512")."""
+    import torch
+
+    return str(torch.backends.cpu.get_cpu_capability())
 
 
 def run_step(
@@ -223,20 +232,22 @@ def run_experiment(smk, module: ModuleType, kind: str = "experiment", split=None
     run_step(smk, kind, experiment_compute(module, kind, split), uses_torch=True)
 
 
-# A replicate seed's copy of a rule (config ``replicate_seeds``, workflow/rules/replicates.smk):
-# ``<rule>_replicate``, the seed as wildcard ``rseed`` and as the params' ``seed``.
+# A replicate's copy of a rule (config ``replicate_seeds``, ``replicate_kernels``;
+# workflow/rules/replicates.smk): ``<rule>_replicate``, the replicate's name (seed43,
+# kernel-avx2; lnpaper.pipeline.kernels.parse_replicate) as wildcard ``replicate``, its seed as
+# the params' ``seed`` and its kernel variables as the params' ``kernel_env``.
 REPLICATE_SUFFIX = "_replicate"
-REPLICATE_WILDCARD = "rseed"
+REPLICATE_WILDCARD = "replicate"
 
 
 def unit_wildcards(wildcards: dict) -> dict:
-    """A job's wildcards that name a split experiment's unit (not its replicate seed)."""
+    """A job's wildcards that name a split experiment's unit (not its replicate)."""
     return {k: v for k, v in wildcards.items() if k != REPLICATE_WILDCARD}
 
 
 def experiment_of_rule(rule: str, wildcards: dict) -> str:
     """The experiment a rule runs: ``matmul`` -> matmul; a split experiment's part rule
-    ``<id>_part`` (it has the unit wildcard) -> ``<id>``; a replicate seed's copy of either,
+    ``<id>_part`` (it has the unit wildcard) -> ``<id>``; a replicate's copy of either,
     ``<rule>_replicate``, -> the same experiment."""
     rule = rule.removesuffix(REPLICATE_SUFFIX)
     return rule.removesuffix("_part") if unit_wildcards(wildcards) else rule

@@ -20,18 +20,22 @@ from pathlib import Path
 
 from lnpaper.pipeline import deps
 from lnpaper.pipeline.config import validate
+from lnpaper.pipeline.kernels import kernel_paths
 
 # not a result: kept with Snakemake's own state, beside the rule-code parse cache
 CACHE = ".snakemake/lnpaper/validated.json"
-CHECK_MODULES = ("pipeline.config", "pipeline.registry")  # what validate() can run
+# what validate() can run
+CHECK_MODULES = ("pipeline.config", "pipeline.registry", "pipeline.kernels")
 LIMIT = 20  # configs kept; beyond it the oldest entries go
 
 
 def validation_key(config: dict, schema: dict, root: str | Path | None = None) -> str:
     """sha256 of the config, the schema, the checking code under ``root`` (else this package's
-    own) and the jsonschema version."""
+    own), the jsonschema version and the CPU's kernel paths."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([config, schema, version("jsonschema")], sort_keys=True).encode())
+    # the CPU's kernel paths too: replicate_kernels is checked against them
+    answer_of = [config, schema, version("jsonschema"), kernel_paths()]
+    digest.update(json.dumps(answer_of, sort_keys=True).encode())
     base = Path(root).resolve() if root is not None else None
     for name in deps.module_files(*CHECK_MODULES, root=root):
         path = base / name if base is not None else Path(name)

@@ -226,10 +226,12 @@ for _verdict, _word in (
     )
 number("ClaimsTotal", "table:claims", style="int")(lambda t: float(len(t)))
 
-# replicate seeds (config replicate_seeds): how many seeds the verdicts were computed at, and how
-# many claims keep the base seed's verdict at all of them; none of these without replicates
+# replicates (config replicate_seeds, replicate_kernels): how many seeds (kernel paths) the
+# verdicts were computed at, and how many claims keep one verdict at all; none without them
 number("ReplicateSeeds", "table:claims", style="int")(replication.seed_count)
 number("ClaimsReplicated", "table:claims", style="int")(replication.replicated_count)
+number("ReplicateKernels", "table:claims", style="int")(replication.kernel_count)
+number("ClaimsKernelStable", "table:claims", style="int")(replication.kernel_stable_count)
 
 
 # training: section 4.1.4, deep ReLU MLPs with each normalization (table normalizer_comparison,

@@ -17,44 +17,9 @@ import math
 import pandas as pd
 
 from lnpaper.manuscript import noise
+from lnpaper.pipeline.kernels import CPU_FLAG, PATHS, cpu_flags, kernel_paths  # noqa: F401
 
-# path -> the variables that hold torch, MKL and OpenBLAS to it
-PATHS = {
-    "default": {
-        "ATEN_CPU_CAPABILITY": "default",
-        "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
-        "OPENBLAS_CORETYPE": "Nehalem",
-    },
-    "avx2": {
-        "ATEN_CPU_CAPABILITY": "avx2",
-        "MKL_ENABLE_INSTRUCTIONS": "AVX2",
-        "OPENBLAS_CORETYPE": "Haswell",
-    },
-    "avx512": {
-        "ATEN_CPU_CAPABILITY": "avx512",
-        "MKL_ENABLE_INSTRUCTIONS": "AVX512",
-        "OPENBLAS_CORETYPE": "SkylakeX",
-    },
-}
 RANK = {noise.SAME: 0, noise.NOISE: 1, noise.SIGNIFICANT: 2}
-CPU_FLAG = {"default": None, "avx2": "avx2", "avx512": "avx512f"}
-
-
-def cpu_flags() -> set[str]:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def kernel_paths(flags: set[str] | None = None) -> list[str]:
-    """The kernel paths this CPU can run, the simplest first."""
-    flags = cpu_flags() if flags is None else flags
-    return [p for p, flag in CPU_FLAG.items() if flag is None or flag in flags]
 
 
 def native_path(capability: str) -> str:
