@@ -16,6 +16,8 @@ from lnpaper.report.step_config import StepConfig
 
 # the estimates of sections 5, 6.2 and 6.3 the text quotes, and what each interval is over
 WITH_INTERVAL = [
+    "MatmulFactorNormalHalf",
+    "MatmulFactorNormalTwo",
     *(f"MatmulOverflowNormal{w}" for w in ("Half", "One", "OneHalf", "Two")),
     *(f"TransformerGrad{a}{e}" for a in ("Post", "Pre") for e in ("Bottom", "Top")),
     "TransformerAccMax",
@@ -143,3 +145,31 @@ def test_transformer_gradients_and_best_accuracy_carry_their_seed_intervals():
         "±" in acc["text"] or "[" in acc["text"]
     )
     assert math.isfinite(got.loc["TransformerGradPostTop", "ci_half_width"])
+
+
+def test_the_growth_factor_interval_is_the_rates_mapped_through_exp():
+    from lnpaper.report.tables import scale_behavior
+
+    g = pd.DataFrame(
+        {
+            "b_dist": ["normal"] * 2,
+            "n": [30, 30],
+            "scale": [0.5, 0.5],
+            "layernorm": [False, True],
+            "draw_set": ["normal/n=30"] * 2,
+            **{c: [0.99, 0.0] for c in ("growth_rate_mean", "growth_rate_theory")},
+            "growth_rate_ci_low": [0.97, 0.0],
+            "growth_rate_ci_high": [1.01, 0.0],
+            **{f"frobenius_rate{e}": [1.0, 0.0] for e in ("_mean", "_ci_low", "_ci_high")},
+            "rate_minus_log_scale": [1.68, 0.0],
+            "growth_factor": [math.exp(0.99), 1.0],
+            **{c: [41.0, np.nan] for c in ("overflow_step_median", "entry_overflow_step_median")},
+            **{c: [0.19, np.nan] for c in ("critical_scale_theory", "critical_scale_measured")},
+            "final_norm_median": [np.inf, 30.0],
+        }
+    )
+    cfg = StepConfig({"matmul": {"scales": [0.5], "near_critical_tol": 0.02}}, 42, "en")
+    row = scale_behavior({"matmul/growth": g}, cfg).iloc[0]
+    assert row["growth_factor_ci_low"] == pytest.approx(math.exp(0.97))
+    assert row["growth_factor_ci_low"] < row["growth_factor"] < row["growth_factor_ci_high"]
+    assert "overflow_step_median_ci_low" not in row  # no trajectories given: no such column

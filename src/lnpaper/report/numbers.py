@@ -91,9 +91,12 @@ for _scale, _word in SCALE_WORDS.items():
         uncertainty=_growth_pm("overflow_step_median", "normal", _scale),
     )(_growth("overflow_step_median", "normal", _scale))
 for _scale, _word in ((0.5, "Half"), (2.0, "Two")):  # the range of growth factors
-    number(f"MatmulFactorNormal{_word}", "table:scale_behavior", digits=2)(
-        _growth("growth_factor", "normal", _scale)
-    )
+    number(
+        f"MatmulFactorNormal{_word}",
+        "table:scale_behavior",
+        digits=2,
+        uncertainty=_growth_pm("growth_factor", "normal", _scale),
+    )(_growth("growth_factor", "normal", _scale))
 number("MatmulCriticalTheoryNormal", "table:scale_behavior", digits=4)(
     lambda t: pick(t, "critical_scale_theory", b_dist="normal", n=reference_n(t), scale=1.0)
 )

@@ -90,6 +90,9 @@ def scale_behavior(frames: dict, cfg: StepConfig) -> pd.DataFrame:
             "frobenius_rate_ci_low": plain["frobenius_rate_ci_low"],
             "frobenius_rate_ci_high": plain["frobenius_rate_ci_high"],
             "growth_factor": plain["growth_factor"],
+            # exp(rate) per step: the rate's interval mapped through the increasing exponential
+            "growth_factor_ci_low": np.exp(plain["growth_rate_ci_low"]),
+            "growth_factor_ci_high": np.exp(plain["growth_rate_ci_high"]),
             "overflow_step_median": plain["overflow_step_median"],
             **overflow_step_ci(frames, plain, matmul.get("burn_in", 0)),
             "entry_overflow_step_median": plain["entry_overflow_step_median"],
