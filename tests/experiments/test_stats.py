@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from lnpaper.experiments.stats import expanded_alpha, interval, wilson
+from lnpaper.experiments.stats import expanded_alpha, interval, median_rank, wilson
 
 
 def test_intervals_stay_inside_what_is_possible():
@@ -45,3 +45,26 @@ def test_same_rng_same_interval_and_nan_ignored():
     b = interval([1.0, 2.0, 4.0], np.random.default_rng(5))
     assert a == b
     assert all(math.isnan(v) for v in interval([], np.random.default_rng(5)))
+
+
+def test_median_interval_is_the_order_statistic_one():
+    # n = 20: [x_(6), x_(15)], P(Binomial(20, 1/2) <= 5) = 0.0207 per side, 95.9% in all
+    assert median_rank(20) == 6 and median_rank(6) == 1 and median_rank(5) is None
+    steps = [41, 42, 40, 41, 41, 41, 41, 41, 42, 41, 42, 42, 42, 41, 41, 43, 42, 42, 41, 40]
+    assert interval(steps, kind="median") == (41.0, 41.0, 42.0)
+    m, lo, hi = interval([3, 1, 2, 5, 4], kind="median")  # too few values for 95%
+    assert m == 3.0 and math.isnan(lo) and math.isnan(hi)
+    # "never" (inf) counts as the largest value; NaN is dropped
+    m, lo, hi = interval([1, 2, 3, 4, 5, 6, math.inf, math.inf, math.nan], kind="median")
+    assert (m, lo, hi) == (4.5, 1.0, math.inf)
+
+
+def test_median_interval_covers_a_skewed_distributions_median_at_its_level():
+    # exponential(1): median ln 2; the exact coverage at n = 20 is 95.86% whatever the law
+    rng = np.random.default_rng(3)
+    trials = 2000
+    hits = sum(
+        lo <= math.log(2) <= hi
+        for lo, hi in (interval(rng.exponential(size=20), kind="median")[1:] for _ in range(trials))
+    )
+    assert 0.94 < hits / trials < 0.975  # binomial SE ~0.0045 around 0.9586

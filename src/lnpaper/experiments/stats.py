@@ -11,6 +11,11 @@ bounds of what it estimates:
   and ratios; the interval is positive by construction.
 - ``proportion``: the Wilson score interval of k successes in n trials (Wilson 1927), inside
   [0, 1] and never of zero width at 0 or n successes.
+- ``median``: the distribution-free order-statistic interval of the median [x_(k), x_(n+1-k)]
+  (e.g. Conover 1999, "Practical nonparametric statistics", 3.2): the count of values below the
+  true median is Binomial(n, 1/2) whatever the distribution, so the level is exact up to the
+  discreteness of k (n = 20 gives [x_(6), x_(15)], 95.9%). Its bounds are data values, so an
+  integer quantity keeps integer bounds; below 6 values no such interval reaches 95% (NaN).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import math
 
 import numpy as np
 
-KINDS = ("mean", "positive", "proportion")
+KINDS = ("mean", "positive", "proportion", "median")
 
 
 def expanded_alpha(n: int, level: float) -> float:
@@ -46,6 +51,15 @@ def wilson(successes: int, trials: int, level: float = 0.95) -> tuple[float, flo
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def median_rank(n: int, level: float = 0.95) -> int | None:
+    """The largest k (1-based) with P(Binomial(n, 1/2) < k) <= (1 - level) / 2: the median's
+    interval is [x_(k), x_(n+1-k)]; None when even [min, max] falls short of ``level``."""
+    from scipy import stats
+
+    ks = [k for k in range(1, n // 2 + 1) if stats.binom.cdf(k - 1, n, 0.5) <= (1 - level) / 2]
+    return max(ks) if ks else None
+
+
 def interval(
     values,
     rng: np.random.Generator | None = None,
@@ -58,12 +72,14 @@ def interval(
 
     ``mean`` and ``positive`` need ``rng`` (seeded by the caller from the base seed and the
     condition). ``positive`` estimates the geometric mean (non-positive values are an error);
-    ``proportion`` takes booleans (or 0/1) and returns the fraction with its Wilson interval.
+    ``proportion`` takes booleans (or 0/1) and returns the fraction with its Wilson interval;
+    ``median`` the median with its order-statistic interval (an inf value, "never", counts as
+    the largest, an inf median or bound is returned as it is).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     x = np.asarray(values, dtype=np.float64)
-    x = x[np.isfinite(x)]
+    x = x[~np.isnan(x)] if kind == "median" else x[np.isfinite(x)]
     nan = float("nan")
     if x.size == 0:
         return nan, nan, nan
@@ -71,6 +87,11 @@ def interval(
         k = int(np.count_nonzero(x))
         lo, hi = wilson(k, int(x.size), level)
         return k / x.size, lo, hi
+    if kind == "median":
+        x = np.sort(x)
+        k = median_rank(int(x.size), level)
+        lo, hi = (nan, nan) if k is None else (float(x[k - 1]), float(x[x.size - k]))
+        return float(np.median(x)), lo, hi
     if kind == "positive":
         if (x <= 0).any():
             raise ValueError("kind='positive' needs values > 0")

@@ -35,7 +35,7 @@ EXPERIMENTS: dict[str, list[str]] = {e: list(d.outputs) for e, d in DECLARATIONS
 
 # table -> the experiment outputs it is built from ("experiment/name")
 TABLES: dict[str, list[str]] = {
-    "scale_behavior": ["matmul/growth"],
+    "scale_behavior": ["matmul/growth", "matmul/trajectories"],
     "ln_before_after": ["layernorm_stats/stats"],
     "ln_correlation": ["layernorm_stats/stats", "layernorm_stats/correlation"],
     "affine_grid": ["affine/stats"],

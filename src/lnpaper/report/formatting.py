@@ -4,6 +4,7 @@ written by ``numfmt`` (re-exported here: ``fmt``, ``fmt_fixed``, ``fmt_pm``, ``f
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
@@ -45,6 +46,15 @@ def denoise(values: pd.Series) -> pd.Series:
     return out
 
 
+def _whole(*values) -> bool:
+    """Whole numbers, all of them (a median step and its order-statistic bounds): they print
+    without decimals, which lose nothing, instead of the decimals a half-width of 0.5 sets."""
+    try:
+        return all(math.isfinite(float(v)) and float(v).is_integer() for v in values)
+    except (TypeError, ValueError):
+        return False
+
+
 def merge_ci(df: pd.DataFrame) -> pd.DataFrame:
     """Render *_ci_low/*_ci_high pairs as one '[lo, hi]' column named *_ci; the estimate beside
     it (``<stem>_mean`` or ``<stem>``) gets the decimals its interval resolves."""
@@ -53,9 +63,14 @@ def merge_ci(df: pd.DataFrame) -> pd.DataFrame:
         stem = col[: -len("_ci_low")]
         hi = f"{stem}_ci_high"
         if hi in df.columns:
+            ests = next((out[e] for e in (f"{stem}_mean", stem) if e in out.columns), None)
             decs = [
-                decimals_for(half_width(a, b))
-                for a, b in zip(df[col].astype(float), df[hi].astype(float))
+                0 if _whole(a, b, e) else decimals_for(half_width(a, b))
+                for a, b, e in zip(
+                    df[col].astype(float),
+                    df[hi].astype(float),
+                    df[col].astype(float) if ests is None else ests,
+                )
             ]
             for est in (f"{stem}_mean", stem):
                 if est in out.columns and pd.api.types.is_float_dtype(out[est]):

@@ -40,8 +40,8 @@ from lnpaper.report.summaries import (
     DATASET_CLASSES,
     reference_dataset,
     reference_depth,
-    reference_layers,
     reference_n,
+    run_count,
 )
 
 # ---------------------------------------------------------------- the numbers, by experiment
@@ -84,13 +84,19 @@ for _dist, _scales in (("normal", SCALE_WORDS), ("scaled_normal", {1.0: "One"}))
             _growth("growth_rate_theory", _dist, _scale)
         )
 for _scale, _word in SCALE_WORDS.items():
-    number(f"MatmulOverflowNormal{_word}", "table:scale_behavior", style="int")(
-        _growth("overflow_step_median", "normal", _scale)
-    )
+    number(
+        f"MatmulOverflowNormal{_word}",
+        "table:scale_behavior",
+        style="int",
+        uncertainty=_growth_pm("overflow_step_median", "normal", _scale),
+    )(_growth("overflow_step_median", "normal", _scale))
 for _scale, _word in ((0.5, "Half"), (2.0, "Two")):  # the range of growth factors
-    number(f"MatmulFactorNormal{_word}", "table:scale_behavior", digits=2)(
-        _growth("growth_factor", "normal", _scale)
-    )
+    number(
+        f"MatmulFactorNormal{_word}",
+        "table:scale_behavior",
+        digits=2,
+        uncertainty=_growth_pm("growth_factor", "normal", _scale),
+    )(_growth("growth_factor", "normal", _scale))
 number("MatmulCriticalTheoryNormal", "table:scale_behavior", digits=4)(
     lambda t: pick(t, "critical_scale_theory", b_dist="normal", n=reference_n(t), scale=1.0)
 )
@@ -302,12 +308,6 @@ def _acc_pm(norm: str, where: dict) -> Callable:
     return _pm("test_accuracy", norm, where)
 
 
-def _runs(t: pd.DataFrame, diverged: bool) -> float:
-    """Number of runs (seeds x conditions) in a table, or of those that diverged."""
-    n = t["n_seeds"].astype(float)
-    return float(round((n * t["diverged_fraction"]).sum() if diverged else n.sum()))
-
-
 number("TrainSteps", "config:training", style="int")(lambda cfg: cfg["training"]["steps"])
 number("TrainBatch", "config:training", style="int")(lambda cfg: cfg["training"]["batch_size"])
 number("TrainWidth", "config:training", style="int")(lambda cfg: cfg["training"]["width"])
@@ -381,8 +381,8 @@ def _chance(cfg) -> float:
 
 
 number("TrainChance", "config:training")(_chance)
-number("TrainRuns", "table:normalizer_comparison", style="int")(lambda t: _runs(t, False))
-number("TrainDiverged", "table:normalizer_comparison", style="int")(lambda t: _runs(t, True))
+number("TrainRuns", "table:normalizer_comparison", style="int")(lambda t: run_count(t, False))
+number("TrainDiverged", "table:normalizer_comparison", style="int")(lambda t: run_count(t, True))
 
 
 # batch_dependence: section 6.2, one sample's output over random batches (table bn_vs_ln)
@@ -400,6 +400,12 @@ def _bn_std(size: Callable[[pd.DataFrame], int]):
     return lambda t: pick(t, f"output_std_b{size(t)}", norm="batchnorm", mode="train")
 
 
+# Quoted estimates without an interval: batch_dependence runs once (one x0, one draw of
+# batch-mates per batch size) and stores only the SD over the batches averaged over features,
+# so there are no replicates to put an interval on; the log-log slope is a fit to those
+# per-size SDs (its points are batch sizes, not replicates). An interval needs per-batch (or
+# per-feature) values from the experiment itself.
+WITHOUT_REPLICATES = ("BatchStdBnSmallest", "BatchStdBnLargest", "BatchSlopeBn")
 number("BatchSmallest", "table:bn_vs_ln", style="int")(_smallest)
 number("BatchLargest", "table:bn_vs_ln", style="int")(lambda t: _batch_sizes(t)[-1])
 number("BatchStdBnSmallest", "table:bn_vs_ln")(_bn_std(_smallest))
@@ -415,62 +421,6 @@ number("BatchStdOthersMax", "table:bn_vs_ln", digits=1, style="sci")(
         .max()
     )
 )
-
-
-# transformer: section 6.3, Post-LN vs Pre-LN (table transformer_pre_post)
-
-
-def _tf_grad(col: str, arch: str):
-    """Gradient at init (the same in every warm-up row of one architecture)."""
-
-    def get(t):
-        rows = t[(t["layers"] == reference_layers(t)) & (t["arch"] == arch)]
-        if rows.empty:
-            raise LookupError(f"no {arch} rows")
-        return float(rows[col].iloc[0])
-
-    return get
-
-
-def _tf_loss(arch: str, warmup: bool, col: str = "final_loss_mean"):
-    return lambda t: pick(t, col, layers=reference_layers(t), arch=arch, warmup=warmup)
-
-
-number("TransformerSteps", "config:transformer", style="int")(
-    lambda cfg: cfg["transformer"]["steps"]
-)
-number("TransformerWarmupSteps", "config:transformer", style="int")(
-    lambda cfg: cfg["transformer"]["warmup_steps"]
-)
-number("TransformerLr", "config:transformer", digits=0, style="sci")(
-    lambda cfg: cfg["transformer"]["lr"]
-)
-number("TransformerRefLayers", "table:transformer_pre_post", style="int")(reference_layers)
-number("TransformerSeeds", "table:transformer_pre_post", style="int")(lambda t: t["n_seeds"].max())
-for _arch, _word in (("post_ln", "Post"), ("pre_ln", "Pre")):
-    for _end in ("Top", "Bottom"):
-        number(f"TransformerGrad{_word}{_end}", "table:transformer_pre_post")(
-            _tf_grad(f"grad_ffn_{_end.lower()}_init", _arch)
-        )
-    for _warm, _wword in ((False, "NoWarmup"), (True, "Warmup")):
-        number(
-            f"TransformerLoss{_word}{_wword}",
-            "table:transformer_pre_post",
-            uncertainty=half_width(
-                _tf_loss(_arch, _warm, "final_loss_ci_low"),
-                _tf_loss(_arch, _warm, "final_loss_ci_high"),
-            ),
-        )(_tf_loss(_arch, _warm))
-        for _end in ("Low", "High"):  # interval bounds, for the manuscript's comparisons
-            number(f"TransformerLoss{_word}{_wword}{_end}", "table:transformer_pre_post", digits=4)(
-                _tf_loss(_arch, _warm, f"final_loss_ci_{_end.lower()}")
-            )
-number("TransformerAccMax", "table:transformer_pre_post")(
-    lambda t: t.loc[t["layers"] == reference_layers(t), "test_accuracy_mean"].max()
-)
-number("TransformerChanceLoss", "table:transformer_pre_post")(lambda t: t["chance_loss"].iloc[0])
-number("TransformerRuns", "table:transformer_pre_post", style="int")(lambda t: _runs(t, False))
-number("TransformerDiverged", "table:transformer_pre_post", style="int")(lambda t: _runs(t, True))
 
 
 def config_slice(config: dict) -> dict:
@@ -496,5 +446,7 @@ def config_slice(config: dict) -> dict:
     return out
 
 
-# the Method section's set-ups and the residual-net evidence (registered after the numbers above)
+# section 6.3's numbers, then the Method section's set-ups and the residual-net evidence
+# (registered after the numbers above, in this order: the spec order is numbers.tex's)
+import lnpaper.report.numbers_transformer  # noqa: E402, F401, I001
 import lnpaper.report.numbers_methods  # noqa: E402, F401

@@ -170,6 +170,14 @@ def table_cell(frame: pd.DataFrame, value: float, read: list) -> tuple[str, int]
     return None
 
 
+def whole_text(value: float, lo: float, hi: float, fallback: str) -> str:
+    """``41 [41, 42]``: a whole-number estimate with its interval (the order statistics of whole
+    numbers), even of zero width, so the text shows that it has one; ``fallback`` without."""
+    if not all(math.isfinite(v) for v in (value, lo, hi)):
+        return fallback
+    return f"{fallback} [{quoted_text(lo, 'int', 0)}, {quoted_text(hi, 'int', 0)}]"
+
+
 def quote(
     n: Number,
     value: float,
@@ -181,9 +189,12 @@ def quote(
     """Text, TeX and table cell of one number. A table cell prints as the table prints it
     (``printed``: the table's ``formatting.printed_frame``); with an uncertainty, "value ± u" at
     the decimals u sets (the digits the table gives the estimate beside its interval), or
-    "value [lo, hi]" when the interval (``bounds``) is asymmetric (``numfmt.estimate_text``)."""
+    "value [lo, hi]" when the interval (``bounds``) is asymmetric (``numfmt.estimate_text``);
+    a whole number (style "int", a median step) always "value [lo, hi]", without decimals."""
     text = format_text(value, n) if cell is None else printed[cell[0]].iloc[cell[1]]
-    if n.uncertainty is not None and bounds is not None:
+    if n.uncertainty is not None and bounds is not None and n.style == "int":
+        text = whole_text(value, *bounds, text)
+    elif n.uncertainty is not None and bounds is not None:
         text = estimate_text(value, *bounds, text)
     elif n.uncertainty is not None:
         text = pm_text(value, u, text)

@@ -92,6 +92,12 @@ def loglog_slope(stats: pd.DataFrame, norm: str, mode: str) -> float:
     return float(np.polyfit(np.log(g["batch_size"]), np.log(g["output_std"]), 1)[0])
 
 
+def run_count(t: pd.DataFrame, diverged: bool) -> float:
+    """Number of runs (seeds x conditions) in a table, or of those that diverged."""
+    n = t["n_seeds"].astype(float)
+    return float(round((n * t["diverged_fraction"]).sum() if diverged else n.sum()))
+
+
 def online_ok(stats: pd.DataFrame, norm: str, mode: str) -> bool:
     """Online (batch-size-1) inference works: the module runs at B=1, its output depends on the
     input, and it equals the sample's output inside a batch."""
@@ -105,9 +111,39 @@ def online_ok(stats: pd.DataFrame, norm: str, mode: str) -> bool:
 
 
 def transformer_grad_profile(grads: pd.DataFrame, param: str = "ffn_w2") -> pd.DataFrame:
-    """Mean over seeds of one weight's gradient norm at init, per (layers, arch, layer)."""
-    g = grads[grads["param"] == param]
-    return g.groupby(["layers", "arch", "layer"], sort=True)["grad_norm"].mean().reset_index()
+    """Mean over seeds of one weight's gradient norm at init, per (layers, arch, layer), with
+    its 95% interval over the seeds (``grad_norm_ci_low``/``_high``, ``stats.interval``: each
+    seed draws its own initial weights and batch, so the seeds are independent replicates)."""
+    keys = ["layers", "arch", "layer"]
+    rows = []
+    for key, g in grads[grads["param"] == param].groupby(keys, sort=True):
+        _, lo, hi = seed_mean_ci(g["grad_norm"], "transformer_grad", param, *key)
+        rows.append({**dict(zip(keys, key)), "grad_norm": g["grad_norm"].mean()})
+        rows[-1].update(grad_norm_ci_low=lo, grad_norm_ci_high=hi)
+    return pd.DataFrame(rows, columns=[*keys, "grad_norm", "grad_norm_ci_low", "grad_norm_ci_high"])
+
+
+def overflow_step_ci(frames: dict, plain: pd.DataFrame, burn_in: int) -> dict[str, list]:
+    """The 95% order-statistic interval (``stats.interval(kind="median")``) of the median first
+    float32 overflow step over the seeds of each row of ``plain`` (the growth rows without
+    LayerNorm), from the per-seed trajectories; a seed that never overflows counts as inf and an
+    inf bound is reported as NaN, like the median. No columns without the trajectories."""
+    if "matmul/trajectories" not in frames:
+        return {}
+    from lnpaper.experiments.matmul_growth import per_seed_rates
+
+    traj = frames["matmul/trajectories"]
+    steps = per_seed_rates(traj[~traj["layernorm"]], burn_in).groupby(
+        ["b_dist", "n", "scale"], sort=False
+    )["overflow_step"]
+    bounds = {key: interval(g.fillna(np.inf), kind="median")[1:] for key, g in steps}
+    got = [
+        bounds.get((d, n, s), (np.nan, np.nan))
+        for d, n, s in zip(plain["b_dist"], plain["n"], plain["scale"])
+    ]
+    lo, hi = (np.array(v, dtype=float) for v in zip(*got)) if got else ([], [])
+    clean = lambda v: np.where(np.isinf(v), np.nan, v)  # noqa: E731
+    return {"overflow_step_median_ci_low": clean(lo), "overflow_step_median_ci_high": clean(hi)}
 
 
 # ---------------------------------------------------------------- the setting the text quotes

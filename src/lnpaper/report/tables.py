@@ -22,6 +22,7 @@ from lnpaper.report.summaries import (
     normalizer_aggregate,
     online_ok,
     order_norms,
+    overflow_step_ci,
     paper_behavior,
     seed_mean_ci,
     transformer_grad_profile,
@@ -89,7 +90,11 @@ def scale_behavior(frames: dict, cfg: StepConfig) -> pd.DataFrame:
             "frobenius_rate_ci_low": plain["frobenius_rate_ci_low"],
             "frobenius_rate_ci_high": plain["frobenius_rate_ci_high"],
             "growth_factor": plain["growth_factor"],
+            # exp(rate) per step: the rate's interval mapped through the increasing exponential
+            "growth_factor_ci_low": np.exp(plain["growth_rate_ci_low"]),
+            "growth_factor_ci_high": np.exp(plain["growth_rate_ci_high"]),
             "overflow_step_median": plain["overflow_step_median"],
+            **overflow_step_ci(frames, plain, matmul.get("burn_in", 0)),
             "entry_overflow_step_median": plain["entry_overflow_step_median"],
             "critical_scale_theory": plain["critical_scale_theory"],
             "critical_scale_measured": plain["critical_scale_measured"],
@@ -315,11 +320,19 @@ def transformer_pre_post(frames: dict, cfg: StepConfig) -> pd.DataFrame:
         row["final_loss_mean"], row["final_loss_ci_low"], row["final_loss_ci_high"] = seed_mean_ci(
             g["final_loss"]
         )
-        row["test_accuracy_mean"] = seed_mean_ci(g["test_accuracy"])[0]
+        # the best of these means is quoted: its interval is the one over that row's seeds
+        acc = seed_mean_ci(g["test_accuracy"], "transformer_accuracy", layers, arch, warm)
+        row["test_accuracy_mean"], row["test_accuracy_ci_low"], row["test_accuracy_ci_high"] = acc
         row["chance_loss"] = float(g["chance_loss"].iloc[0])
         row["diverged_fraction"] = float(g["diverged"].mean())
-        row["grad_ffn_bottom_init"] = float(p["grad_norm"].iloc[0]) if len(p) else float("nan")
-        row["grad_ffn_top_init"] = float(p["grad_norm"].iloc[-1]) if len(p) else float("nan")
+        for end, at in (("bottom", 0), ("top", -1)):  # mean over the gradient seeds
+            for col, stem in (
+                ("", "_init"),
+                ("_ci_low", "_init_ci_low"),
+                ("_ci_high", "_init_ci_high"),
+            ):
+                value = float(p[f"grad_norm{col}"].iloc[at]) if len(p) else float("nan")
+                row[f"grad_ffn_{end}{stem}"] = value
         row["grad_ffn_top_bottom_ratio"] = row["grad_ffn_top_init"] / row["grad_ffn_bottom_init"]
         rows.append(row)
     return pd.DataFrame(rows)
