@@ -47,7 +47,9 @@ def test_every_number_in_a_table_and_the_prose_prints_the_same_digits(tiny_build
         df, columns, cells = tables[entry["cell"]["table"]]
         row, col = entry["cell"]["row"], entry["cell"]["column"]
         assert math.isclose(df.at[row, col], entry["value"], rel_tol=1e-9), name
+        # the text is "v ± u" or, for an asymmetric interval, "v [lo, hi]"
         value_text, *u_text = entry["text"].split(" ± ")
+        value_text = value_text.split(" [")[0]
         assert cells[row][columns.index(col)] == value_text, name
         stem = col.removesuffix("_mean")
         if u_text and f"{stem}_ci" in columns:  # the interval beside it has u's digits
@@ -63,5 +65,6 @@ def test_every_number_in_a_table_and_the_prose_prints_the_same_digits(tiny_build
                 for row in (df[col] - v).abs().le(1e-9 * abs(v)).to_numpy().nonzero()[0]:
                     checked += 1
                     where = f"{name} in {table}.{col}[{row}]"
-                    assert cells[row][columns.index(col)] == entry["text"].split(" ± ")[0], where
+                    shown = entry["text"].split(" ± ")[0].split(" [")[0]
+                    assert cells[row][columns.index(col)] == shown, where
     assert checked > len(linked)  # some quantity is shown twice (scale_main, claims)

@@ -13,7 +13,7 @@ ENV = re.compile(r"\{\{env:([A-Za-z]+)\}\}")
 FIELDS = {
     "EnvCpu": lambda r: r["cpu"],
     "EnvCores": lambda r: str(r["cores"]),
-    "EnvOs": lambda r: r["os"],
+    "EnvOs": lambda r: str(r["os"]).split()[0],  # the system's name, not its release
     "EnvArch": lambda r: r["machine"],
     "EnvCpuCapability": lambda r: r["torch_cpu_capability"],
 }

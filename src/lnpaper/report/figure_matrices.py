@@ -121,7 +121,8 @@ def ln_distributions(frames: dict, cfg: StepConfig, language: str):
             ax.plot(medians, pos, markers[stage], color=c, ms=2.5, mec="k", mew=0.3, zorder=5)
             shape = {"before": "s", "after": "D"}[stage]
             ax.plot([], [], shape, color=c, mec="k", mew=0.3, label=label(stage, language))
-        ax.set_xlabel(label(col, language))
+        # half the width each: a long label ("độ lệch chuẩn không chệch") wraps, not clips
+        ax.set_xlabel(textwrap.fill(label(col, language), 24))
     axes[0].set_yticks(range(len(keys)), [f"{sh} {label(ov, language)}" for sh, ov in keys])
     axes[0].set_ylabel(figure_text("ln_rows", language))
     axes[0].legend(
