@@ -29,7 +29,9 @@ def test_flipping_a_verdict_on_the_tiny_build_changes_the_text_or_stops_it(tiny_
     assert inline
     for cid, verdict in inline:
         assert table[cid] == verdict
-    text = TEMPLATES["vi"]  # the tiny config builds the Vietnamese paper
+    # the tiny config builds the Vietnamese paper; its lists of the claims with one verdict
+    # ({{claims:holds}}) change with every flip by construction and are left out
+    text = re.sub(r"\{\{claims:[a-z_]+\}\}", "", TEMPLATES["vi"])
     base = fill.bind_claims(text, table, "vi")
     flipped_any = False
     blocks = fill.CLAIM_BLOCK.findall(text)

@@ -37,6 +37,14 @@ def test_pdf_pages_rendered_fit_the_page_and_the_main_text_is_short(tiny_build, 
     out = tmp_path / "manuscript"
     shutil.copytree(work / "results/manuscript", out, symlinks=True)
     md = (out / "paper.md").read_text(encoding="utf-8")
+    # the PDF's source: paper.md with the Typst page layout the PDF gets at its supplement
+    md = re.sub(
+        r"^# .*\{#supplement-start \.unnumbered\}$",
+        lambda m: f"{render.SUPPLEMENT_TYPST}\n\n{m.group(0)}",
+        md,
+        flags=re.M,
+    )
+    assert render.SUPPLEMENT_TYPST in md
     src = out / ".test.typ"
     src.write_text(render.typst_source(md, "vi"), encoding="utf-8")
     counts = render.page_counts(src, out)
