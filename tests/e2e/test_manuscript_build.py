@@ -33,7 +33,8 @@ def prose_text(page: str) -> str:
         r"<figure.*?</figure>",
         r"<math.*?</math>",
         r'<span class="num".*?</span>',
-        r'<span class="citation".*?</span>',  # (Author year): a year is not a quoted number
+        r'<span class="nocase">(?=[^<]*</span>)',  # opening tag only: citations nest it
+        r'<span class="citation"[^>]*>[^<]*(?:</span>[^<]*)?</span>',  # (Author year): no quoted number
         r"<code>.*?</code>",
         r'<section id="references".*?</section>',
         r'<h\d id="references".*$',
