@@ -169,4 +169,7 @@ def test_online_inference_by_mode(stats):
         assert online_ok(stats, norm, "eval"), norm
     table = bn_vs_ln({"batch_dependence/stats": stats}, {})
     assert len(table) == 8 and list(table["norm"])[:2] == ["layernorm", "layernorm"]
-    assert table.set_index(["norm", "mode"]).loc[("batchnorm", "train"), "batch_dependent"]
+    bn = table.set_index(["norm", "mode"]).loc[("batchnorm", "train")]
+    assert bn["batch_dependent"] and bn["n_batches"] == 300
+    # the slope's interval holds the slope and, over 4 sizes, resolves it from 0 and from -1
+    assert -1 < bn["loglog_slope_ci_low"] < bn["loglog_slope"] < bn["loglog_slope_ci_high"] < 0

@@ -140,6 +140,7 @@ def test_bn_vs_ln_main_has_one_row_per_property_and_a_column_per_normalizer():
                         norm=norm,
                         mode=mode,
                         batch_size=b,
+                        n_batches=20,
                         output_std=(np.nan if b == 1 else 0.7 / math.sqrt(b)) if dep else 0.0,
                         error="Expected more than 1 value" if dep and b == 1 else "",
                         runs=not (dep and b == 1),

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from lnpaper.report import claim_tolerances as tol
 from lnpaper.report.claim_text import join, t
 from lnpaper.report.summaries import classify_growth, reference_n
 from lnpaper.report.verdicts import (
@@ -166,10 +167,10 @@ def scales_above_one_explode(frames, cfg):
 def layernorm_keeps_norm_fixed(frames, cfg):
     """Each LayerNorm-track condition against its own theory, sqrt(rows*cols*v/(v+eps)) at the
     track's fixed point (theory.ln_track_norm: eps and the real shape, not sqrt(n*n)). Holds when
-    every condition keeps its norm there and does not drift: relative deviation below 1e-3 plus
-    eps/c (the mean-field theory ignores the rows' spread of v, an error of order eps/c, 4e-5 at
-    most in the paper's grid), and a growth rate below 1e-4 or with an interval around 0. A
-    condition whose theory is 0 (c = s^2 n b^2 (n-1)/n <= eps: the track decays to 0) fails."""
+    every condition keeps its norm there and does not drift: relative deviation below
+    LN_NORM_REL_TOL plus eps/c (the mean-field theory ignores the rows' spread of v, an error of
+    order eps/c, 4e-5 at most in the paper's grid), and a growth rate below LN_RATE_TOL or with
+    an interval around 0. A condition whose theory is 0 (c = s^2 n b^2 (n-1)/n <= eps: the track decays to 0) fails."""
     from lnpaper.experiments import theory
 
     g = frames["matmul/growth"]
@@ -182,8 +183,10 @@ def layernorm_keeps_norm_fixed(frames, cfg):
     rel_all = (ln["final_norm_median"] - want).abs() / want.where(live, 1.0)
     slack = 1 - (want / ln["n"]) ** 2  # eps / c at the fixed point
     rate = ln["growth_rate_mean"].abs()
-    flat = (rate < 1e-4) | ((ln["growth_rate_ci_low"] <= 0) & (ln["growth_rate_ci_high"] >= 0))
-    ok = bool((live & (rel_all < 1e-3 + slack) & flat).all())
+    flat = (rate < tol.LN_RATE_TOL) | (
+        (ln["growth_rate_ci_low"] <= 0) & (ln["growth_rate_ci_high"] >= 0)
+    )
+    ok = bool((live & (rel_all < tol.LN_NORM_REL_TOL + slack) & flat).all())
     rel = float(rel_all[live].max()) if live.any() else float("inf")
     rate = float(rate.max())
     return holds_if(
@@ -219,7 +222,11 @@ def layernorm_output_has_mean0_std1(frames):
     worst_mean = after["max_abs_group_mean"].max()
     dev = (after["std_biased"] - 1).abs()
     top = float(after["std_biased"].max())
-    ok = worst_mean < 1e-5 and float(dev.median()) < 0.01 and top <= 1 + 1e-5
+    ok = (
+        worst_mean < tol.MEAN0_TOL
+        and float(dev.median()) < tol.STD1_TOL
+        and top <= 1 + tol.MEAN0_TOL
+    )
     return holds_if(
         ok,
         t("mean_std", mean=worst_mean, dev=dev.max(), median=dev.median(), top=top),
@@ -288,14 +295,14 @@ def example_std_is_unbiased_estimator(frames):
 )
 def eps_inside_or_outside_the_root(frames):
     """The article's (x - mu)/(sigma + eps) against PyTorch's (x - mu)/sqrt(sigma^2 + eps):
-    holds only if our sqrt form matches torch to 1e-6 and the article's form agrees with torch
-    (max abs difference below 1e-3) from some sigma on, the condition naming that sigma; fails
-    otherwise (the two forms differ where sigma is comparable to eps)."""
+    holds only if our sqrt form matches torch to ROUNDING_TOL and the article's form agrees with
+    torch (max abs difference below EPS_AGREE_TOL) from some sigma on, the condition naming that
+    sigma; fails otherwise (the two forms differ where sigma is comparable to eps)."""
     e = frames["layernorm_stats/eps_placement"]
     paper = e[e["formula"] == "paper"].sort_values("sigma")
     torch_ = e[e["formula"] == "torch"].set_index("sigma")["output_std"]
     diff = e[e["formula"] == "pytorch"]["max_abs_diff_vs_torch"].max()
-    agree = paper[paper["max_abs_diff_vs_torch"] < 1e-3]["sigma"]
+    agree = paper[paper["max_abs_diff_vs_torch"] < tol.EPS_AGREE_TOL]["sigma"]
     smallest = paper.iloc[0]
     measured = t(
         "eps_measured",
@@ -304,7 +311,7 @@ def eps_inside_or_outside_the_root(frames):
         torch=torch_[smallest.sigma],
         paper=smallest.output_std,
     )
-    if diff < 1e-6 and len(agree):
+    if diff < tol.ROUNDING_TOL and len(agree):
         return ClaimResult(
             measured=measured,
             theory=t("eps_theory"),
@@ -335,7 +342,7 @@ def whole_tensor_correlation_is_one(frames):
         return not_measured(t("no_whole_tensor"), t("r_one"), t("no_whole_tensor"))
     dev = (after["pearson_r"] - 1).abs().max()
     return holds_if(
-        dev < 1e-6,
+        dev < tol.ROUNDING_TOL,
         t("r_whole", dev=dev, count=len(after)),
         t("r_one"),
         float(after["pearson_r"].mean()),
@@ -352,7 +359,7 @@ def whole_tensor_correlation_is_one(frames):
 )
 def per_group_correlation_drops_slightly(frames):
     """Mean Pearson r between a group's input and output per group size k: "slightly" lower is
-    r above 0.95. Every k: holds; only from some k on: holds_only_if (that k); no k: fails."""
+    r above SLIGHT_R. Every k: holds; only from some k on: holds_only_if (that k); no k: fails."""
     from lnpaper.experiments import theory
 
     after = frames["layernorm_stats/stats"].query(
@@ -364,7 +371,7 @@ def per_group_correlation_drops_slightly(frames):
     per_shape = after.groupby(["shape", "group_size"])["pearson_r"].mean()
     corr = frames["layernorm_stats/correlation"].query("scope == 'group'")
     by_k = corr.groupby("group_size")["pearson_r"].mean()
-    slight = by_k[1 - by_k < 0.05]  # "slightly": r stays above 0.95
+    slight = by_k[by_k > tol.SLIGHT_R]  # "slightly": r stays above SLIGHT_R
     measured = join([t("r_column", shape=s, k=int(k), r=r) for (s, k), r in per_shape.items()])
     theory_txt = join(
         [t("r_theory_k", k=int(k), r=theory.pearson_r_groupwise(int(k))) for k in by_k.index],
@@ -397,7 +404,8 @@ def per_group_correlation_drops_slightly(frames):
 )
 def gamma_beta_set_std_and_mean(frames):
     """At gamma = 3, beta = 5 only (not measured when the grid lacks it): output mean within
-    1e-4 of beta and biased std within 1e-2 of gamma, averaged over seeds, holds; else fails."""
+    AFFINE_MEAN_TOL of beta and biased std within AFFINE_STD_TOL of gamma, averaged over seeds,
+    holds; else fails."""
     g = frames["affine/stats"].query("gamma == 3 and beta == 5")
     if g.empty:  # the statement is about gamma = 3, beta = 5 only: no other cell stands in
         grid = {k: sorted({float(x) for x in frames["affine/stats"][k]}) for k in ("gamma", "beta")}
@@ -410,7 +418,8 @@ def gamma_beta_set_std_and_mean(frames):
         )
         return not_measured(missing, t("affine_theory"), missing)
     mean, std_b, std_u = g["mean"].mean(), g["std_biased"].mean(), g["std_unbiased"].mean()
-    ok = abs(mean - g["beta"].iloc[0]) < 1e-4 and abs(std_b - g["gamma"].iloc[0]) < 1e-2
+    ok = abs(mean - g["beta"].iloc[0]) < tol.AFFINE_MEAN_TOL
+    ok = ok and abs(std_b - g["gamma"].iloc[0]) < tol.AFFINE_STD_TOL
     return holds_if(
         ok,
         t("affine", mean=mean, biased=std_b, unbiased=std_u, seeds=len(g)),

@@ -42,6 +42,7 @@ from lnpaper.report.summaries import (
     reference_depth,
     reference_n,
     run_count,
+    sd_interval,
 )
 
 # ---------------------------------------------------------------- the numbers, by experiment
@@ -400,19 +401,39 @@ def _bn_std(size: Callable[[pd.DataFrame], int]):
     return lambda t: pick(t, f"output_std_b{size(t)}", norm="batchnorm", mode="train")
 
 
-# Quoted estimates without an interval: batch_dependence runs once (one x0, one draw of
-# batch-mates per batch size) and stores only the SD over the batches averaged over features,
-# so there are no replicates to put an interval on; the log-log slope is a fit to those
-# per-size SDs (its points are batch sizes, not replicates). An interval needs per-batch (or
-# per-feature) values from the experiment itself.
-WITHOUT_REPLICATES = ("BatchStdBnSmallest", "BatchStdBnLargest", "BatchSlopeBn")
+def _bn_std_pm(size: Callable[[pd.DataFrame], int]) -> Callable:
+    """The chi-square interval of that SD over the table's ``n_batches`` batches
+    (``summaries.sd_interval``: conservative for a mean over features)."""
+
+    def bound(i: int) -> Callable:
+        def get(t):
+            row = t[(t["norm"] == "batchnorm") & (t["mode"] == "train")]
+            return sd_interval(_bn_std(size)(t), int(row["n_batches"].iloc[0]))[i]
+
+        return get
+
+    return half_width(bound(0), bound(1))
+
+
+def _bn_slope(col: str) -> Callable:
+    return lambda t: pick(t, col, norm="batchnorm", mode="train")
+
+
+# batch_dependence runs once (one x0, one set of batch-mates per size): the interval of a spread
+# is that of an SD over the batches, the slope's is the least-squares one over the batch sizes
 number("BatchSmallest", "table:bn_vs_ln", style="int")(_smallest)
 number("BatchLargest", "table:bn_vs_ln", style="int")(lambda t: _batch_sizes(t)[-1])
-number("BatchStdBnSmallest", "table:bn_vs_ln")(_bn_std(_smallest))
-number("BatchStdBnLargest", "table:bn_vs_ln")(_bn_std(lambda t: _batch_sizes(t)[-1]))
-number("BatchSlopeBn", "table:bn_vs_ln", digits=2)(
-    lambda t: pick(t, "loglog_slope", norm="batchnorm", mode="train")
+number("BatchStdBnSmallest", "table:bn_vs_ln", uncertainty=_bn_std_pm(_smallest))(
+    _bn_std(_smallest)
 )
+_largest = lambda t: _batch_sizes(t)[-1]  # noqa: E731
+number("BatchStdBnLargest", "table:bn_vs_ln", uncertainty=_bn_std_pm(_largest))(_bn_std(_largest))
+number(
+    "BatchSlopeBn",
+    "table:bn_vs_ln",
+    digits=2,
+    uncertainty=half_width(_bn_slope("loglog_slope_ci_low"), _bn_slope("loglog_slope_ci_high")),
+)(_bn_slope("loglog_slope"))
 # the largest spread of LayerNorm/RMSNorm/GroupNorm (any mode and size): 0 when batch-independent
 number("BatchStdOthersMax", "table:bn_vs_ln", digits=1, style="sci")(
     lambda t: (

@@ -123,6 +123,33 @@ number("MatmulNearCriticalTol", "config:matmul", digits=2)(
 number("IntervalLevel", "config", style="int")(_level)
 number("TrainGradBandLow", "config:training", digits=0, style="sci")(_grad_band(0))
 number("TrainGradBandHigh", "config:training", digits=0, style="sci")(_grad_band(1))
+
+
+def _claim_tol(name: str):
+    """A tolerance a claim rule of the matrix experiments decides with (claim_tolerances)."""
+
+    def get(_cfg) -> float:
+        from lnpaper.report import claim_tolerances
+
+        return getattr(claim_tolerances, name)
+
+    return get
+
+
+# the tolerances of the matrix claims, each quoted where its experiment is described
+for _name, _section, _const, _style in (
+    ("ClaimLnNormTol", "matmul", "LN_NORM_REL_TOL", "sci"),
+    ("ClaimLnRateTol", "matmul", "LN_RATE_TOL", "sci"),
+    ("ClaimEpsAgreeTol", "layernorm_stats", "EPS_AGREE_TOL", "sci"),
+    ("ClaimMeanZeroTol", "layernorm_stats", "MEAN0_TOL", "sci"),
+    ("ClaimStdOneTol", "layernorm_stats", "STD1_TOL", "fixed"),
+    ("ClaimSlightR", "layernorm_stats", "SLIGHT_R", "fixed"),
+    ("AffineClaimMeanTol", "affine", "AFFINE_MEAN_TOL", "sci"),
+    ("AffineClaimStdTol", "affine", "AFFINE_STD_TOL", "fixed"),
+):
+    number(_name, f"config:{_section}", digits=0 if _style == "sci" else 2, style=_style)(
+        _claim_tol(_const)
+    )
 # the levels the residual-net comparisons are made against: no condition, and a ratio of one
 number("TrainLevelNone", "config:training", style="int")(lambda _cfg: 0.0)
 number("TrainLevelEven", "config:training", style="int")(lambda _cfg: 1.0)

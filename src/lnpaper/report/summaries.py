@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from lnpaper.experiments.seeding import numpy_rng
 from lnpaper.experiments.stats import interval
@@ -83,13 +84,51 @@ def normalizer_aggregate(summary: pd.DataFrame) -> pd.DataFrame:
     return order_norms(pd.DataFrame(rows), ["dataset", "arch", "depth", "norm"])
 
 
+def _loglog_points(stats: pd.DataFrame, norm: str, mode: str) -> pd.DataFrame:
+    g = stats[(stats["norm"] == norm) & (stats["mode"] == mode) & (stats["batch_size"] >= 2)]
+    return g[g["output_std"] > 0]
+
+
 def loglog_slope(stats: pd.DataFrame, norm: str, mode: str) -> float:
     """Slope of log(output_std) vs log(batch size) over sizes >= 2 with a positive spread."""
-    g = stats[(stats["norm"] == norm) & (stats["mode"] == mode) & (stats["batch_size"] >= 2)]
-    g = g[g["output_std"] > 0]
+    g = _loglog_points(stats, norm, mode)
     if len(g) < 2:
         return float("nan")
     return float(np.polyfit(np.log(g["batch_size"]), np.log(g["output_std"]), 1)[0])
+
+
+def loglog_slope_ci(
+    stats: pd.DataFrame, norm: str, mode: str, level: float = 0.95
+) -> tuple[float, float]:
+    """The least-squares 95% interval of ``loglog_slope``: slope +- t(n-2) * SE, with SE from the
+    residuals about the fitted line. Each batch size has its own batch-mates (own generator), so
+    the points are independent measurements; a departure from a power law (B = 2 sits off the
+    1/sqrt(B) line) adds to the residuals and widens the interval. Needs 3 sizes (NaN below)."""
+    g = _loglog_points(stats, norm, mode)
+    if len(g) < 3:
+        return float("nan"), float("nan")
+    fit = scipy_stats.linregress(np.log(g["batch_size"]), np.log(g["output_std"]))
+    half = float(scipy_stats.t.ppf(0.5 + level / 2, len(g) - 2) * fit.stderr)
+    slope = loglog_slope(stats, norm, mode)
+    return slope - half, slope + half
+
+
+def sd_interval(sd: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """95% interval of a standard deviation measured from ``n`` draws: the chi-square interval
+    sd * sqrt((n-1) / chi2_q), q = 0.975 and 0.025, exact for normal draws.
+
+    Applied to the batch spread (the mean over features of each feature's SD over ``n``
+    batches) it is conservative: the features are independent given x0 (their batch-mates are
+    drawn independently), so their mean varies less than one feature's SD; and BatchNorm's
+    output at B = 2 takes two values (+-1 about the batch mean), lighter-tailed than normal,
+    which narrows an SD's spread further (tests/report/test_batch_intervals.py measures the
+    coverage)."""
+    if not (math.isfinite(sd) and n >= 2 and sd > 0):
+        return float("nan"), float("nan")
+    df = n - 1
+    lo = sd * math.sqrt(df / scipy_stats.chi2.ppf(0.5 + level / 2, df))
+    hi = sd * math.sqrt(df / scipy_stats.chi2.ppf(0.5 - level / 2, df))
+    return float(lo), float(hi)
 
 
 def run_count(t: pd.DataFrame, diverged: bool) -> float:

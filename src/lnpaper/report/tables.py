@@ -19,6 +19,7 @@ from lnpaper.report.step_config import StepConfig
 from lnpaper.report.summaries import (
     classify_growth,
     loglog_slope,
+    loglog_slope_ci,
     normalizer_aggregate,
     online_ok,
     order_norms,
@@ -287,14 +288,16 @@ def normalizer_comparison(frames: dict, cfg: StepConfig) -> pd.DataFrame:
 @builder("bn_vs_ln")
 def bn_vs_ln(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     """The paper's qualitative Table 6.2, measured: spread of one sample's output per batch
-    size, its log-log slope (-1/2 = 1/sqrt(B)), and whether online inference works."""
+    size (over ``n_batches`` batches), its log-log slope (-1/2 = 1/sqrt(B)) with its
+    least-squares interval, and whether online inference works."""
     s = frames["batch_dependence/stats"]
     rows = []
     for (norm, mode), g in s.groupby(["norm", "mode"], sort=False):
-        row = {"norm": norm, "mode": mode}
+        row = {"norm": norm, "mode": mode, "n_batches": int(g["n_batches"].iloc[0])}
         for b, v in zip(g["batch_size"], g["output_std"]):
             row[f"output_std_b{int(b)}"] = float(v)
         row["loglog_slope"] = loglog_slope(s, norm, mode)
+        row["loglog_slope_ci_low"], row["loglog_slope_ci_high"] = loglog_slope_ci(s, norm, mode)
         row["batch_dependent"] = bool((g["output_std"] > 0).any())
         row["online_ok"] = online_ok(s, norm, mode)
         one = g[g["batch_size"] == 1]

@@ -43,8 +43,10 @@ def load_compute(script: Path, smk=None):
 
 def _adapter_of(script: Path, rule: str, wildcards: dict | None = None):
     """``load_compute`` of an adapter, given the rule it runs for (generic experiment adapters
-    look their experiment up by the rule's name)."""
-    return load_compute(script, SimpleNamespace(rule=rule, wildcards=wildcards or {}))
+    look their experiment up by the rule's name). Adapters that read ``params`` before
+    ``run_step`` (a kernel replicate's environment) find none: the replay's default path."""
+    smk = SimpleNamespace(rule=rule, wildcards=wildcards or {}, params=SimpleNamespace())
+    return load_compute(script, smk)
 
 
 class Replay:
