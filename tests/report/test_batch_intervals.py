@@ -12,7 +12,8 @@ import pytest
 import torch
 from scipy import stats as scipy_stats
 
-from lnpaper.report import numbers
+from lnpaper.report import formatting, numbers, tables
+from lnpaper.report.step_config import StepConfig
 from lnpaper.report.summaries import loglog_slope, loglog_slope_ci, sd_interval
 
 
@@ -92,24 +93,32 @@ def test_the_slope_interval_covers_a_power_law_95_percent_of_the_time():
     assert abs(hits / reps - 0.95) < 0.035
 
 
-def test_the_quoted_spreads_and_slope_print_their_intervals():
-    sizes, sds = [1, 2, 4, 8, 32, 128], [float("nan"), 0.78, 0.5, 0.33, 0.17, 0.087]
-    t = pd.DataFrame(
-        [
-            {
-                "norm": "batchnorm",
-                "mode": "train",
-                "n_batches": 200,
-                **{f"output_std_b{b}": v for b, v in zip(sizes, sds)},
-                "loglog_slope": -0.5,
-                "loglog_slope_ci_low": -0.6,
-                "loglog_slope_ci_high": -0.45,
-            }
-        ]
+def test_the_quoted_spreads_print_as_their_table_cells_with_the_tables_intervals():
+    """The table gives every spread its chi-square interval; the quoted numbers take theirs from
+    it and print the digits the table prints (one formatter)."""
+    sizes = [1, 2, 4, 8, 32, 128]
+    sds = [float("nan"), 0.78, 0.5, 0.33, 0.17, 0.0871]
+    stats = stats_frame(sizes, sds).assign(
+        n_batches=200, error="", runs=True, informative=True, matches_batched_output=False
     )
+    layer = stats.assign(norm="layernorm", output_std=0.0, matches_batched_output=True)
+    cfg = StepConfig({}, seed=42, language="en")
+    t = tables.build("bn_vs_ln", {"batch_dependence/stats": pd.concat([stats, layer])}, cfg)
+    bn = t[t["norm"] == "batchnorm"].iloc[0]
+    at = int((t["norm"] == "batchnorm").to_numpy().nonzero()[0][0])
+    assert (bn["output_std_b2_ci_low"], bn["output_std_b2_ci_high"]) == sd_interval(0.78, 200)
+    ln = t[t["norm"] == "layernorm"].iloc[0]  # no spread: no interval (never [0, 0] as noise)
+    assert math.isnan(ln["output_std_b8_ci_low"]) and ln["output_std_b8"] == 0
     names = ["BatchStdBnSmallest", "BatchStdBnLargest", "BatchSlopeBn"]
     got = numbers.compute({"table:bn_vs_ln": t}, {}, names).set_index("name")
     lo, hi = sd_interval(0.78, 200)
     assert got.at["BatchStdBnSmallest", "ci_half_width"] == pytest.approx((hi - lo) / 2)
-    assert got.at["BatchStdBnLargest", "value"] == pytest.approx(0.087)
-    assert got.at["BatchSlopeBn", "text"] == "\u22120.50 [\u22120.60, \u22120.45]"  # minus signs
+    cells = formatting.printed_frame(t).iloc[at]
+    for name, col in (
+        ("BatchStdBnSmallest", "output_std_b2"),
+        ("BatchStdBnLargest", "output_std_b128"),
+    ):
+        assert got.at[name, "text"].split(" ± ")[0].split(" [")[0] == cells[col], name
+    assert cells["output_std_b128"] == "0.087"  # the interval's digits, not the raw 0.0871
+    assert got.at["BatchSlopeBn", "text"].startswith("\u2212")  # a minus sign, with its interval
+    assert " [" in got.at["BatchSlopeBn", "text"] or " ± " in got.at["BatchSlopeBn", "text"]

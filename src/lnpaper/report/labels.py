@@ -7,6 +7,7 @@ Unknown keys fall back to the key itself, so a new column never breaks a table.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import yaml
@@ -39,7 +40,8 @@ def texts(section: str) -> dict:
 LABELS: dict = texts("labels")  # report/text.yaml
 
 
-# keys built from a value ("beta=2" -> "β = 2"): the column of one β in the 3 x 3 grid
+# keys built from a value ("beta=2" -> "β = 2": the column of one β in the 3 x 3 grid), or with a
+# number inside ("output_std_b8_ci": the interval of the spread at batch size 8)
 PATTERNS: dict = texts("label_patterns")  # report/text.yaml
 # messages a library wrote (English) -> the reader's language; the message itself stays in the CSV
 MESSAGES: dict = texts("label_messages")  # report/text.yaml
@@ -53,7 +55,12 @@ def label(key: object, language: str = "vi") -> str:
     for start, forms in MESSAGES.items():
         if text.startswith(start):
             return forms.get(language, forms["en"])
-    for prefix, forms in PATTERNS.items():
-        if text.startswith(prefix):
-            return forms.get(language, forms["en"]).format(text[len(prefix) :])
+    for pattern, forms in PATTERNS.items():
+        form = forms.get(language, forms["en"])
+        if "{}" in pattern:  # a whole number inside the key: output_std_b{}_ci
+            m = re.fullmatch(re.escape(pattern).replace(r"\{\}", r"(\d+)"), text)
+            if m:
+                return form.format(m.group(1))
+        elif text.startswith(pattern):  # a prefix and the value after it: beta=2
+            return form.format(text[len(pattern) :])
     return text

@@ -14,6 +14,7 @@ exists but lacks the row it needs (a scale not in the config) has value NaN and 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pandas as pd
@@ -42,7 +43,6 @@ from lnpaper.report.summaries import (
     reference_depth,
     reference_n,
     run_count,
-    sd_interval,
 )
 
 # ---------------------------------------------------------------- the numbers, by experiment
@@ -388,7 +388,12 @@ number("TrainDiverged", "table:normalizer_comparison", style="int")(lambda t: ru
 
 # batch_dependence: section 6.2, one sample's output over random batches (table bn_vs_ln)
 def _batch_sizes(t: pd.DataFrame) -> list[int]:
-    return sorted(int(c.rsplit("b", 1)[1]) for c in t.columns if c.startswith("output_std_b"))
+    return sorted(int(c.rsplit("b", 1)[1]) for c in _std_columns(t))
+
+
+def _std_columns(t: pd.DataFrame) -> list[str]:
+    """The spread columns, one per batch size (not their interval columns)."""
+    return [c for c in t.columns if re.fullmatch(r"output_std_b\d+", c)]
 
 
 def _smallest(t: pd.DataFrame) -> int:
@@ -402,17 +407,13 @@ def _bn_std(size: Callable[[pd.DataFrame], int]):
 
 
 def _bn_std_pm(size: Callable[[pd.DataFrame], int]) -> Callable:
-    """The chi-square interval of that SD over the table's ``n_batches`` batches
+    """The interval the table gives that SD: chi-square over its ``n_batches`` batches
     (``summaries.sd_interval``: conservative for a mean over features)."""
 
-    def bound(i: int) -> Callable:
-        def get(t):
-            row = t[(t["norm"] == "batchnorm") & (t["mode"] == "train")]
-            return sd_interval(_bn_std(size)(t), int(row["n_batches"].iloc[0]))[i]
+    def bound(end: str) -> Callable:
+        return lambda t: pick(t, f"output_std_b{size(t)}_ci_{end}", norm="batchnorm", mode="train")
 
-        return get
-
-    return half_width(bound(0), bound(1))
+    return half_width(bound("low"), bound("high"))
 
 
 def _bn_slope(col: str) -> Callable:
@@ -436,11 +437,7 @@ number(
 )(_bn_slope("loglog_slope"))
 # the largest spread of LayerNorm/RMSNorm/GroupNorm (any mode and size): 0 when batch-independent
 number("BatchStdOthersMax", "table:bn_vs_ln", digits=1, style="sci")(
-    lambda t: (
-        t.loc[t["norm"] != "batchnorm", [c for c in t.columns if c.startswith("output_std_b")]]
-        .max()
-        .max()
-    )
+    lambda t: t.loc[t["norm"] != "batchnorm", _std_columns(t)].max().max()
 )
 
 

@@ -25,6 +25,7 @@ from lnpaper.report.summaries import (
     order_norms,
     overflow_step_ci,
     paper_behavior,
+    sd_interval,
     seed_mean_ci,
     transformer_grad_profile,
 )
@@ -288,14 +289,16 @@ def normalizer_comparison(frames: dict, cfg: StepConfig) -> pd.DataFrame:
 @builder("bn_vs_ln")
 def bn_vs_ln(frames: dict, cfg: StepConfig) -> pd.DataFrame:
     """The paper's qualitative Table 6.2, measured: spread of one sample's output per batch
-    size (over ``n_batches`` batches), its log-log slope (-1/2 = 1/sqrt(B)) with its
+    size (over ``n_batches`` batches) with its chi-square interval, its log-log slope (-1/2 = 1/sqrt(B)) with its
     least-squares interval, and whether online inference works."""
     s = frames["batch_dependence/stats"]
     rows = []
     for (norm, mode), g in s.groupby(["norm", "mode"], sort=False):
         row = {"norm": norm, "mode": mode, "n_batches": int(g["n_batches"].iloc[0])}
         for b, v in zip(g["batch_size"], g["output_std"]):
-            row[f"output_std_b{int(b)}"] = float(v)
+            col = f"output_std_b{int(b)}"  # the spread and its chi-square interval over the batches
+            row[col] = float(v)
+            row[f"{col}_ci_low"], row[f"{col}_ci_high"] = sd_interval(float(v), row["n_batches"])
         row["loglog_slope"] = loglog_slope(s, norm, mode)
         row["loglog_slope_ci_low"], row["loglog_slope_ci_high"] = loglog_slope_ci(s, norm, mode)
         row["batch_dependent"] = bool((g["output_std"] > 0).any())
