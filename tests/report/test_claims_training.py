@@ -11,6 +11,7 @@ import pytest
 from claims_kit import CFG, curves, verdict
 from lnpaper.report.numfmt import fmt
 from lnpaper.report.step_config import StepConfig
+from lnpaper.report.summaries import sd_interval
 
 
 def training(conds: dict) -> pd.DataFrame:
@@ -143,6 +144,7 @@ def batch_stats(ln_sd=0.0, bn_sd=0.5, ln_online=True, bn_eval_online=False) -> p
                         "norm": norm,
                         "mode": mode,
                         "batch_size": b,
+                        "n_batches": 20,
                         "output_std": sd if b >= 2 else 0.0,
                         "runs": ok or norm == "batchnorm" and mode == "eval",
                         "informative": ok,
@@ -155,7 +157,13 @@ def batch_stats(ln_sd=0.0, bn_sd=0.5, ln_online=True, bn_eval_online=False) -> p
 @pytest.mark.parametrize("ln_sd,want", [(0.0, "holds"), (1e-3, "fails")])
 def test_batch_dependence(ln_sd, want):
     frames = {"batch_dependence/stats": batch_stats(ln_sd=ln_sd)}
-    assert verdict("6.2-batchnorm-batch-dependent", frames)["verdict"] == want
+    row = verdict("6.2-batchnorm-batch-dependent", frames)
+    assert row["verdict"] == want
+    # the headline spread (smallest batch with one) carries its chi-square interval over batches
+    assert (row["value_ci_low"], row["value_ci_high"]) == pytest.approx(
+        sd_interval(row["value"], 20)
+    )
+    assert row["value_ci_low"] < row["value"] < row["value_ci_high"]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pandas as pd
 from lnpaper.experiments.seeding import numpy_rng
 from lnpaper.experiments.stats import interval
 from lnpaper.report.claim_text import join, t
-from lnpaper.report.summaries import online_ok, transformer_grad_profile
+from lnpaper.report.summaries import online_ok, sd_interval, transformer_grad_profile
 from lnpaper.report.verdicts import (
     ALPHA,
     ONE_TEST,
@@ -267,6 +267,8 @@ def batchnorm_depends_on_batch(frames):
         t("bn_theory"),
         "holds" if bn_dep and ln_exact else "fails",
         value=float(bn["output_std"].iloc[0]),
+        # the smallest batch's spread with the table's interval for it (chi-square over batches)
+        value_ci=sd_interval(float(bn["output_std"].iloc[0]), int(bn["n_batches"].iloc[0])),
     )
 
 
