@@ -1,5 +1,5 @@
 """What the claim-rule tests share: the config they evaluate under and the lookup of one verdict
-row in the claims table built from hand-made frames."""
+row in the claims table built from hand-made frames, and the hand-built training frames."""
 
 from dataclasses import replace
 
@@ -45,4 +45,29 @@ def curves(grads: dict, steps: int = 5) -> pd.DataFrame:
                             "grad_norm": v,
                         }
                     )
+    return pd.DataFrame(rows)
+
+
+def training(conds: dict) -> pd.DataFrame:
+    """(arch, depth) -> list over seeds of (steps LN, steps none, oscillation LN, osc none)."""
+    rows = []
+    for (arch, depth), seeds in conds.items():
+        for seed, (s_ln, s_none, o_ln, o_none) in enumerate(seeds):
+            for norm, steps, osc, grad in (
+                ("layernorm", s_ln, o_ln, 0.1),
+                ("none", s_none, o_none, 1e-9),
+            ):
+                rows.append(
+                    {
+                        "dataset": "digits",
+                        "arch": arch,
+                        "depth": depth,
+                        "norm": norm,
+                        "seed": seed,
+                        "steps_to_threshold": steps,
+                        "loss_oscillation": osc,
+                        "grad_norm_first_layer_init": grad,
+                        "test_accuracy": 0.9,
+                    }
+                )
     return pd.DataFrame(rows)

@@ -2,9 +2,9 @@
 training (every logged step), per condition, where the unnormalized net leaves the band."""
 
 import pytest
-from test_claims_training import FAST, training
+from test_claims_training import FAST
 
-from claims_kit import curves, verdict
+from claims_kit import curves, training, verdict
 
 
 @pytest.mark.parametrize(

@@ -8,36 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from claims_kit import CFG, curves, verdict
+from claims_kit import CFG, curves, training, verdict
 from lnpaper.report.numfmt import fmt
 from lnpaper.report.step_config import StepConfig
 from lnpaper.report.summaries import sd_interval
-
-
-def training(conds: dict) -> pd.DataFrame:
-    """(arch, depth) -> list over seeds of (steps LN, steps none, oscillation LN, osc none)."""
-    rows = []
-    for (arch, depth), seeds in conds.items():
-        for seed, (s_ln, s_none, o_ln, o_none) in enumerate(seeds):
-            for norm, steps, osc, grad in (
-                ("layernorm", s_ln, o_ln, 0.1),
-                ("none", s_none, o_none, 1e-9),
-            ):
-                rows.append(
-                    {
-                        "dataset": "digits",
-                        "arch": arch,
-                        "depth": depth,
-                        "norm": norm,
-                        "seed": seed,
-                        "steps_to_threshold": steps,
-                        "loss_oscillation": osc,
-                        "grad_norm_first_layer_init": grad,
-                        "test_accuracy": 0.9,
-                    }
-                )
-    return pd.DataFrame(rows)
-
 
 INF = math.inf
 FAST = [(50, 100, 0.01, 0.02)] * 5  # LN first, LN oscillates less (half)

@@ -8,31 +8,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from claims_kit import CFG, verdict
+from claims_kit import CFG, training, verdict
 from conftest import ROOT
 from lnpaper.report import numbers
 from lnpaper.report.numbers_methods import SETUP, SUMMARY
-
-
-def summary(conds: dict) -> pd.DataFrame:
-    """(arch, depth) -> over seeds (steps LN, steps none, oscillation LN, oscillation none)."""
-    rows = []
-    for (arch, depth), seeds in conds.items():
-        for seed, (s_ln, s_none, o_ln, o_none) in enumerate(seeds):
-            for norm, steps, osc in (("layernorm", s_ln, o_ln), ("none", s_none, o_none)):
-                rows.append(
-                    {
-                        "dataset": "digits",
-                        "arch": arch,
-                        "depth": depth,
-                        "norm": norm,
-                        "seed": seed,
-                        "steps_to_threshold": steps,
-                        "loss_oscillation": osc,
-                    }
-                )
-    return pd.DataFrame(rows)
-
 
 FAST = [(50, 100, 0.01, 0.02)] * 5
 # LayerNorm later in every seed, and oscillating about three times as much (seed-to-seed spread)
@@ -52,7 +31,7 @@ NAMES = [
 
 
 def residual_numbers(conds: dict) -> dict[str, float]:
-    out = numbers.compute({SUMMARY: summary(conds)}, {"seed": CFG.seed}, NAMES)
+    out = numbers.compute({SUMMARY: training(conds)}, {"seed": CFG.seed}, NAMES)
     return dict(zip(out["name"], out["value"]))
 
 
@@ -66,7 +45,7 @@ def test_residual_counts_and_ratio_are_those_the_claim_rules_decide_on():
     lo, ratio, hi = (got[f"TrainResidualOscRatio{e}"] for e in ("Low", "", "High"))
     assert 1.0 < lo < ratio < hi
     # the claims table prints the same condition's ratio and interval (same generator)
-    frames = {"training/summary": summary(conds)}
+    frames = {"training/summary": training(conds)}
     measured = verdict("4.1.4-less-oscillation", frames, CFG)["measured"]
     assert f"residual (pre-norm)/depth 20: ratio LN/none {ratio:.1f} [{lo:.1f}, {hi:.1f}]" in (
         measured
