@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from lnpaper.experiments.seeding import numpy_rng
 from lnpaper.experiments.stats import interval
@@ -104,6 +103,8 @@ def loglog_slope_ci(
     residuals about the fitted line. Each batch size has its own batch-mates (own generator), so
     the points are independent measurements; a departure from a power law (B = 2 sits off the
     1/sqrt(B) line) adds to the residuals and widens the interval. Needs 3 sizes (NaN below)."""
+    from scipy import stats as scipy_stats  # here: the workflow's start imports this module
+
     g = _loglog_points(stats, norm, mode)
     if len(g) < 3:
         return float("nan"), float("nan")
@@ -123,6 +124,8 @@ def sd_interval(sd: float, n: int, level: float = 0.95) -> tuple[float, float]:
     output at B = 2 takes two values (+-1 about the batch mean), lighter-tailed than normal,
     which narrows an SD's spread further (tests/report/test_batch_intervals.py measures the
     coverage)."""
+    from scipy import stats as scipy_stats
+
     if not (math.isfinite(sd) and n >= 2 and sd > 0):
         return float("nan"), float("nan")
     df = n - 1
