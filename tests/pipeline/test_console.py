@@ -164,3 +164,33 @@ def test_the_log_file_keeps_what_quiet_hides_from_the_console():
     assert console.keep_full_log(Manager())
     assert handler.filters[0].quiet == set() and handler.formatter.quiet == set()
     assert console.keep_full_log(object()) is False  # another Snakemake: left as it is
+
+
+CACHED_LOG = """\
+localrule batch_dependence:
+    output: results/experiments/batch_dependence/stats.parquet, results/manifests/batch_dependence.json
+Symlinking output file results/experiments/training/parts/digits-rmsnorm/summary.parquet from cache.
+Symlinking output file results/manifests/training_part_digits-rmsnorm.json from cache.
+Symlinking output file results/experiments/batch_dependence/stats.parquet from cache.
+Copying output file results/manifests/batch_dependence.json from cache.
+Finished jobid: 14 (Rule: training_part)
+Finished jobid: 19 (Rule: batch_dependence)
+Finished jobid: 20 (Rule: table)
+Finished jobid: 0 (Rule: all)
+"""
+
+
+def test_summary_counts_the_jobs_the_results_cache_served(tmp_path):
+    """A job the cache served finishes like one that ran; its manifest, linked or copied from
+    the cache, tells them apart (one per job, whatever its other outputs)."""
+    assert console.jobs_from_cache(CACHED_LOG) == 2
+    assert console.jobs_from_cache(SNAKEMAKE_LOG) == 0
+    results_folder(tmp_path, ["holds"], None)
+    log = tmp_path / "snakemake.log"
+    log.write_text(CACHED_LOG)
+    text = console.success_summary(tmp_path, [str(log)], started=0.0, mlflow_enabled=False)
+    steps = next(line for line in text.splitlines() if line.strip().startswith("steps:"))
+    assert steps.split(":", 1)[1].strip() == (
+        "3 job(s) ran (batch_dependence, table, training_part), 2 of them served from the"
+        " results cache"
+    )

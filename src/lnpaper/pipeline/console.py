@@ -51,6 +51,15 @@ def jobs_finished(log_text: str) -> Counter:
     return Counter(r for r in found if r != "all")
 
 
+def jobs_from_cache(log_text: str) -> int:
+    """How many finished jobs Snakemake served from the results cache instead of running: every
+    cached job writes one manifest, so the manifests it linked or copied from the cache count
+    them (``Symlinking output file results/manifests/<step>.json from cache.``)."""
+    found = re.findall(r"output file (\S+) from cache\.", log_text)
+    manifests = paths.manifest_file("")[: -len(".json")]
+    return len({f for f in found if f.startswith(manifests) and f.endswith(".json")})
+
+
 def verdict_counts(claims_csv: Path) -> dict[str, int]:
     """verdict -> number of claims, from the claims table (empty if it is absent)."""
     try:
@@ -117,7 +126,8 @@ def success_summary(
 ) -> str:
     """The lines printed at the end of a build that ran jobs (Snakemake's ``onsuccess``)."""
     root = Path(root)
-    ran = jobs_finished(read_logs(log_files))
+    log_text = read_logs(log_files)
+    ran, cached = jobs_finished(log_text), jobs_from_cache(log_text)
     manuscript = root / paths.manuscript_file("")
     lines = ["", "build summary"]
     lines.append(f"  paper:   {paths.manuscript_file('paper.html')} (.pdf, .docx beside it)")
@@ -126,6 +136,8 @@ def success_summary(
     steps = f"  steps:   {sum(ran.values())} job(s) ran"
     if ran:
         steps += f" ({_names(r if ran[r] == 1 else f'{r} x{ran[r]}' for r in sorted(ran))})"
+    if cached:
+        steps += f", {cached} of them served from the results cache"
     build_path = root / paths.TRACKING_BUILD
     build = _read_json(build_path) if mlflow_enabled else None
     fresh = build is not None and build_path.stat().st_mtime >= started
