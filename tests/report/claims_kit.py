@@ -24,6 +24,11 @@ def verdict(claim_id, frames, cfg=None):
     return rows.loc[claim_id]
 
 
+def _row(arch: str, depth: int, norm: str, seed: int, **values) -> dict:
+    """One row of a hand-built training frame: the digits data set, its condition and values."""
+    return {"dataset": "digits", "arch": arch, "depth": depth, "norm": norm, "seed": seed, **values}
+
+
 def curves(grads: dict, steps: int = 5) -> pd.DataFrame:
     """(arch, depth) -> (LN, none) first-layer gradient norm at every logged step of each of 5
     seeds; a value may be a list over steps."""
@@ -34,16 +39,7 @@ def curves(grads: dict, steps: int = 5) -> pd.DataFrame:
             for seed in range(5):
                 for step, v in enumerate(per_step):
                     rows.append(
-                        {
-                            "dataset": "digits",
-                            "arch": arch,
-                            "depth": depth,
-                            "norm": norm,
-                            "seed": seed,
-                            "step": step * 10,
-                            "loss": 1.0,
-                            "grad_norm": v,
-                        }
+                        _row(arch, depth, norm, seed, step=step * 10, loss=1.0, grad_norm=v)
                     )
     return pd.DataFrame(rows)
 
@@ -58,16 +54,15 @@ def training(conds: dict) -> pd.DataFrame:
                 ("none", s_none, o_none, 1e-9),
             ):
                 rows.append(
-                    {
-                        "dataset": "digits",
-                        "arch": arch,
-                        "depth": depth,
-                        "norm": norm,
-                        "seed": seed,
-                        "steps_to_threshold": steps,
-                        "loss_oscillation": osc,
-                        "grad_norm_first_layer_init": grad,
-                        "test_accuracy": 0.9,
-                    }
+                    _row(
+                        arch,
+                        depth,
+                        norm,
+                        seed,
+                        steps_to_threshold=steps,
+                        loss_oscillation=osc,
+                        grad_norm_first_layer_init=grad,
+                        test_accuracy=0.9,
+                    )
                 )
     return pd.DataFrame(rows)

@@ -170,7 +170,8 @@ def layernorm_keeps_norm_fixed(frames, cfg):
     every condition keeps its norm there and does not drift: relative deviation below
     LN_NORM_REL_TOL plus eps/c (the mean-field theory ignores the rows' spread of v, an error of
     order eps/c, 4e-5 at most in the paper's grid), and a growth rate below LN_RATE_TOL or with
-    an interval around 0. A condition whose theory is 0 (c = s^2 n b^2 (n-1)/n <= eps: the track decays to 0) fails."""
+    an interval around 0. A condition whose theory is 0 (c = s^2 n b^2 (n-1)/n <= eps: the track
+    decays to 0) fails."""
     from lnpaper.experiments import theory
 
     g = frames["matmul/growth"]

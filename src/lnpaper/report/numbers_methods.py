@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lnpaper.report import claim_tolerances
 from lnpaper.report.quoting import number
 from lnpaper.report.summaries import reference_dataset, reference_depth
 
@@ -125,17 +126,6 @@ number("TrainGradBandLow", "config:training", digits=0, style="sci")(_grad_band(
 number("TrainGradBandHigh", "config:training", digits=0, style="sci")(_grad_band(1))
 
 
-def _claim_tol(name: str):
-    """A tolerance a claim rule of the matrix experiments decides with (claim_tolerances)."""
-
-    def get(_cfg) -> float:
-        from lnpaper.report import claim_tolerances
-
-        return getattr(claim_tolerances, name)
-
-    return get
-
-
 # the tolerances of the matrix claims, each quoted where its experiment is described
 for _name, _section, _const, _style in (
     ("ClaimLnNormTol", "matmul", "LN_NORM_REL_TOL", "sci"),
@@ -148,7 +138,7 @@ for _name, _section, _const, _style in (
     ("AffineClaimStdTol", "affine", "AFFINE_STD_TOL", "fixed"),
 ):
     number(_name, f"config:{_section}", digits=0 if _style == "sci" else 2, style=_style)(
-        _claim_tol(_const)
+        lambda _cfg, const=_const: getattr(claim_tolerances, const)
     )
 # the levels the residual-net comparisons are made against: no condition, and a ratio of one
 number("TrainLevelNone", "config:training", style="int")(lambda _cfg: 0.0)
